@@ -1,0 +1,30 @@
+"""genbench's own data sets, extractors, metrics and protocols, registered through the public hooks."""
+
+from __future__ import annotations
+
+from genbench.datasets.digits import DIGITS
+from genbench.extractors.classifier import CLASSIFIER
+from genbench.hookspecs import hookimpl
+from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
+from genbench.metrics.fidelity import FID, ISC, KID
+from genbench.protocol import builtin_protocol_files
+
+
+@hookimpl
+def genbench_datasets():
+    return [DIGITS]
+
+
+@hookimpl
+def genbench_extractors():
+    return [CLASSIFIER]
+
+
+@hookimpl
+def genbench_metrics():
+    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE]
+
+
+@hookimpl
+def genbench_protocols():
+    return builtin_protocol_files()

@@ -1,0 +1,62 @@
+"""The ``genbench`` command line: builds the parser from ``genbench.commands`` and maps errors to exit codes.
+
+Every ``GenbenchError`` is printed as one line on stderr with exit status 2; set
+``GENBENCH_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+from genbench.errors import GenbenchError
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+#: Subcommand modules under ``genbench.commands``, in the order ``--help`` lists them.
+COMMANDS = ("list", "run", "show")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from genbench import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="genbench",
+        description="Evaluate image generative models under pinned, fingerprinted protocols.",
+        epilog="examples:\n  genbench list\n  genbench run --plugin vae --protocol digits\n"
+               "  genbench show results/<run>.json\n\n'genbench COMMAND --help' describes each command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"genbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"genbench.commands.{name}")
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(handle=module.handle)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return args.handle(args)
+    except GenbenchError as exc:
+        if os.environ.get("GENBENCH_DEBUG"):
+            raise
+        print(f"genbench: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("genbench: interrupted; finished shards are kept, run the same command again to resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""open_clip models loaded the genbench way: weights directory first, hub download only when online.
+
+One loader serves the CLIP-score metric and the text-to-image plugins' frozen text towers, so
+both record the same weights hash and preprocess images the same documented way: grey images
+are repeated to three channels, resized (shorter side, bicubic, antialiased) to the model's
+input size, centre-cropped and normalised with the model's mean and std.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from genbench.errors import WeightsError
+from genbench.hashing import sha256_file
+from genbench.weights import WeightsSource, resolve
+
+DEFAULT_MODEL = "ViT-B-32"
+DEFAULT_PRETRAINED = "openai"
+
+
+def clip_weights_source(model_name: str, pretrained: str) -> WeightsSource:
+    """Where ``model_name``/``pretrained`` weights come from, and the file name a weights dir holds."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
+    hub = cfg.get("hf_hub", "").strip("/")
+    url = f"https://huggingface.co/{hub}/resolve/main/open_clip_model.safetensors" if hub else cfg.get("url", "")
+    return WeightsSource(filename=f"open_clip-{model_name}-{pretrained}.safetensors", url=url or "(unknown source)")
+
+
+@dataclass
+class ClipModel:
+    """A frozen open_clip model with its tokenizer and the SHA-256 of its weights file."""
+
+    model: Any
+    tokenizer: Any
+    model_name: str
+    pretrained: str
+    weights_sha256: str
+    device: torch.device
+
+    @property
+    def context_length(self) -> int:
+        return int(getattr(self.model, "context_length", 77))
+
+    @property
+    def image_size(self) -> int:
+        size = self.model.visual.image_size
+        return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 ``[N, C, H, W]`` -> normalised float input of the image tower."""
+        x = images.to(self.device).float() / 255.0
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        size = self.image_size
+        h, w = x.shape[-2:]
+        scale = size / min(h, w)
+        new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
+        x = F.interpolate(x, size=(new_h, new_w), mode="bicubic", align_corners=False, antialias=True)
+        top, left = (new_h - size) // 2, (new_w - size) // 2
+        x = x[:, :, top:top + size, left:left + size].clamp(0, 1)
+        cfg = getattr(self.model.visual, "preprocess_cfg", {}) or {}
+        mean = torch.tensor(cfg.get("mean", (0.48145466, 0.4578275, 0.40821073)), device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(cfg.get("std", (0.26862954, 0.26130258, 0.27577711)), device=x.device).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+    @torch.no_grad()
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Unit-norm image embeddings ``[N, D]`` (float32 on the model's device)."""
+        return F.normalize(self.model.encode_image(self.preprocess(images)).float(), dim=-1)
+
+    def tokenize(self, texts: list[str]) -> tuple[torch.Tensor, int]:
+        """Token ids ``[N, context_length]`` and how many texts were truncated to fit."""
+        limit = self.context_length - 2  # start and end tokens
+        encode = getattr(self.tokenizer, "encode", None)
+        truncated = sum(len(encode(t)) > limit for t in texts) if encode else 0
+        return self.tokenizer(texts).to(self.device), truncated
+
+    @torch.no_grad()
+    def encode_texts(self, texts: list[str]) -> tuple[torch.Tensor, int]:
+        """Unit-norm text embeddings ``[N, D]`` and the number of truncated texts."""
+        tokens, truncated = self.tokenize(texts)
+        return F.normalize(self.model.encode_text(tokens).float(), dim=-1), truncated
+
+
+def _hub_cached(cfg: dict[str, Any]) -> Path | None:
+    """The hub cache's copy of the weights, if one is there (looked up without network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    hub = cfg.get("hf_hub", "").strip("/")
+    cached = try_to_load_from_cache(hub, "open_clip_model.safetensors") if hub else None
+    return Path(cached) if isinstance(cached, str) else None
+
+
+def load_clip(model_name: str = DEFAULT_MODEL, pretrained: str = DEFAULT_PRETRAINED,
+              weights_dir: Path | None = None, device: torch.device | str = "cpu") -> ClipModel:
+    """Load a frozen open_clip model; ``pretrained`` is a tag (e.g. ``openai``) or a weights file path.
+
+    A tag is looked up as ``open_clip-<model>-<tag>.safetensors`` in ``weights_dir``, then
+    downloaded through open_clip when online; weights are safetensors, never unpickled.
+    """
+    import open_clip
+
+    device = torch.device(device)
+    if model_name not in open_clip.list_models():
+        raise WeightsError(f"open_clip has no model '{model_name}'")
+    cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
+    if Path(pretrained).is_file():
+        path, digest = resolve(WeightsSource(Path(pretrained).name, str(pretrained)), Path(pretrained).parent)
+    else:
+        if not cfg:
+            raise WeightsError(f"open_clip has no pretrained tag '{pretrained}' for {model_name}; "
+                               f"give a weights file path instead")
+        source = clip_weights_source(model_name, pretrained)
+
+        def download() -> Path:
+            return Path(open_clip.download_pretrained(cfg))
+
+        cached = _hub_cached(cfg) if weights_dir is None else None
+        path, digest = (cached, sha256_file(cached)) if cached else resolve(source, weights_dir, download=download)
+    if path.suffix != ".safetensors":
+        raise WeightsError(f"{path} is not a .safetensors file; genbench does not unpickle CLIP weights")
+    try:
+        model = open_clip.create_model(model_name, pretrained=str(path), device=device,
+                                       force_quick_gelu=bool(cfg.get("quick_gelu", False)))
+    except RuntimeError as exc:
+        raise WeightsError(f"{path} does not fit open_clip model {model_name}: {str(exc).splitlines()[0]}") from None
+    model.eval().requires_grad_(False)
+    return ClipModel(model, open_clip.get_tokenizer(model_name), model_name, str(pretrained), digest, device)

@@ -1,0 +1,37 @@
+"""``genbench list``: installed plugins (with distribution and version), models, protocols, data, metrics."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "list"
+HELP = "show installed model plugins, protocols, datasets, extractors and metrics"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """No options: everything installed is listed."""
+
+
+def handle(args: argparse.Namespace) -> int:
+    from genbench.registry import get_registry
+
+    registry = get_registry()
+    print("Plugins:")
+    for info in registry.plugins:
+        state = f"  ERROR: {info.error}" if info.error else ""
+        print(f"  {info.name:<12} {info.distribution} {info.version}  ({info.module}){state}")
+    print("Models:")
+    for name, provided in sorted(registry.models.items()):
+        spec = provided.item
+        print(f"  {name:<12} [{spec.task.value}] {spec.description}  "
+              f"({provided.plugin.distribution} {provided.plugin.version})")
+    print("Protocols:")
+    for name, provided in sorted(registry.protocols.items()):
+        protocol = provided.item
+        print(f"  {name:<12} v{protocol.version} [{protocol.task.value}] {protocol.description}")
+    for title, table in (("Datasets", registry.datasets), ("Extractors", registry.extractors),
+                         ("Metrics", registry.metrics)):
+        print(f"{title}:")
+        for name, provided in sorted(table.items()):
+            print(f"  {name:<22} {provided.item.description}")
+    return 0

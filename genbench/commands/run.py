@@ -1,0 +1,68 @@
+"""``genbench run``: evaluate a model plugin on a protocol and write one result file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+NAME = "run"
+HELP = "evaluate a model plugin on a protocol and write one result file"
+
+
+def key_value(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def add_environment_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where weights, data and caches live, and the device: shared by every command that extracts features."""
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available, else cpu)")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="reference-feature cache (default: $GENBENCH_CACHE or ~/.cache/genbench)")
+    parser.add_argument("--weights-dir", type=Path, default=os.environ.get("GENBENCH_WEIGHTS"),
+                        help="directory searched first for extractor weights (default: $GENBENCH_WEIGHTS)")
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get("GENBENCH_DATA"),
+                        help="local data root for data sets that download when online (default: $GENBENCH_DATA)")
+    parser.add_argument("--trust-weights", action="store_true",
+                        help="accept extractor weights whose SHA-256 is not the official release's")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", required=True, help="model plugin name (see `genbench list`)")
+    parser.add_argument("--protocol", required=True, help="protocol name or path to a protocol .toml file")
+    parser.add_argument("--checkpoint", type=Path, help="checkpoint to evaluate; without it the protocol's "
+                        "training recipe trains the model first (saved under RESULTS_DIR/checkpoints)")
+    parser.add_argument("--seed", type=int, help="run seed (default: the protocol's sampling seed)")
+    parser.add_argument("--results-dir", type=Path, default=Path("results"),
+                        help="where result files go (default: results)")
+    parser.add_argument("--set", dest="settings", type=key_value, action="append", default=[], metavar="KEY=VALUE",
+                        help="model setting (e.g. steps=20), training override (train.epochs=2) or protocol "
+                        "override (protocol.sampling.num_samples=200, which changes the fingerprint); repeatable")
+    parser.add_argument("--batch-size", type=int, help="sampling batch size (does not change any metric)")
+    parser.add_argument("--save-samples", action="store_true", help="also write every generated image as PNG")
+    add_environment_arguments(parser)
+
+
+def options_from_args(args: argparse.Namespace):
+    from genbench.runner import RunOptions
+
+    return RunOptions(
+        plugin=args.plugin, protocol=args.protocol, checkpoint=args.checkpoint, device=args.device,
+        seed=args.seed, results_dir=args.results_dir, settings=dict(args.settings), batch_size=args.batch_size,
+        save_samples=args.save_samples, quiet=args.quiet, cache_dir=args.cache_dir, weights_dir=args.weights_dir,
+        data_dir=args.data_dir, trust_weights=args.trust_weights, command=["genbench", *args.argv],
+    )
+
+
+def handle(args: argparse.Namespace) -> int:
+    from genbench.report import format_result
+    from genbench.runner import Runner
+
+    record = Runner(options_from_args(args)).run()
+    print(format_result(record))
+    print(f"result: {record['path']}")
+    return 0

@@ -1,0 +1,89 @@
+"""FID, KID and Inception Score from features, computed by torch-fidelity's own functions.
+
+genbench feeds them float64 features (whatever extractor produced them: Inception, a domain
+classifier, CLIP), so the same functions give Fréchet distance / KID / IS in any feature
+space. Guards run first: a rank-deficient covariance or a KID subset larger than a set is an
+error, not a number.
+"""
+
+from __future__ import annotations
+
+from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
+from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+
+from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
+from genbench.metrics.checks import enough_samples, finite_features
+
+
+def _pair(metric: str, inputs: MetricInputs):
+    feature = inputs.settings["feature"]
+    generated = finite_features(metric, "generated", inputs.generated[feature])
+    reference = finite_features(metric, "reference", inputs.reference[feature])
+    return generated, reference
+
+
+def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
+    """Fréchet distance between Gaussian fits of generated and reference features."""
+    generated, reference = _pair("fid", inputs)
+    dim = generated.shape[1]
+    if not inputs.settings.get("allow_singular_covariance", False):
+        why = f"a full-rank covariance of {dim}-d features needs more samples than dimensions"
+        enough_samples("fid", "generated", len(generated), dim + 1, why)
+        enough_samples("fid", "reference", len(reference), dim + 1, why)
+    enough_samples("fid", "generated", len(generated), 2, "a covariance needs two samples")
+    enough_samples("fid", "reference", len(reference), 2, "a covariance needs two samples")
+    value = fid_statistics_to_metric(
+        fid_features_to_statistics(generated), fid_features_to_statistics(reference), verbose=False
+    )[KEY_METRIC_FID]
+    return MetricValue(value=value)
+
+
+def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
+    """Unbiased MMD² with the cubic polynomial kernel, mean ± std over random subsets."""
+    generated, reference = _pair("kid", inputs)
+    settings = inputs.settings
+    size = settings["subset_size"]
+    why = f"KID draws subsets of {size} without replacement"
+    enough_samples("kid", "generated", len(generated), size, why)
+    enough_samples("kid", "reference", len(reference), size, why)
+    out = kid_features_to_metric(
+        generated, reference, kid_subsets=settings["subsets"], kid_subset_size=size,
+        kid_kernel="poly", kid_kernel_poly_degree=settings["degree"], kid_kernel_poly_gamma=None,
+        kid_kernel_poly_coef0=settings["coef0"], rng_seed=settings["rng_seed"], verbose=False,
+    )
+    return MetricValue(value=out[KEY_METRIC_KID_MEAN], std=out[KEY_METRIC_KID_STD])
+
+
+def isc_from_inputs(inputs: MetricInputs) -> MetricValue:
+    """exp(E KL(p(y|x) || p(y))) from logits, mean ± std over splits."""
+    logits = finite_features("isc", "generated", inputs.generated[inputs.settings["feature"]])
+    splits = inputs.settings["splits"]
+    enough_samples("isc", "generated", len(logits), 2 * splits, f"{splits} splits need two samples each")
+    out = isc_features_to_metric(logits, splits=splits, shuffle=True, rng_seed=inputs.settings["rng_seed"])
+    return MetricValue(value=out[KEY_METRIC_ISC_MEAN], std=out[KEY_METRIC_ISC_STD])
+
+
+FID = MetricSpec(
+    name="fid",
+    description="Fréchet distance of feature Gaussians (torch-fidelity), lower is better",
+    compute=fid_from_inputs,
+    higher_is_better=False,
+    needs_reference=True,
+    defaults={"allow_singular_covariance": False},
+)
+KID = MetricSpec(
+    name="kid",
+    description="Kernel Inception Distance, unbiased MMD² over subsets (torch-fidelity), lower is better",
+    compute=kid_from_inputs,
+    higher_is_better=False,
+    needs_reference=True,
+    defaults={"subset_size": 1000, "subsets": 100, "degree": 3, "coef0": 1.0, "rng_seed": 2020},
+)
+ISC = MetricSpec(
+    name="isc",
+    description="Inception Score from class logits (torch-fidelity), higher is better",
+    compute=isc_from_inputs,
+    higher_is_better=True,
+    defaults={"splits": 10, "rng_seed": 2020},
+)

@@ -1,0 +1,1 @@
+"""Reference classifiers shipped with genbench, and the script that rebuilds them."""

@@ -1,0 +1,48 @@
+"""Reference-set features, computed once per (data set, split, size, extractor, weights, settings) and cached.
+
+The cache lives under ``~/.cache/genbench`` (``GENBENCH_CACHE`` or ``--cache-dir`` move it).
+Each entry is hash-verified: a corrupt or truncated file is recomputed, never trusted.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genbench.datasets.base import ImageDataset
+from genbench.extractors.base import FeatureExtractor
+from genbench.featurepass import extract_features, feature_key
+from genbench.hashing import sha256_json
+from genbench.storage import load_verified, save_verified
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("GENBENCH_CACHE") or Path.home() / ".cache" / "genbench")
+
+
+def reference_cache_key(data_identity: dict[str, Any], extractor_name: str, extractor: FeatureExtractor,
+                        settings: dict[str, Any], chunk: int) -> str:
+    """Hash of everything that changes one extractor's reference features."""
+    return sha256_json({"data": data_identity, "extractor": extractor_name, "settings": settings,
+                        "described": extractor.describe(), "feature_batch_size": chunk})
+
+
+def reference_features(dataset: ImageDataset, data_identity: dict[str, Any],
+                       extractors: dict[str, FeatureExtractor], extractor_settings: dict[str, dict[str, Any]],
+                       chunk: int, cache_root: Path) -> tuple[dict[str, torch.Tensor], dict[str, bool]]:
+    """Features of the reference set for every extractor (keyed ``extractor/feature``) and which were cache hits."""
+    features: dict[str, torch.Tensor] = {}
+    hits: dict[str, bool] = {}
+    for name, extractor in extractors.items():
+        key = reference_cache_key(data_identity, name, extractor, extractor_settings[name], chunk)
+        path = Path(cache_root) / "reference" / f"{data_identity['dataset']}-{name}-{key[:20]}.safetensors"
+        cached = load_verified(path)
+        hits[name] = cached is not None
+        if cached is None:
+            cached = extract_features({name: extractor}, dataset.images, dataset.captions, chunk)
+            save_verified(path, cached, {"data": data_identity, "extractor": name})
+        features.update({k: v for k, v in cached.items() if k.startswith(feature_key(name, ""))})
+    return features, hits

@@ -1,0 +1,51 @@
+"""Plain-text rendering of a result record for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def format_result(record: dict[str, Any]) -> str:
+    """A short human-readable table: identity, metrics with spread, speed, size, training."""
+    protocol, plugin = record["protocol"], record["plugin"]
+    lines = [
+        f"run        {record['run_id']}",
+        f"protocol   {protocol['name']} v{protocol['version']}  fingerprint {protocol['fingerprint']}",
+        f"plugin     {plugin['name']} ({plugin.get('distribution')} {plugin.get('version')})"
+        + (f"  settings {plugin['settings']}" if plugin.get("settings") else ""),
+        f"checkpoint {plugin.get('checkpoint') or '-'}  sha256 {(plugin.get('checkpoint_sha256') or '-')[:16]}",
+        "",
+        f"{'metric':<24}{'value':>14}{'± std':>14}  computed by",
+    ]
+    for key, metric in record.get("metrics", {}).items():
+        std = "" if metric.get("std") is None else _number(metric["std"])
+        arrow = "↑" if metric.get("higher_is_better") else "↓"
+        lines.append(f"{key + ' ' + arrow:<24}{_number(metric['value']):>14}{std:>14}  "
+                     f"{metric['metric']} on {metric['extractor']}/{metric['feature']}")
+        share = metric.get("extras", {}).get("share_above_threshold")
+        if share is not None:
+            lines.append(f"{'  share > ' + _number(metric['extras']['threshold']):<24}{_number(share):>14}")
+    speed = record.get("speed") or {}
+    if speed:
+        lines.append("")
+        lines.append(f"speed on {speed.get('device')}: {speed.get('network_evaluations_per_image')} network "
+                     f"evaluations per image")
+        for b, figures in speed.get("by_batch_size", {}).items():
+            lines.append(f"  batch {b:>5}: {figures['seconds_per_image']:.3g} s/image, "
+                         f"{figures['images_per_second']:.4g} images/s")
+    params = record.get("parameters") or {}
+    if params:
+        lines.append(f"parameters {params.get('all'):,} (trainable {params.get('trainable'):,})")
+    training = record.get("training")
+    if training:
+        lines.append(f"training   {training['epochs']} epochs, {training['steps']} steps, "
+                     f"{training['seconds']:.1f} s ({training['seconds_per_epoch']:.2f} s/epoch)")
+    return "\n".join(lines)

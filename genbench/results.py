@@ -1,0 +1,130 @@
+"""Result records: one schema-versioned JSON file per run, written atomically; loaded into pandas.
+
+The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
+
+    schema_version   int, this module's RESULT_SCHEMA_VERSION
+    run_id           str, unique; also the file name stem
+    status           "measured" (a genbench run) or "reported" (a published number typed in)
+    protocol         {name, version, fingerprint, task, source, definition}
+    plugin           {name, model, distribution, version, task, checkpoint, checkpoint_sha256,
+                      config, settings, capabilities}
+    samples          {num_samples, seed, shard_size, batch_size, feature_batch_size, shards}
+    extractors       {name: {kind, weights_sha256, ...settings}}
+    metrics          {key: {metric, extractor, feature, settings, value, std, higher_is_better, extras}}
+    speed            {device, network_evaluations_per_image, by_batch_size{b: {seconds_per_image,
+                      images_per_second, ...}}, peak_device_memory_bytes}
+    parameters       {all, trainable}
+    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe} or null
+    artifacts        {grid: file name beside the result, samples_dir: or null}
+    environment      {hardware, python, platform, libraries}
+    command          the command line (list of str) or null
+    started_at, finished_at   ISO-8601 UTC; duration_seconds
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from genbench.errors import ResultsError
+from genbench.storage import atomic_write_text
+
+RESULT_SCHEMA_VERSION = 1
+
+
+def new_run_id(protocol: str, plugin: str, when: datetime | None = None) -> str:
+    """``<protocol>__<plugin>__<UTC time>__<random>``: sortable, and unique across concurrent runs."""
+    when = when or datetime.now(timezone.utc)
+    return f"{protocol}__{plugin}__{when.strftime('%Y%m%dT%H%M%S')}__{uuid.uuid4().hex[:8]}"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def ensure_writable(results_dir: Path) -> Path:
+    """Create ``results_dir`` if needed and check it can be written, before any work is done."""
+    results_dir = Path(results_dir)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsError(f"results directory {results_dir} cannot be created: {exc.strerror}") from None
+    if not os.access(results_dir, os.W_OK | os.X_OK):
+        raise ResultsError(f"results directory {results_dir} is not writable")
+    return results_dir
+
+
+def write_result(results_dir: Path, record: dict[str, Any]) -> Path:
+    """Write ``record`` as ``<run_id>.json`` atomically; concurrent writers never clash."""
+    path = Path(results_dir) / f"{record['run_id']}.json"
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, allow_nan=True) + "\n")
+    return path
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """One result record; a file that is not a genbench result is a ``ResultsError``."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"result file {path} does not exist") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"result file {path} is not valid JSON: {exc}") from None
+    if not isinstance(record, dict) or "schema_version" not in record:
+        raise ResultsError(f"result file {path} is not a genbench result (no schema_version)")
+    if record["schema_version"] > RESULT_SCHEMA_VERSION:
+        raise ResultsError(f"result file {path} has schema {record['schema_version']}; "
+                           f"this genbench reads up to {RESULT_SCHEMA_VERSION}")
+    return record
+
+
+def iter_results(results_dir: Path) -> list[dict[str, Any]]:
+    """Every result record in ``results_dir`` (not recursive), sorted by run id."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise ResultsError(f"results directory {results_dir} does not exist")
+    return [read_result(p) for p in sorted(results_dir.glob("*.json"))]
+
+
+def flatten(record: dict[str, Any]) -> dict[str, Any]:
+    """One table row: identity columns, then ``<metric>`` and ``<metric>_std`` per metric, speed, size."""
+    plugin, protocol, training = record["plugin"], record["protocol"], record.get("training") or {}
+    row: dict[str, Any] = {
+        "run_id": record["run_id"],
+        "status": record.get("status", "measured"),
+        "protocol": protocol["name"],
+        "protocol_version": protocol["version"],
+        "fingerprint": protocol["fingerprint"],
+        "plugin": plugin["name"],
+        "plugin_version": plugin.get("version"),
+        "checkpoint_sha256": plugin.get("checkpoint_sha256"),
+        "settings": json.dumps(plugin.get("settings") or {}, sort_keys=True),
+        "num_samples": (record.get("samples") or {}).get("num_samples"),
+        "finished_at": record.get("finished_at"),
+    }
+    for key, metric in (record.get("metrics") or {}).items():
+        row[key] = metric.get("value")
+        row[f"{key}_std"] = metric.get("std")
+    speed = record.get("speed") or {}
+    row["network_evaluations_per_image"] = speed.get("network_evaluations_per_image")
+    for b, figures in (speed.get("by_batch_size") or {}).items():
+        row[f"seconds_per_image_b{b}"] = figures.get("seconds_per_image")
+        row[f"images_per_second_b{b}"] = figures.get("images_per_second")
+    parameters = record.get("parameters") or {}
+    row["parameters_all"] = parameters.get("all")
+    row["parameters_trainable"] = parameters.get("trainable")
+    row["training_seconds"] = training.get("seconds")
+    row["training_epochs"] = training.get("epochs")
+    row["device"] = ((record.get("environment") or {}).get("hardware") or {}).get("device")
+    return row
+
+
+def load_results(results_dir: Path | str) -> pd.DataFrame:
+    """All results in a directory as a DataFrame, one row per run (see ``flatten``)."""
+    return pd.DataFrame([flatten(r) for r in iter_results(Path(results_dir))])

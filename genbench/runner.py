@@ -1,0 +1,402 @@
+"""The runner: model -> seeded, resumable sampling shards -> one feature pass -> metrics -> speed -> result.
+
+Every finished shard's features are saved in the run's work directory as it completes, so
+re-running the same command after an interruption continues from there and ends with the
+same numbers. The work directory is removed once the result file is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.errors import GenbenchError, MetricError, PluginError, ProtocolError
+from genbench.extractors.base import FeatureExtractor
+from genbench.featurepass import extract_features, select
+from genbench.grid import save_grid, save_images
+from genbench.hashing import sha256_file, sha256_json
+from genbench.metrics.base import MetricInputs
+from genbench.metrics.speed import measure_speed
+from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
+from genbench.protocol import Protocol, parse_protocol
+from genbench.provenance import environment
+from genbench.reference_cache import default_cache_dir, reference_features
+from genbench.registry import Provided, Registry, get_registry
+from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
+from genbench.sampling import Conditions, Shard, plan_conditions, plan_shards, sample_seed
+from genbench.storage import atomic_write_text, load_verified, save_verified
+from genbench.validation import validate_batch
+
+GRID_IMAGES = 64
+
+
+@dataclass
+class RunOptions:
+    """Everything ``genbench run`` accepts; the Python API takes the same names."""
+
+    plugin: str
+    protocol: str
+    checkpoint: Path | None = None
+    device: str | None = None
+    seed: int | None = None
+    results_dir: Path = Path("results")
+    settings: dict[str, str] = field(default_factory=dict)
+    batch_size: int | None = None
+    save_samples: bool = False
+    quiet: bool = False
+    cache_dir: Path | None = None
+    weights_dir: Path | None = None
+    data_dir: Path | None = None
+    trust_weights: bool = False
+    command: list[str] | None = None
+
+
+@dataclass
+class ExtractorContext:
+    """What extractor builders may need besides their protocol settings."""
+
+    device: torch.device
+    weights_dir: Path | None
+    trust_weights: bool
+    cache_dir: Path
+    data_dir: Path | None
+    registry: Registry | None = None
+
+
+def resolve_device(name: str | None) -> torch.device:
+    """``cuda`` when present and nothing was asked for; an unavailable device is an error."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GenbenchError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise GenbenchError(f"device '{name}' asked for, but CUDA is not available on this machine")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise GenbenchError(f"device '{name}' asked for, but only {torch.cuda.device_count()} CUDA devices exist")
+    return device
+
+
+def split_settings(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
+    """``--set`` pairs -> (model settings, training recipe overrides ``train.*``, protocol overrides ``protocol.*``)."""
+    model, recipe, protocol = {}, {}, {}
+    for key, value in settings.items():
+        if key.startswith("train."):
+            recipe[key[len("train."):]] = _literal(value)
+        elif key.startswith("protocol."):
+            protocol[key[len("protocol."):]] = value
+        else:
+            model[key] = value
+    return model, recipe, protocol
+
+
+def _literal(value: Any) -> Any:
+    """'3' -> 3, '0.5' -> 0.5, 'true' -> True; other strings stay strings."""
+    if not isinstance(value, str):
+        return value
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def override_protocol(protocol: Protocol, overrides: dict[str, str]) -> Protocol:
+    """A copy of ``protocol`` with dotted fields replaced; it gets its own fingerprint."""
+    if not overrides:
+        return protocol
+    raw = copy.deepcopy(protocol.raw)
+    for dotted, value in overrides.items():
+        *path, last = dotted.split(".")
+        table = raw
+        for part in path:
+            if not isinstance(table.get(part), dict):
+                raise ProtocolError(f"--set protocol.{dotted}: protocol '{protocol.name}' has no table '{part}'")
+            table = table[part]
+        if last not in table:
+            raise ProtocolError(f"--set protocol.{dotted}: protocol '{protocol.name}' has no field '{last}'")
+        table[last] = _literal(value)
+    return parse_protocol(raw, source=f"{protocol.source} (with --set overrides)")
+
+
+def build_extractors(protocol: Protocol, registry: Registry, context: ExtractorContext) -> dict[str, FeatureExtractor]:
+    """Every extractor the protocol names, built on the run's device with its weights checked."""
+    extractors = {}
+    for name, settings in protocol.extractors.items():
+        spec = registry.extractor(settings["kind"])
+        extractors[name] = spec.build({k: v for k, v in settings.items() if k != "kind"}, context)
+    for entry in protocol.metrics:
+        names = extractors[entry.extractor].feature_names
+        if entry.feature not in names:
+            raise ProtocolError(f"protocol {protocol.source}: metric '{entry.key}' reads feature '{entry.feature}' "
+                                f"that extractor '{entry.extractor}' does not provide (it has: {', '.join(names)})")
+    return extractors
+
+
+def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[str, Any]]:
+    """Each metric's settings (defaults overridden by the protocol); unknown settings are errors."""
+    resolved = {}
+    for entry in protocol.metrics:
+        spec = registry.metric(entry.metric)
+        unknown = set(entry.settings) - set(spec.defaults)
+        if unknown:
+            raise ProtocolError(f"protocol {protocol.source}: field 'metrics.{entry.key}.{sorted(unknown)[0]}' is not "
+                                f"a setting of metric '{spec.name}' (settings: {', '.join(spec.defaults) or 'none'})")
+        resolved[entry.key] = {**spec.defaults, **entry.settings, "feature": entry.feature}
+    return resolved
+
+
+def _plugin_call(plugin: str, hook: str, fn, *args, **kwargs):
+    """Call a plugin method; a foreign exception becomes a ``PluginError`` naming plugin and hook."""
+    try:
+        return fn(*args, **kwargs)
+    except GenbenchError:
+        raise
+    except Exception as exc:
+        if os.environ.get("GENBENCH_DEBUG"):
+            raise
+        raise PluginError(f"plugin '{plugin}' {hook}() raised {type(exc).__name__}: {exc}") from exc
+
+
+class Runner:
+    """One evaluation run; ``run()`` returns the result record it wrote."""
+
+    def __init__(self, options: RunOptions, registry: Registry | None = None):
+        self.options = options
+        self.registry = registry or get_registry()
+        self.progress = not options.quiet
+
+    def log(self, message: str) -> None:
+        if self.progress:
+            tqdm.write(f"genbench: {message}")
+
+    def run(self) -> dict[str, Any]:
+        opts, registry = self.options, self.registry
+        started, clock = utc_now(), time.perf_counter()
+        provided: Provided[ModelSpec] = registry.model(opts.plugin)
+        spec = provided.item
+        model_settings, recipe_overrides, protocol_overrides = split_settings(opts.settings)
+        protocol = override_protocol(registry.protocol(opts.protocol), protocol_overrides)
+        if spec.task != protocol.task:
+            raise ProtocolError(f"plugin '{spec.name}' is a {spec.task.value} model; protocol '{protocol.name}' "
+                                f"evaluates {protocol.task.value} models")
+        results_dir = ensure_writable(opts.results_dir)
+        device = resolve_device(opts.device)
+        seed = protocol.sampling.seed if opts.seed is None else opts.seed
+        settings_by_metric = metric_settings(protocol, registry)
+        context = ExtractorContext(device, opts.weights_dir, opts.trust_weights,
+                                   Path(opts.cache_dir or default_cache_dir()), opts.data_dir, registry)
+        extractors = build_extractors(protocol, registry, context)
+        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()})
+        reference = self.load_data(protocol, protocol.data.reference_split)
+
+        model, training, checkpoint = self.obtain_model(spec, protocol, recipe_overrides, seed, device, results_dir)
+        _plugin_call(spec.name, "configure", model.configure, **model_settings)
+        checkpoint_sha = sha256_file(checkpoint) if checkpoint and checkpoint.is_file() else None
+
+        conditions = plan_conditions(protocol, reference)
+        run_key = sha256_json({"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
+                               "settings": model.setting_values, "seed": seed,
+                               "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None})[:20]
+        work_dir = results_dir / ".work" / f"{protocol.name}-{spec.name}-{run_key}"
+        generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
+                                                    seed, device, work_dir)
+        ref_features, hits = reference_features(
+            reference, self.data_identity(protocol, protocol.data.reference_split), extractors,
+            protocol.extractors, protocol.sampling.feature_batch_size, context.cache_dir)
+        metrics = self.compute_metrics(protocol, registry, settings_by_metric, generated, ref_features,
+                                       conditions, reference.num_classes)
+        self.log("measuring sampling speed")
+        speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
+
+        run_id = new_run_id(protocol.name, spec.name)
+        artifacts = {"grid": f"{run_id}.grid.png", "samples_dir": None}
+        save_grid(images[:GRID_IMAGES], results_dir / artifacts["grid"])
+        if opts.save_samples:
+            artifacts["samples_dir"] = f"{run_id}.samples"
+            save_images(images, results_dir / artifacts["samples_dir"])
+        record = {
+            "schema_version": RESULT_SCHEMA_VERSION,
+            "run_id": run_id,
+            "status": "measured",
+            "protocol": {"name": protocol.name, "version": protocol.version, "fingerprint": fingerprint,
+                         "task": protocol.task.value, "description": protocol.description,
+                         "source": protocol.source, "definition": protocol.definition()},
+            "plugin": {"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
+                       "distribution": provided.plugin.distribution, "version": provided.plugin.version,
+                       "task": spec.task.value, "checkpoint": str(checkpoint) if checkpoint else None,
+                       "checkpoint_sha256": checkpoint_sha, "config": getattr(model, "config", None),
+                       "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities)},
+            "samples": {"num_samples": protocol.sampling.num_samples, "seed": seed,
+                        "shard_size": protocol.sampling.shard_size,
+                        "batch_size": opts.batch_size or protocol.sampling.batch_size,
+                        "feature_batch_size": protocol.sampling.feature_batch_size,
+                        "conditions": protocol.sampling.conditions},
+            "extractors": {n: {"kind": protocol.extractors[n]["kind"], **e.describe()} for n, e in extractors.items()},
+            "reference": {"split": protocol.data.reference_split, "num_images": len(reference),
+                          "cache_hits": hits},
+            "metrics": metrics,
+            "speed": speed,
+            "parameters": model.parameter_counts(),
+            "training": dataclasses.asdict(training) if training else None,
+            "artifacts": artifacts,
+            "environment": environment(device),
+            "command": opts.command,
+            "started_at": started,
+            "finished_at": utc_now(),
+            "duration_seconds": time.perf_counter() - clock,
+        }
+        path = write_result(results_dir, record)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        self.log(f"result written to {path}")
+        record["path"] = str(path)
+        return record
+
+    def data_identity(self, protocol: Protocol, split: str) -> dict[str, Any]:
+        data = protocol.data
+        return {"dataset": data.dataset, "split": split, "image_size": data.image_size,
+                "channels": data.channels, "options": data.options}
+
+    def load_data(self, protocol: Protocol, split: str) -> ImageDataset:
+        data = protocol.data
+        request = DataRequest(split, data.image_size, data.channels,
+                              Path(self.options.data_dir) if self.options.data_dir else None, data.options)
+        dataset = self.registry.dataset(data.dataset).load(request)
+        expected = (data.channels, data.image_size, data.image_size)
+        if dataset.images.dtype != torch.uint8 or tuple(dataset.images.shape[1:]) != expected:
+            raise PluginError(f"dataset '{data.dataset}' returned {dataset.images.dtype} images of shape "
+                              f"{tuple(dataset.images.shape[1:])}; the protocol needs uint8 {expected}")
+        return dataset
+
+    def obtain_model(self, spec: ModelSpec, protocol: Protocol, recipe_overrides: dict[str, Any], seed: int,
+                     device: torch.device, results_dir: Path) -> tuple[GenerativeModel, TrainingReport | None, Path | None]:
+        """Load the given checkpoint, or train with the protocol's recipe (reusing a finished training)."""
+        cls = spec.model_class
+        if self.options.checkpoint is not None:
+            model = _plugin_call(spec.name, "load", cls.load, Path(self.options.checkpoint), device)
+            return model, None, Path(self.options.checkpoint)
+        recipe = protocol.recipe_for(spec.name)
+        if recipe is None:
+            raise PluginError(f"no checkpoint given and protocol '{protocol.name}' has no training recipe for "
+                              f"plugin '{spec.name}': pass --checkpoint PATH")
+        recipe.update(recipe_overrides)
+        config = {**spec.default_config, **recipe.pop("config", {})}
+        train_split = protocol.data.train_split
+        if train_split is None:
+            raise ProtocolError(f"protocol '{protocol.name}' has a training recipe but no data.train_split")
+        identity = {"plugin": spec.name, "config": config, "recipe": recipe, "seed": seed,
+                    "data": self.data_identity(protocol, train_split)}
+        path = results_dir / "checkpoints" / f"{spec.name}-{protocol.name}-{sha256_json(identity)[:12]}.safetensors"
+        report_path = path.with_name(path.name + ".training.json")
+        if path.exists() and report_path.exists():
+            self.log(f"reusing trained checkpoint {path}")
+            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
+            return _plugin_call(spec.name, "load", cls.load, path, device), report, path
+        data = self.load_data(protocol, train_split)
+        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
+        self.log(f"training {spec.name} on {protocol.data.dataset}/{train_split} ({len(data)} images)")
+        model = _plugin_call(spec.name, "create", cls.create, image_format, config, data.num_classes)
+        report = _plugin_call(spec.name, "train", model.train,
+                              TrainingData(data.images, data.labels, data.captions, data.num_classes),
+                              recipe, seed, device, self.progress)
+        _plugin_call(spec.name, "save", model.save, path)
+        atomic_write_text(report_path, json.dumps(dataclasses.asdict(report), sort_keys=True))
+        self.log(f"checkpoint saved to {path}")
+        return model.to(device).eval(), report, path
+
+    def sample_and_extract(self, model: GenerativeModel, plugin: str, protocol: Protocol,
+                           extractors: dict[str, FeatureExtractor], conditions: Conditions, seed: int,
+                           device: torch.device, work_dir: Path) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Features of all generated images (keyed ``extractor/feature``) and the images kept for the grid."""
+        sampling = protocol.sampling
+        shards = plan_shards(sampling.num_samples, sampling.shard_size)
+        done = {s.index: load_verified(work_dir / f"shard-{s.index:06d}.safetensors") for s in shards}
+        resumed = sum(v is not None for v in done.values())
+        if resumed:
+            self.log(f"resuming: {resumed} of {len(shards)} shards already done in {work_dir}")
+        bar = tqdm(total=sampling.num_samples, initial=sum(len(s) for s in shards if done[s.index] is not None),
+                   desc=f"sampling {plugin}", unit="img", disable=not self.progress, leave=False)
+        for shard in shards:
+            if done[shard.index] is not None:
+                continue
+            done[shard.index] = self.run_shard(model, plugin, protocol, extractors, conditions, seed, device,
+                                               shard, work_dir, bar)
+        bar.close()
+        keys = [k for k in done[0] if k != "images"]
+        features = {k: torch.cat([done[s.index][k] for s in shards]) for k in keys}
+        images = torch.cat([done[s.index]["images"] for s in shards if "images" in done[s.index]])
+        return features, images
+
+    def run_shard(self, model, plugin, protocol, extractors, conditions, seed, device, shard: Shard,
+                  work_dir: Path, bar) -> dict[str, torch.Tensor]:
+        batch_size = self.options.batch_size or protocol.sampling.batch_size
+        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
+        parts = []
+        for start in range(shard.start, shard.stop, batch_size):
+            stop = min(start + batch_size, shard.stop)
+            own = conditions.slice(start, stop)
+            batch = SampleBatch([sample_seed(seed, i) for i in range(start, stop)], device, own.labels, own.captions)
+            images = _plugin_call(plugin, "sample", model.sample, batch)
+            parts.append(validate_batch(images, len(batch), image_format, plugin).cpu())
+            bar.update(stop - start)
+        images = torch.cat(parts)
+        tensors = extract_features(extractors, images, conditions.slice(shard.start, shard.stop).captions,
+                                   protocol.sampling.feature_batch_size)
+        if shard.index * protocol.sampling.shard_size < GRID_IMAGES or self.options.save_samples:
+            tensors["images"] = images
+        save_verified(work_dir / f"shard-{shard.index:06d}.safetensors", tensors, {"start": shard.start})
+        return tensors
+
+    def compute_metrics(self, protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
+                        generated: dict[str, torch.Tensor], reference: dict[str, torch.Tensor],
+                        conditions: Conditions, num_classes: int | None) -> dict[str, Any]:
+        labels = torch.tensor(conditions.labels) if conditions.labels is not None else None
+        out = {}
+        for entry in protocol.metrics:
+            spec = registry.metric(entry.metric)
+            settings = settings_by_metric[entry.key]
+            inputs = MetricInputs(select(generated, entry.extractor),
+                                  select(reference, entry.extractor) if spec.needs_reference else None,
+                                  settings, labels, num_classes)
+            try:
+                value = spec.compute(inputs)
+            except MetricError as exc:
+                raise MetricError(f"metric '{entry.key}': {exc}") from None
+            out[entry.key] = {"metric": spec.name, "extractor": entry.extractor, "feature": entry.feature,
+                              "settings": settings, "value": value.value, "std": value.std,
+                              "higher_is_better": spec.higher_is_better, "extras": value.extras}
+        return out
+
+    def measure_speed(self, model: GenerativeModel, protocol: Protocol, conditions: Conditions,
+                      device: torch.device) -> dict[str, Any]:
+        """Time batches of the run's first conditions with seeds of their own (never evaluated)."""
+        speed = protocol.speed
+
+        def cycle(values: list | None, b: int) -> list | None:
+            return [values[i % len(values)] for i in range(b)] if values else None
+
+        def sample(b: int):
+            seeds = [sample_seed(2 ** 20, i) for i in range(b)]
+            return model.sample(SampleBatch(seeds, device, cycle(conditions.labels, b), cycle(conditions.captions, b)))
+
+        return measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,
+                             model.network_evaluations)
+
+
+def run(plugin: str, protocol: str, **options: Any) -> dict[str, Any]:
+    """Evaluate ``plugin`` on ``protocol`` and return the result record (also written to disk)."""
+    return Runner(RunOptions(plugin=plugin, protocol=protocol, **options)).run()

@@ -1,0 +1,75 @@
+"""Atomic, hash-verified files: nothing genbench writes is ever seen half-written or trusted when corrupt.
+
+Tensor files are safetensors written to a temp file and renamed; a small JSON beside each
+records its SHA-256 and is written last, so a file without a matching record is not used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from genbench.hashing import sha256_file
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256.json")
+
+
+def save_verified(path: Path, tensors: dict[str, torch.Tensor], info: dict[str, Any] | None = None) -> None:
+    """Write tensors atomically, then the record with their file's SHA-256 (the commit marker)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    record = {"sha256": sha256_file(path), "info": info or {}}
+    atomic_write_text(_record_path(path), json.dumps(record, sort_keys=True))
+
+
+def load_verified(path: Path) -> dict[str, torch.Tensor] | None:
+    """Tensors from ``path`` if its record exists and its hash matches; None otherwise (rebuild it)."""
+    path = Path(path)
+    record_path = _record_path(path)
+    if not path.exists() or not record_path.exists():
+        return None
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        if record.get("sha256") != sha256_file(path):
+            return None
+        return load_file(str(path))
+    except (OSError, ValueError, SafetensorError):
+        return None
+
+
+def remove_verified(path: Path) -> None:
+    """Delete a verified file and its record, if present."""
+    for p in (Path(path), _record_path(Path(path))):
+        p.unlink(missing_ok=True)

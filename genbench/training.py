@@ -1,0 +1,99 @@
+"""The one training loop every built-in plugin shares: seeded data order, Adam, optional EMA, progress bar.
+
+A plugin supplies only its loss on a batch; the loop owns order, optimisation, timing and
+the report, so the VAE and the diffusion models train in exactly the same shape.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from typing import Any, Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from genbench.errors import ProtocolError
+from genbench.model import TrainingData, TrainingReport
+
+#: ``loss(images_uint8, labels_or_None, captions_or_None) -> scalar loss``
+BatchLoss = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], torch.Tensor]
+
+RECIPE_KEYS = {"epochs", "batch_size", "lr", "ema", "max_steps", "weight_decay", "config"}
+
+
+def check_recipe(recipe: dict[str, Any]) -> None:
+    """Reject unknown recipe keys and non-positive sizes before any work."""
+    unknown = set(recipe) - RECIPE_KEYS
+    if unknown:
+        raise ProtocolError(f"training recipe has unknown keys {sorted(unknown)} (known: {sorted(RECIPE_KEYS)})")
+    for key in ("epochs", "batch_size"):
+        if key in recipe and (not isinstance(recipe[key], int) or recipe[key] <= 0):
+            raise ProtocolError(f"training recipe '{key}' must be a positive integer, got {recipe[key]!r}")
+
+
+def fit(modules: dict[str, torch.nn.Module], loss_fn: BatchLoss, data: TrainingData, recipe: dict[str, Any],
+        seed: int, device: torch.device, progress: bool = True, desc: str = "training") -> TrainingReport:
+    """Train the parameters of ``modules`` that require grad on ``data`` with ``loss_fn``.
+
+    With ``recipe['ema']`` (a decay such as 0.999) the final weights are the exponential
+    moving average; ``max_steps`` stops early (tests, smoke runs).
+    """
+    check_recipe(recipe)
+    epochs = int(recipe.get("epochs", 1))
+    batch_size = int(recipe.get("batch_size", 64))
+    max_steps = recipe.get("max_steps")
+    ema_decay = float(recipe.get("ema", 0.0))
+    params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=float(recipe.get("lr", 1e-3)),
+                                 weight_decay=float(recipe.get("weight_decay", 0.0)))
+    ema = {name: copy.deepcopy(m).requires_grad_(False) for name, m in modules.items()} if ema_decay else {}
+
+    torch.manual_seed(seed)
+    order = torch.Generator().manual_seed(seed)
+    steps_per_epoch = math.ceil(len(data.images) / batch_size)
+    total = epochs * steps_per_epoch if max_steps is None else min(int(max_steps), epochs * steps_per_epoch)
+    for module in modules.values():
+        module.to(device).train()
+    start = time.perf_counter()
+    step, loss_value = 0, float("nan")
+    bar = tqdm(total=total, desc=desc, unit="step", disable=not progress, leave=False)
+    epochs_done = 0
+    while step < total:
+        for index in torch.randperm(len(data.images), generator=order).split(batch_size):
+            images = data.images[index].to(device)
+            labels = data.labels[index].to(device) if data.labels is not None else None
+            captions = [data.captions[i] for i in index.tolist()] if data.captions is not None else None
+            loss = loss_fn(images, labels, captions)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if ema:
+                _ema_update(ema, modules, ema_decay)
+            step += 1
+            loss_value = float(loss.detach())
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.4f}", epoch=epochs_done + 1)
+            if step >= total:
+                break
+        epochs_done += 1
+    bar.close()
+    seconds = time.perf_counter() - start
+    if ema:
+        for name, module in modules.items():
+            module.load_state_dict(ema[name].state_dict())
+    for module in modules.values():
+        module.eval()
+    return TrainingReport(epochs=epochs_done, steps=step, seconds=seconds,
+                          seconds_per_epoch=seconds / max(epochs_done, 1), final_loss=loss_value,
+                          recipe=dict(recipe))
+
+
+@torch.no_grad()
+def _ema_update(ema: dict[str, torch.nn.Module], modules: dict[str, torch.nn.Module], decay: float) -> None:
+    for name, module in modules.items():
+        for shadow, live in zip(ema[name].parameters(), module.parameters()):
+            shadow.lerp_(live.detach(), 1.0 - decay)
+        for shadow, live in zip(ema[name].buffers(), module.buffers()):
+            shadow.copy_(live)
