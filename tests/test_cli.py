@@ -58,3 +58,27 @@ def test_show_prints_a_result_as_table_and_json(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["run_id"] == "r"
     assert main(["show", str(tmp_path / "none.json")]) == 2
     assert "result file" in capsys.readouterr().err
+
+
+def test_list_reports_a_broken_plugin_with_its_error(plugin_installer, capsys):
+    plugin_installer.install("broken-gen", "broken", "broken_list_plugin", "raise RuntimeError('no GPU driver')\n")
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "broken       broken-gen 1.0  (broken_list_plugin)  ERROR: RuntimeError: no GPU driver" in out
+    assert "vae          [unconditional]" in out
+
+
+def test_run_then_show_from_the_command_line(tmp_path):
+    from conftest import FAST
+
+    sets = [arg for key, value in FAST.items() for arg in ("--set", f"{key}={value}")]
+    done = genbench("run", "--plugin", "vae", "--protocol", "digits", "--results-dir", str(tmp_path),
+                    "--quiet", "--device", "cpu", *sets)
+    assert done.returncode == 0, done.stderr
+    result = next(tmp_path.glob("digits__vae__*.json"))
+    assert f"result: {result}" in done.stdout
+    assert "fd ↓" in done.stdout and "share > 0.8" in done.stdout
+    record = json.loads(result.read_text(encoding="utf-8"))
+    assert record["command"][:5] == ["genbench", "run", "--plugin", "vae", "--protocol"]
+    shown = genbench("show", str(result))
+    assert shown.returncode == 0 and record["run_id"] in shown.stdout
