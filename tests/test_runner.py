@@ -87,10 +87,8 @@ def test_metrics_do_not_depend_on_the_batch_size(tmp_path, vae_checkpoint):
     assert metric_values(odd) == metric_values(default)
 
 
-def test_an_interrupted_run_resumes_to_the_same_numbers(tmp_path, vae_checkpoint, monkeypatch):
-    common = dict(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, quiet=True, settings=SMALL)
-    uninterrupted = genbench.run(results_dir=tmp_path / "clean", **common)
-
+def interrupt_second_shard(monkeypatch):
+    """Make the run raise KeyboardInterrupt (Ctrl-C) when its second shard starts; returns the real method."""
     original = Runner.run_shard
     calls = []
 
@@ -101,6 +99,13 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(tmp_path, vae_checkpoint
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Runner, "run_shard", interrupted)
+    return original
+
+
+def test_an_interrupted_run_resumes_to_the_same_numbers(tmp_path, vae_checkpoint, monkeypatch):
+    common = dict(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, quiet=True, settings=SMALL)
+    uninterrupted = genbench.run(results_dir=tmp_path / "clean", **common)
+    original = interrupt_second_shard(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         genbench.run(results_dir=tmp_path / "resumed", **common)
     assert list((tmp_path / "resumed").glob("*.json")) == []  # no half-written result
@@ -118,16 +123,7 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(tmp_path, vae_checkpoint
 def test_a_corrupt_shard_is_recomputed_not_trusted(tmp_path, vae_checkpoint, monkeypatch):
     common = dict(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, quiet=True, settings=SMALL)
     clean = genbench.run(results_dir=tmp_path / "clean", **common)
-    original = Runner.run_shard
-    calls = []
-
-    def interrupted(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Runner, "run_shard", interrupted)
+    original = interrupt_second_shard(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         genbench.run(results_dir=tmp_path / "r", **common)
     shard = next((tmp_path / "r" / ".work").rglob("shard-*.safetensors"))
