@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.distributed import ProcessGroup, local_device, process_group
 from genbench.errors import GenbenchError, MetricError, PluginError, ProtocolError
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
@@ -77,7 +78,7 @@ class ExtractorContext:
 def resolve_device(name: str | None) -> torch.device:
     """``cuda`` when present and nothing was asked for; an unavailable device is an error."""
     if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return local_device() or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -160,6 +161,11 @@ def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[st
     return resolved
 
 
+def shard_path(work_dir: Path, index: int) -> Path:
+    """Where shard ``index`` of a run keeps its features (and grid images) until the result is written."""
+    return work_dir / f"shard-{index:06d}.safetensors"
+
+
 def _plugin_call(plugin: str, hook: str, fn, *args, **kwargs):
     """Call a plugin method; a foreign exception becomes a ``PluginError`` naming plugin and hook."""
     try:
@@ -179,12 +185,14 @@ class Runner:
         self.options = options
         self.registry = registry or get_registry()
         self.progress = not options.quiet
+        self.group = ProcessGroup()
 
     def log(self, message: str) -> None:
         if self.progress:
             tqdm.write(f"genbench: {message}")
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> dict[str, Any] | None:
+        """Run the evaluation and write the result; under ``torchrun`` only the main rank returns it."""
         opts, registry = self.options, self.registry
         started, clock = utc_now(), time.perf_counter()
         provided: Provided[ModelSpec] = registry.model(opts.plugin)
@@ -196,6 +204,8 @@ class Runner:
                                 f"evaluates {protocol.task.value} models")
         results_dir = ensure_writable(opts.results_dir)
         device = resolve_device(opts.device)
+        self.group = process_group(device)
+        self.progress = self.progress and self.group.is_main
         seed = protocol.sampling.seed if opts.seed is None else opts.seed
         settings_by_metric = metric_settings(protocol, registry)
         context = ExtractorContext(device, opts.weights_dir, opts.trust_weights,
@@ -215,6 +225,8 @@ class Runner:
         work_dir = results_dir / ".work" / f"{protocol.name}-{spec.name}-{run_key}"
         generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
                                                     seed, device, work_dir)
+        if not self.group.is_main:
+            return None
         ref_features, hits = reference_features(
             reference, self.data_identity(protocol, protocol.data.reference_split), extractors,
             protocol.extractors, protocol.sampling.feature_batch_size, context.cache_dir)
@@ -298,12 +310,17 @@ class Runner:
         train_split = protocol.data.train_split
         if train_split is None:
             raise ProtocolError(f"protocol '{protocol.name}' has a training recipe but no data.train_split")
+        self.group.barrier()  # every rank sees the same checkpoint state before deciding to train
         identity = {"plugin": spec.name, "config": config, "recipe": recipe, "seed": seed,
                     "data": self.data_identity(protocol, train_split)}
         path = results_dir / "checkpoints" / f"{spec.name}-{protocol.name}-{sha256_json(identity)[:12]}.safetensors"
         report_path = path.with_name(path.name + ".training.json")
         if path.exists() and report_path.exists():
             self.log(f"reusing trained checkpoint {path}")
+            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
+            return _plugin_call(spec.name, "load", cls.load, path, device), report, path
+        if not self.group.is_main:
+            self.group.barrier()  # the main rank trains; the others load what it saved
             report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
             return _plugin_call(spec.name, "load", cls.load, path, device), report, path
         data = self.load_data(protocol, train_split)
@@ -316,6 +333,7 @@ class Runner:
         _plugin_call(spec.name, "save", model.save, path)
         atomic_write_text(report_path, json.dumps(dataclasses.asdict(report), sort_keys=True))
         self.log(f"checkpoint saved to {path}")
+        self.group.barrier()
         return model.to(device).eval(), report, path
 
     def sample_and_extract(self, model: GenerativeModel, plugin: str, protocol: Protocol,
@@ -324,18 +342,27 @@ class Runner:
         """Features of all generated images (keyed ``extractor/feature``) and the images kept for the grid."""
         sampling = protocol.sampling
         shards = plan_shards(sampling.num_samples, sampling.shard_size)
-        done = {s.index: load_verified(work_dir / f"shard-{s.index:06d}.safetensors") for s in shards}
+        done = {s.index: load_verified(shard_path(work_dir, s.index)) for s in shards}
         resumed = sum(v is not None for v in done.values())
         if resumed:
             self.log(f"resuming: {resumed} of {len(shards)} shards already done in {work_dir}")
         bar = tqdm(total=sampling.num_samples, initial=sum(len(s) for s in shards if done[s.index] is not None),
                    desc=f"sampling {plugin}", unit="img", disable=not self.progress, leave=False)
         for shard in shards:
-            if done[shard.index] is not None:
+            if done[shard.index] is not None or not self.group.owns(shard.index):
                 continue
             done[shard.index] = self.run_shard(model, plugin, protocol, extractors, conditions, seed, device,
                                                shard, work_dir, bar)
         bar.close()
+        self.group.barrier()
+        if not self.group.is_main:
+            return {}, torch.empty(0)
+        for shard in shards:
+            if done[shard.index] is None:
+                done[shard.index] = load_verified(shard_path(work_dir, shard.index))
+            if done[shard.index] is None:
+                raise GenbenchError(f"shard {shard.index} of {work_dir} is missing or corrupt after every rank "
+                                    f"finished; run the same command again to redo it")
         keys = [k for k in done[0] if k != "images"]
         features = {k: torch.cat([done[s.index][k] for s in shards]) for k in keys}
         images = torch.cat([done[s.index]["images"] for s in shards if "images" in done[s.index]])
@@ -358,7 +385,7 @@ class Runner:
                                    protocol.sampling.feature_batch_size)
         if shard.index * protocol.sampling.shard_size < GRID_IMAGES or self.options.save_samples:
             tensors["images"] = images
-        save_verified(work_dir / f"shard-{shard.index:06d}.safetensors", tensors, {"start": shard.start})
+        save_verified(shard_path(work_dir, shard.index), tensors, {"start": shard.start})
         return tensors
 
     def compute_metrics(self, protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],

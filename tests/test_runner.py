@@ -14,8 +14,7 @@ from genbench.errors import PluginError, ProtocolError, ResultsError, WeightsErr
 from genbench.runner import Runner, RunOptions
 
 from conftest import FAST
-
-SMALL = {"protocol.sampling.num_samples": "400", "protocol.speed.repeats": "1"}
+from tests_support import SMALL, metric_values
 
 BAD_PLUGIN = '''
 import torch
@@ -36,19 +35,6 @@ def genbench_models():
     return [ModelSpec(name="floaty", model_class=FloatVAE, description="returns float images",
                       default_config={"latent_dim": 2, "beta": 1.0, "width": 4})]
 '''
-
-
-@pytest.fixture(scope="session")
-def vae_checkpoint(tmp_path_factory) -> Path:
-    """One quickly trained VAE checkpoint shared by the tests that only sample."""
-    results = tmp_path_factory.mktemp("trained")
-    record = genbench.run(plugin="vae", protocol="digits", results_dir=results, quiet=True,
-                          settings={**FAST, "train.max_steps": "60"}, cache_dir=results / "cache")
-    return Path(record["plugin"]["checkpoint"])
-
-
-def metric_values(record: dict) -> dict:
-    return {k: (m["value"], m["std"]) for k, m in record["metrics"].items()}
 
 
 def test_run_trains_evaluates_and_writes_one_result(tmp_path):
@@ -84,7 +70,10 @@ def test_metrics_do_not_depend_on_the_batch_size(tmp_path, vae_checkpoint):
     common = dict(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, quiet=True, settings=SMALL)
     default = genbench.run(results_dir=tmp_path / "a", **common)
     odd = genbench.run(results_dir=tmp_path / "b", batch_size=7, **common)
-    assert metric_values(odd) == metric_values(default)
+    # The noise is bit-identical; the plugin's own float convolutions may round a pixel differently
+    # at another batch size (oneDNN picks kernels by shape), hence a tolerance far below any real change.
+    for key, (value, std) in metric_values(odd).items():
+        assert value == pytest.approx(metric_values(default)[key][0], rel=1e-4), key
 
 
 def interrupt_second_shard(monkeypatch):
