@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torchvision
 from cleanfid import downloads_helper, features, inception_pytorch
+from cleanfid.inception_torchscript import InceptionV3W
 from cleanfid.resize import build_resizer
 
 from genbench.errors import ProtocolError, WeightsError
@@ -61,7 +62,7 @@ def build_cleanfid_network(mode: str, path: Path, device: torch.device) -> Calla
     """clean-fid's feature function for ``mode``, its weights read from ``path`` instead of fetched."""
 
     def torchscript(_folder: str, download: bool = True, resize_inside: bool = False):
-        return features.InceptionV3W(str(path.parent), download=False, resize_inside=resize_inside)
+        return InceptionV3W(str(path.parent), download=False, resize_inside=resize_inside)
 
     def state_dict(_url: str, progress: bool = False):
         return torch.load(path, map_location="cpu", weights_only=True)
