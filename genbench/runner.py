@@ -75,6 +75,18 @@ class ExtractorContext:
     registry: Registry | None = None
 
 
+@dataclass
+class Evaluation:
+    """A protocol made ready to score samples: device, metric settings, built extractors, fingerprint."""
+
+    protocol: Protocol
+    device: torch.device
+    context: ExtractorContext
+    metric_settings: dict[str, dict[str, Any]]
+    extractors: dict[str, FeatureExtractor]
+    fingerprint: str
+
+
 def resolve_device(name: str | None) -> torch.device:
     """``cuda`` when present and nothing was asked for; an unavailable device is an error."""
     if name is None:
@@ -203,15 +215,11 @@ class Runner:
             raise ProtocolError(f"plugin '{spec.name}' is a {spec.task.value} model; protocol '{protocol.name}' "
                                 f"evaluates {protocol.task.value} models")
         results_dir = ensure_writable(opts.results_dir)
-        device = resolve_device(opts.device)
+        seed = protocol.sampling.seed if opts.seed is None else opts.seed
+        evaluation = self.prepare(protocol)
+        device, extractors, fingerprint = evaluation.device, evaluation.extractors, evaluation.fingerprint
         self.group = process_group(device)
         self.progress = self.progress and self.group.is_main
-        seed = protocol.sampling.seed if opts.seed is None else opts.seed
-        settings_by_metric = metric_settings(protocol, registry)
-        context = ExtractorContext(device, opts.weights_dir, opts.trust_weights,
-                                   Path(opts.cache_dir or default_cache_dir()), opts.data_dir, registry)
-        extractors = build_extractors(protocol, registry, context)
-        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()})
         reference = self.load_data(protocol, protocol.data.reference_split)
 
         model, training, checkpoint = self.obtain_model(spec, protocol, recipe_overrides, seed, device, results_dir)
@@ -227,11 +235,7 @@ class Runner:
                                                     seed, device, work_dir)
         if not self.group.is_main:
             return None
-        ref_features, hits = reference_features(
-            reference, self.data_identity(protocol, protocol.data.reference_split), extractors,
-            protocol.extractors, protocol.sampling.feature_batch_size, context.cache_dir)
-        metrics = self.compute_metrics(protocol, registry, settings_by_metric, generated, ref_features,
-                                       conditions, reference.num_classes)
+        metrics, reference_section = self.evaluate(evaluation, reference, generated, conditions)
         self.log("measuring sampling speed")
         speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
 
@@ -241,42 +245,50 @@ class Runner:
         if opts.save_samples:
             artifacts["samples_dir"] = f"{run_id}.samples"
             save_images(images, results_dir / artifacts["samples_dir"])
-        record = {
-            "schema_version": RESULT_SCHEMA_VERSION,
-            "run_id": run_id,
-            "status": "measured",
-            "protocol": {"name": protocol.name, "version": protocol.version, "fingerprint": fingerprint,
-                         "task": protocol.task.value, "description": protocol.description,
-                         "source": protocol.source, "definition": protocol.definition()},
-            "plugin": {"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
-                       "distribution": provided.plugin.distribution, "version": provided.plugin.version,
-                       "task": spec.task.value, "checkpoint": str(checkpoint) if checkpoint else None,
-                       "checkpoint_sha256": checkpoint_sha, "config": getattr(model, "config", None),
-                       "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities)},
-            "samples": {"num_samples": protocol.sampling.num_samples, "seed": seed,
-                        "shard_size": protocol.sampling.shard_size,
-                        "batch_size": opts.batch_size or protocol.sampling.batch_size,
-                        "feature_batch_size": protocol.sampling.feature_batch_size,
-                        "conditions": protocol.sampling.conditions},
-            "extractors": {n: {"kind": protocol.extractors[n]["kind"], **e.describe()} for n, e in extractors.items()},
-            "reference": {"split": protocol.data.reference_split, "num_images": len(reference),
-                          "cache_hits": hits},
-            "metrics": metrics,
-            "speed": speed,
-            "parameters": model.parameter_counts(),
-            "training": dataclasses.asdict(training) if training else None,
-            "artifacts": artifacts,
-            "environment": environment(device),
-            "command": opts.command,
-            "started_at": started,
-            "finished_at": utc_now(),
-            "duration_seconds": time.perf_counter() - clock,
-        }
+        record = result_record(
+            evaluation, run_id, reference_section, metrics, started, clock, opts.command,
+            plugin={"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
+                    "distribution": provided.plugin.distribution, "version": provided.plugin.version,
+                    "task": spec.task.value, "checkpoint": str(checkpoint) if checkpoint else None,
+                    "checkpoint_sha256": checkpoint_sha, "config": getattr(model, "config", None),
+                    "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities)},
+            samples={"num_samples": protocol.sampling.num_samples, "seed": seed,
+                     "shard_size": protocol.sampling.shard_size,
+                     "batch_size": opts.batch_size or protocol.sampling.batch_size,
+                     "feature_batch_size": protocol.sampling.feature_batch_size,
+                     "conditions": protocol.sampling.conditions},
+            speed=speed,
+            parameters=model.parameter_counts(),
+            training=dataclasses.asdict(training) if training else None,
+            artifacts=artifacts,
+        )
         path = write_result(results_dir, record)
         shutil.rmtree(work_dir, ignore_errors=True)
         self.log(f"result written to {path}")
         record["path"] = str(path)
         return record
+
+    def prepare(self, protocol: Protocol) -> Evaluation:
+        """Resolve the device, the metric settings and the extractors (weights checked) of ``protocol``."""
+        opts = self.options
+        device = resolve_device(opts.device)
+        settings_by_metric = metric_settings(protocol, self.registry)
+        context = ExtractorContext(device, opts.weights_dir, opts.trust_weights,
+                                   Path(opts.cache_dir or default_cache_dir()), opts.data_dir, self.registry)
+        extractors = build_extractors(protocol, self.registry, context)
+        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()})
+        return Evaluation(protocol, device, context, settings_by_metric, extractors, fingerprint)
+
+    def evaluate(self, evaluation: Evaluation, reference: ImageDataset, generated: dict[str, torch.Tensor],
+                 conditions: Conditions) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The protocol's metrics of generated features against the (cached) reference features."""
+        protocol = evaluation.protocol
+        ref_features, hits = reference_features(
+            reference, self.data_identity(protocol, protocol.data.reference_split), evaluation.extractors,
+            protocol.extractors, protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
+        metrics = self.compute_metrics(protocol, self.registry, evaluation.metric_settings, generated, ref_features,
+                                       conditions, reference.num_classes)
+        return metrics, {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
 
     def data_identity(self, protocol: Protocol, split: str) -> dict[str, Any]:
         data = protocol.data
@@ -422,6 +434,31 @@ class Runner:
 
         return measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,
                              model.network_evaluations)
+
+
+def result_record(evaluation: Evaluation, run_id: str, reference: dict[str, Any], metrics: dict[str, Any],
+                  started: str, clock: float, command: list[str] | None, **sections: Any) -> dict[str, Any]:
+    """A result record (schema in ``genbench.results``): the evaluation's parts plus ``sections``
+    (plugin, samples, speed, parameters, training, artifacts)."""
+    protocol = evaluation.protocol
+    return {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "run_id": run_id,
+        "status": "measured",
+        "protocol": {"name": protocol.name, "version": protocol.version, "fingerprint": evaluation.fingerprint,
+                     "task": protocol.task.value, "description": protocol.description,
+                     "source": protocol.source, "definition": protocol.definition()},
+        **sections,
+        "extractors": {n: {"kind": protocol.extractors[n]["kind"], **e.describe()}
+                       for n, e in evaluation.extractors.items()},
+        "reference": reference,
+        "metrics": metrics,
+        "environment": environment(evaluation.device),
+        "command": command,
+        "started_at": started,
+        "finished_at": utc_now(),
+        "duration_seconds": time.perf_counter() - clock,
+    }
 
 
 def run(plugin: str, protocol: str, **options: Any) -> dict[str, Any]:
