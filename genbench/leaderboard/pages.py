@@ -82,8 +82,10 @@ def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, An
             value = None if value is pd.NA or (isinstance(value, float) and math.isnan(value)) else value
             std = row.get(column.std_key) if column.std_key else None
             text = formatting.with_spread(value, std) if column.std_key and value is not None else column.display(value)
-            cells.append({"text": text, "sort": _sort_value(value, column.numeric), "best": bool(flags[column.key][index]),
-                          "numeric": column.numeric, "key": column.key})
+            best = bool(flags[column.key][index])
+            css = " ".join(c for c, on in (("num", column.numeric), ("model", column.key == "label"), ("best", best)) if on)
+            cells.append({"text": text, "sort": _sort_value(value, column.numeric), "best": best, "css": css,
+                          "key": column.key})
         entry = {"cells": cells, "href": f"{link_prefix}{run_page(row['run_id'])}", "source": row.get("source"),
                  "measured_as": row.get("measured_as")}
         (reported if row["reported"] else ranked).append(entry)
@@ -224,10 +226,12 @@ def run_assets(record: dict[str, Any], results_dir: Path | None) -> RunAssets:
     return assets
 
 
-def metric_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each metric of a run with spread, direction, how it was computed, and its histogram as SVG."""
+def metric_rows(record: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+    """Each metric of a run (in the group's ``order``) with spread, direction, how it was computed, histogram."""
     rows = []
-    for key, metric in sorted((record.get("metrics") or {}).items()):
+    metrics = record.get("metrics") or {}
+    for key in sorted(metrics, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        metric = metrics[key]
         extras = metric.get("extras") or {}
         histogram = extras.get("histogram") or {}
         svg = ""
@@ -247,12 +251,14 @@ def metric_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def run_context(record: dict[str, Any], group: ProtocolGroup, assets: RunAssets) -> dict[str, Any]:
+def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) -> dict[str, Any]:
+    """Everything the run page shows."""
+    group = tables.group
     speed = record.get("speed") or {}
     return {
         "record": record, "label": model_label(record), "reported": is_reported(record),
         "protocol_href": f"../{protocol_page(group)}", "group": group,
-        "metrics": metric_rows(record),
+        "metrics": metric_rows(record, [m.key for m in tables.metrics]),
         "speed": [(b, formatting.seconds(f.get("seconds_per_image")), formatting.rate(f.get("images_per_second")))
                   for b, f in sorted((speed.get("by_batch_size") or {}).items(),
                                      key=lambda item: int(item[0]) if str(item[0]).isdigit() else 0)],

@@ -88,9 +88,11 @@ def _tick_text(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _frame(x: _Scale, y: _Scale, x_label: str, y_label: str, title: str) -> list[str]:
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-             f'height="{HEIGHT}" role="img"><title>{escape(title)}</title>{STYLE}']
+def _frame(x: _Scale, y: _Scale, x_label: str, y_label: str, title: str, extra_height: int = 0) -> list[str]:
+    """The SVG element, grid, ticks and axis labels; ``extra_height`` leaves room for a legend below."""
+    height = HEIGHT + extra_height
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
+             f'height="{height}" role="img"><title>{escape(title)}</title>{STYLE}']
     for t in y.ticks():
         py = _fmt(y(t))
         parts.append(f'<line class="gb-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{py}" y2="{py}"/>'
@@ -147,13 +149,35 @@ def speed_quality_plot(points: Sequence[Point], metric_label: str, higher_is_bet
         px, py = _fmt(x(p.x)), _fmt(y(p.y))
         tooltip = f"{p.label}: {metric_label} {p.y:.4g}, {p.x:.3g} s/image" + (" (Pareto front)" if p in on_front else "")
         parts.append(_marker(p, px, py, 'class="gb-front"' if p in on_front else 'class="gb-point"', tooltip))
-        if p in on_front:
-            anchor = "end" if x(p.x) > WIDTH * 0.7 else "start"
-            dx = -8 if anchor == "end" else 8
-            parts.append(f'<text class="gb-name" x="{_fmt(x(p.x) + dx)}" y="{_fmt(y(p.y) - 8)}" '
-                         f'text-anchor="{anchor}">{escape(p.label)}</text>')
+    labels = _LabelPlacer()
+    for p in front:
+        parts.append(labels.place(p.label, x(p.x), y(p.y)))
     parts.append("</svg>")
     return "".join(parts)
+
+
+class _LabelPlacer:
+    """Puts point labels beside their points where they overlap no earlier label; a label with no free
+    spot is left out (the point's tooltip still names it)."""
+
+    CHAR_WIDTH, LINE_HEIGHT = 6.2, 12.0
+
+    def __init__(self) -> None:
+        self.boxes: list[tuple[float, float, float, float]] = []
+
+    def place(self, label: str, px: float, py: float) -> str:
+        width = self.CHAR_WIDTH * len(label)
+        for dx, dy in ((8, -8), (8, 16), (-8, -8), (-8, 16)):
+            left = px + dx if dx > 0 else px + dx - width
+            box = (left, py + dy - self.LINE_HEIGHT, left + width, py + dy)
+            inside = LEFT <= box[0] and box[2] <= WIDTH - RIGHT and TOP <= box[1] and box[3] <= HEIGHT - BOTTOM
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                                  for b in self.boxes):
+                self.boxes.append(box)
+                anchor = "start" if dx > 0 else "end"
+                return (f'<text class="gb-name" x="{_fmt(px + dx)}" y="{_fmt(py + dy)}" '
+                        f'text-anchor="{anchor}">{escape(label)}</text>')
+        return ""
 
 
 def steps_plot(series: Sequence[Series], metric_label: str, title: str) -> str:
@@ -161,9 +185,9 @@ def steps_plot(series: Sequence[Series], metric_label: str, title: str) -> str:
     all_points = [p for s in series for p in s.points]
     if not all_points:
         return ""
-    x = _Scale(*_padded([p.x for p in all_points], True), LEFT, WIDTH - RIGHT - 150, log=True)
+    x = _Scale(*_padded([p.x for p in all_points], True), LEFT, WIDTH - RIGHT, log=True)
     y = _Scale(*_padded([p.y for p in all_points], False), HEIGHT - BOTTOM, TOP, log=False)
-    parts = _frame(x, y, "sampling steps (log scale)", metric_label, title)
+    parts = _frame(x, y, "sampling steps (log scale)", metric_label, title, extra_height=8 + 18 * len(series))
     for i, s in enumerate(series):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         ordered = sorted(s.points, key=lambda p: p.x)
@@ -172,9 +196,9 @@ def steps_plot(series: Sequence[Series], metric_label: str, title: str) -> str:
         for p in ordered:
             parts.append(_marker(p, _fmt(x(p.x)), _fmt(y(p.y)), f'fill="{colour}"',
                                  f"{s.label}: {metric_label} {p.y:.4g} at {p.x:g} steps"))
-        legend_y = TOP + 14 + 18 * i
-        parts.append(f'<rect x="{WIDTH - RIGHT - 140}" y="{legend_y - 9}" width="12" height="12" fill="{colour}"/>'
-                     f'<text class="gb-name" x="{WIDTH - RIGHT - 122}" y="{legend_y + 1}">{escape(s.label)}</text>')
+        legend_y = HEIGHT + 10 + 18 * i
+        parts.append(f'<rect x="{LEFT}" y="{legend_y - 9}" width="12" height="12" fill="{colour}"/>'
+                     f'<text class="gb-name" x="{LEFT + 18}" y="{legend_y + 1}">{escape(s.label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -136,9 +136,9 @@ def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: Sit
             for target, source in assets.copies.items():
                 writer.add(target, source)
             writer.add(pages.run_page(record["run_id"]), env.get_template("run.html").render(
-                root="../", **pages.run_context(record, group, assets), **common))
+                root="../", **pages.run_context(record, tables, assets), **common))
         index_rows.append({"group": group, "href": page, "best": pages.best_per_metric(tables),
-                           "primary": all(g is group or g.name != group.name for g in groups[:groups.index(group)])})
+                           "primary": not index_rows or index_rows[-1]["group"].name != group.name})
     writer.add("index.html", env.get_template("index.html").render(root="", rows=index_rows, **common))
 
 
