@@ -13,14 +13,21 @@ def _missing(value: Any) -> bool:
 
 
 def number(value: Any) -> str:
-    """Four significant digits; integers in full with thousands separators."""
+    """Two decimals from 1 up (FID 157.49), three significant digits below 1 (KID 0.0348); integers in full."""
     if _missing(value):
         return MISSING
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 1e4):
         return f"{int(value):,}"
     if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+        if abs(value) >= 1e4:
+            return f"{value:,.0f}"
+        return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
     return str(value)
+
+
+def integer(value: Any) -> str:
+    """Counts (epochs, steps, batch sizes, network evaluations): whole numbers, even when pandas made them floats."""
+    return MISSING if _missing(value) else f"{int(value):,}"
 
 
 def with_spread(value: Any, std: Any) -> str:

@@ -66,6 +66,14 @@ class ProtocolGroup:
         return max((r.get("finished_at") or "" for r in self.records), default="") or None
 
     @property
+    def heading(self) -> str:
+        """``digits v1 — fingerprint bcf9…``, or the name alone for a group of reported rows only."""
+        if self.fingerprint is None:
+            return f"{self.name} — reported numbers only"
+        version = f" v{self.version}" if self.version is not None else ""
+        return f"{self.name}{version} — fingerprint {self.fingerprint}"
+
+    @property
     def slug(self) -> str:
         return f"{slug(self.name)}--{slug(self.fingerprint) if self.fingerprint else 'reported'}"
 

@@ -118,8 +118,7 @@ def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: Sit
         page = pages.protocol_page(group)
         stem = page[: -len(".html")]
         downloads = [{"label": "Markdown (all tables)", "href": f"{Path(stem).name}.md"}]
-        writer.add(f"{stem}.md", f"## {group.name} v{group.version} — fingerprint {group.fingerprint}\n\n"
-                   + tables.markdown())
+        writer.add(f"{stem}.md", f"## {group.heading}\n\n{tables.markdown()}")
         for view in tables.views():
             writer.add(f"{stem}.{view}.csv", tables.csv(view))
             downloads.append({"label": f"CSV: {pages.VIEWS[view][0]}", "href": f"{Path(stem).name}.{view}.csv"})
@@ -176,6 +175,5 @@ def export_tables(results_dir: Path | None, reported_dir: Path | None, fmt: str,
         group = tables.group
         views = [v for v in ([view] if view else tables.views()) if v in tables.views()]
         if views:
-            parts.append(f"## {group.name} v{group.version} — fingerprint {group.fingerprint}\n\n"
-                         + tables.markdown(views))
+            parts.append(f"## {group.heading}\n\n{tables.markdown(views)}")
     return "\n".join(parts)

@@ -116,10 +116,12 @@ def group_frame(group: ProtocolGroup, metrics: list[MetricInfo] | None = None) -
         values = pd.to_numeric(frame[primary.key], errors="coerce")
         ranks = values[measured].rank(method="min", ascending=not primary.higher_is_better)
         frame.loc[ranks.index, "rank"] = ranks.astype("Int64")
+    # measured rows by rank, then label; reported rows in the order their file lists them (by run id)
     order_key = frame["rank"].astype("Float64").fillna(math.inf)
-    frame = frame.assign(_reported=frame["reported"], _order=order_key)
-    frame = frame.sort_values(["_reported", "_order", "label", "run_id"], kind="mergesort")
-    return with_slowdown(frame.drop(columns=["_reported", "_order"]).reset_index(drop=True))
+    label_key = frame["label"].where(measured, "")
+    frame = frame.assign(_reported=frame["reported"], _order=order_key, _label=label_key)
+    frame = frame.sort_values(["_reported", "_order", "_label", "run_id"], kind="mergesort")
+    return with_slowdown(frame.drop(columns=["_reported", "_order", "_label"]).reset_index(drop=True))
 
 
 def best_flags(frame: pd.DataFrame, column: Column) -> pd.Series:
@@ -154,7 +156,7 @@ def speed_columns(frame: pd.DataFrame) -> list[Column]:
                title="seconds per image at the smallest timed batch size"),
         Column("images_per_second", f"images/s{_batch_note(frame, 'throughput_batch')}", formatting.rate, True,
                title="images per second at the largest timed batch size"),
-        Column("network_evaluations_per_image", "NFE/image", formatting.number, False,
+        Column("network_evaluations_per_image", "NFE/image", formatting.integer, False,
                title="network evaluations per image"),
     ]
 
@@ -167,7 +169,7 @@ def parameter_columns() -> list[Column]:
 def leaderboard_columns(frame: pd.DataFrame, metrics: list[MetricInfo]) -> list[Column]:
     """The full leaderboard: identity, metrics with spread, speed, size, cost, device, date."""
     return [
-        Column("rank", "#", formatting.number, title="rank by the first metric"),
+        Column("rank", "#", formatting.integer, title="rank by the first metric"),
         _model_column(),
         Column("plugin_version", "version", formatting.text, numeric=False, title="plugin distribution version"),
         Column("checkpoint_short", "checkpoint", formatting.text, numeric=False, title="checkpoint SHA-256 (first 12)"),
@@ -184,8 +186,8 @@ def training_columns(frame: pd.DataFrame, metrics: list[MetricInfo]) -> list[Col
     """Seed 004's training cost table."""
     return [_model_column(),
             Column("training_seconds_per_epoch", "time/epoch", formatting.duration, False),
-            Column("training_epochs", "epochs"), Column("training_steps", "steps"),
-            Column("training_batch_size", "batch size"),
+            Column("training_epochs", "epochs", formatting.integer), Column("training_steps", "steps", formatting.integer),
+            Column("training_batch_size", "batch size", formatting.integer),
             Column("training_seconds", "total", formatting.duration, False),
             Column("device", "device", formatting.text, numeric=False)]
 
