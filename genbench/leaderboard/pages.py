@@ -19,9 +19,9 @@ from markupsafe import Markup
 from genbench.leaderboard import formatting, plots
 from genbench.leaderboard.artifacts import gallery_images, safe_artifact
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug
-from genbench.leaderboard.tables import (VIEWS, Column, MetricInfo, available_views, best_flags, display_frame,
-                                         group_frame, group_metrics, model_label, raw_frame, to_csv, to_markdown,
-                                         view_columns)
+from genbench.leaderboard.tables import (VIEWS, Column, MetricInfo, available_views, best_flags, cell_text, cell_value,
+                                         display_frame, group_frame, group_metrics, model_label, raw_frame, to_csv,
+                                         to_markdown, view_columns)
 
 
 def run_page(run_id: str) -> str:
@@ -62,7 +62,7 @@ class GroupTables:
 
 
 def _sort_value(value: Any, numeric: bool) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return ""
     return repr(float(value)) if numeric else str(value).lower()
 
@@ -70,24 +70,19 @@ def _sort_value(value: Any, numeric: bool) -> str:
 def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, Any]:
     """Header and rows of a view for the sortable table: text, sort key, best flag per cell."""
     frame, columns = tables.frame, tables.columns(view)
-    flags = {c.key: best_flags(frame, c) for c in columns}
+    flags = {c.key: best_flags(frame, c).tolist() for c in columns}
     headers = [{"label": c.label, "title": c.title, "numeric": c.numeric,
                 "best": {True: "high", False: "low"}.get(c.higher_is_better, "")} for c in columns]
     ranked, reported = [], []
-    for index in frame.index:
-        row = frame.loc[index]
+    for position, row in enumerate(frame.to_dict("records")):
         cells = []
         for column in columns:
-            value = row.get(column.key)
-            value = None if value is pd.NA or (isinstance(value, float) and math.isnan(value)) else value
-            std = row.get(column.std_key) if column.std_key else None
-            text = formatting.with_spread(value, std) if column.std_key and value is not None else column.display(value)
-            best = bool(flags[column.key][index])
+            best = flags[column.key][position]
             css = " ".join(c for c, on in (("num", column.numeric), ("model", column.key == "label"), ("best", best)) if on)
-            cells.append({"text": text, "sort": _sort_value(value, column.numeric), "best": best, "css": css,
-                          "key": column.key})
+            cells.append({"text": cell_text(row, column), "sort": _sort_value(cell_value(row, column.key), column.numeric),
+                          "best": best, "css": css, "key": column.key})
         entry = {"cells": cells, "href": f"{link_prefix}{run_page(row['run_id'])}", "source": row.get("source"),
-                 "measured_as": row.get("measured_as")}
+                 "measured_as": cell_value(row, "measured_as")}
         (reported if row["reported"] else ranked).append(entry)
     return {"headers": headers, "ranked": ranked, "reported": reported}
 

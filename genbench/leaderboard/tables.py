@@ -252,26 +252,28 @@ def view_columns(view: str, frame: pd.DataFrame, metrics: list[MetricInfo]) -> l
     return VIEWS[view][1](frame, metrics)
 
 
-def _cell_value(frame: pd.DataFrame, key: str, index: int) -> Any:
-    if key not in frame:
-        return None
-    value = frame.at[index, key]
+def cell_value(row: dict[str, Any], key: str | None) -> Any:
+    """A value of ``frame.to_dict("records")``, with pandas' missing markers (NA, NaN) as None."""
+    value = row.get(key) if key else None
     return None if value is pd.NA or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def cell_text(row: dict[str, Any], column: Column) -> str:
+    """A cell as printed: the value with its spread where the column has one."""
+    value = cell_value(row, column.key)
+    if column.std_key and value is not None:
+        return formatting.with_spread(value, cell_value(row, column.std_key))
+    return column.display(value)
 
 
 def display_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     """The view as printed text (values with spread), reported rows labelled: for Markdown."""
     rows = []
-    for index in frame.index:
-        row = {}
-        for column in columns:
-            value = _cell_value(frame, column.key, index)
-            std = _cell_value(frame, column.std_key, index) if column.std_key else None
-            row[column.label] = formatting.with_spread(value, std) if column.std_key and value is not None \
-                else column.display(value)
-        if frame.at[index, "reported"]:
-            row["model"] = f"{row['model']} (reported)"
-        rows.append(row)
+    for row in frame.to_dict("records"):
+        texts = {column.label: cell_text(row, column) for column in columns}
+        if row["reported"]:
+            texts["model"] = f"{texts['model']} (reported)"
+        rows.append(texts)
     return pd.DataFrame(rows, columns=[c.label for c in columns])
 
 
