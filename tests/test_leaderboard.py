@@ -289,6 +289,9 @@ def test_gallery_images_are_copied_and_captions_escaped(tmp_path):
     page = (tmp_path / "site/runs/t2i.html").read_text(encoding="utf-8")
     assert "&lt;b&gt;red&lt;/b&gt; flowers" in page and "<b>red" not in page
     assert (tmp_path / "site/runs/t2i.assets/gallery-000.png").read_bytes() == b"\x89PNG fake"
+    protocol_page = (tmp_path / "site/protocols/digits--fp1.html").read_text(encoding="utf-8")
+    assert ('<tr><th scope="row">&lt;b&gt;red&lt;/b&gt; flowers</th><td><img src="../runs/t2i.assets/gallery-000.png" '
+            'alt="&lt;b&gt;red&lt;/b&gt; flowers (vae)"></td></tr>') in protocol_page
 
 
 def test_pareto_front_for_both_directions():

@@ -221,6 +221,22 @@ def run_assets(record: dict[str, Any], results_dir: Path | None) -> RunAssets:
     return assets
 
 
+def gallery_comparison(tables: GroupTables, assets: dict[str, RunAssets], link_prefix: str) -> dict[str, Any] | None:
+    """The prompt galleries of a group's measured runs side by side: one row per prompt, one column per run,
+    in ranking order, so that models line up image for image (same prompts, same seeds)."""
+    frame = tables.frame[~tables.frame["reported"]]
+    runs = [(row["run_id"], row["label"]) for row in frame.to_dict("records") if assets[row["run_id"]].gallery]
+    if not runs:
+        return None
+    prompts: dict[str, dict[str, list[str]]] = {}
+    for run_id, _ in runs:
+        for image in assets[run_id].gallery:
+            prompts.setdefault(image["caption"] or "–", {}).setdefault(run_id, []).append(f"{link_prefix}{image['src']}")
+    return {"runs": [{"label": label, "href": f"{link_prefix}{run_page(run_id)}"} for run_id, label in runs],
+            "rows": [{"prompt": prompt, "cells": [by_run.get(run_id, []) for run_id, _ in runs]}
+                     for prompt, by_run in prompts.items()]}
+
+
 def metric_rows(record: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
     """Each metric of a run (in the group's ``order``) with spread, direction, how it was computed, histogram."""
     rows = []

@@ -125,17 +125,19 @@ def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: Sit
         figures = pages.speed_plots(tables, "../") + pages.steps_plots(tables, "../")
         for figure in figures:
             writer.add(f"plots/{figure['file']}", str(figure["svg"]) + "\n")
+        assets = {r["run_id"]: pages.run_assets(r, where.get(r["run_id"])) for r in group.records}
         writer.add(page, env.get_template("protocol.html").render(
             root="../", group=group, table=pages.html_table(tables, "leaderboard", "../"), downloads=downloads,
             plots=figures, related=pages.related_groups(group, groups),
+            gallery=pages.gallery_comparison(tables, assets, "../"),
             definition=json.dumps(group.definition, indent=2, sort_keys=True) if group.definition else None,
             **common))
         for record in group.records:
-            assets = pages.run_assets(record, where.get(record["run_id"]))
-            for target, source in assets.copies.items():
+            run_assets = assets[record["run_id"]]
+            for target, source in run_assets.copies.items():
                 writer.add(target, source)
             writer.add(pages.run_page(record["run_id"]), env.get_template("run.html").render(
-                root="../", **pages.run_context(record, tables, assets), **common))
+                root="../", **pages.run_context(record, tables, run_assets), **common))
         index_rows.append({"group": group, "href": page, "best": pages.best_per_metric(tables),
                            "primary": not index_rows or index_rows[-1]["group"].name != group.name})
     writer.add("index.html", env.get_template("index.html").render(root="", rows=index_rows, **common))
