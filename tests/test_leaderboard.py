@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -64,6 +63,13 @@ def test_definition_differences_name_the_changed_keys():
     groups = _groups(demo_records())
     assert group_differences(groups["digits", "fp1"], groups["digits", "fp2"]) == [
         Change("sampling.num_samples", 1000, 400)]
+
+
+def test_reported_rows_naming_an_unmeasured_fingerprint_get_their_own_group(tmp_path):
+    (tmp_path / "r.toml").write_text(REPORTED_TOML.replace('protocol = "digits"', 'protocol = "digits"\nfingerprint = "fpR"'))
+    groups = _groups(demo_records() + read_reported_dir(tmp_path))
+    assert (len(groups["digits", "fpR"].reported), len(groups["digits", "fp1"].reported)) == (1, 0)
+    assert group_differences(groups["digits", "fp1"], groups["digits", "fpR"]) == []
 
 
 def test_version_and_extractor_weights_are_named_when_they_differ():

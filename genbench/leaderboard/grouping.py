@@ -134,7 +134,12 @@ def _extractor_weights(group: ProtocolGroup) -> dict[str, Any]:
 
 
 def group_differences(here: ProtocolGroup, there: ProtocolGroup) -> list[Change]:
-    """Why two groups of one protocol name are not comparable: definition keys, else extractor weights."""
+    """Why two groups of one protocol name are not comparable: definition keys, else extractor weights.
+
+    Nothing when either side holds only reported rows: those carry no definition to compare.
+    """
+    if here.definition is None or there.definition is None:
+        return []
     changes = definition_changes(here.definition, there.definition)
     if here.version != there.version:
         changes = [c for c in changes if c.key != "version"]

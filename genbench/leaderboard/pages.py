@@ -254,7 +254,7 @@ def metric_rows(record: dict[str, Any], order: list[str]) -> list[dict[str, Any]
             "key": key, "value": formatting.with_spread(metric.get("value"), metric.get("std")),
             "direction": {True: "higher is better", False: "lower is better"}.get(metric.get("higher_is_better"), ""),
             "computed_by": (f"{metric['metric']} on {metric.get('extractor')}/{metric.get('feature')}"
-                            if metric.get("metric") else "as reported"),
+                            if metric.get("extractor") else "as reported"),
             "settings": ", ".join(f"{k}={v}" for k, v in sorted((metric.get("settings") or {}).items())),
             "extras": [(k, formatting.number(v) if isinstance(v, (int, float)) else v) for k, v in scalar_extras.items()],
             "histogram": Markup(svg) if svg else None,

@@ -24,7 +24,7 @@ ROW_FIELDS = {
 REQUIRED_ROW_FIELDS = ("protocol", "model", "metrics")
 PARAMETER_FIELDS = {"all": int, "trainable": int}
 TRAINING_FIELDS = {"epochs": int, "steps": int, "seconds": float, "seconds_per_epoch": float, "batch_size": int}
-METRIC_FIELDS = {"value": float, "std": float, "higher_is_better": bool}
+METRIC_FIELDS = {"value": float, "std": float, "higher_is_better": bool, "metric": str}
 
 
 def _checked(table: dict[str, Any], fields: dict[str, type], where: str) -> dict[str, Any]:
@@ -43,12 +43,13 @@ def _checked(table: dict[str, Any], fields: dict[str, type], where: str) -> dict
 
 
 def _metric(value: Any, where: str) -> dict[str, Any]:
-    """A metric given as a bare number or as ``{value, std, higher_is_better}``."""
+    """A metric given as a bare number or as ``{value, std, higher_is_better, metric}`` (``metric``: its kind,
+    e.g. ``classifier_confidence``, which puts the row in the views made for that kind)."""
     table = value if isinstance(value, dict) else {"value": value}
     metric = _checked(table, METRIC_FIELDS, where)
     if "value" not in metric:
         raise ResultsError(f"{where}: field 'value' is missing")
-    return {"metric": None, "extractor": None, "feature": None, "settings": {}, "value": metric["value"],
+    return {"metric": metric.get("metric"), "extractor": None, "feature": None, "settings": {}, "value": metric["value"],
             "std": metric.get("std"), "higher_is_better": metric.get("higher_is_better"), "extras": {}}
 
 

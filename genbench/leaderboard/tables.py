@@ -57,7 +57,7 @@ def group_metrics(group: ProtocolGroup) -> list[MetricInfo]:
             known = found.get(key)
             if known is None or (known.higher_is_better is None and metric.get("higher_is_better") is not None):
                 computed_by = (f"{metric['metric']} on {metric.get('extractor')}/{metric.get('feature')}"
-                               if metric.get("metric") else "as reported")
+                               if metric.get("extractor") else "as reported")
                 found[key] = MetricInfo(key, metric.get("metric") or (known.kind if known else None),
                                         metric.get("higher_is_better"), computed_by)
     order = {kind: i for i, kind in enumerate(METRIC_KIND_ORDER)}
