@@ -155,6 +155,7 @@ def test_site_pages_link_runs_and_reported_rows_sit_in_their_own_unranked_body(s
     run_page = (out / "runs/digits__vae__1.html").read_text(encoding="utf-8")
     assert 'src="../runs/digits__vae__1.assets/grid.png"' in run_page
     assert "genbench run --plugin vae --protocol digits" in run_page
+    assert "10.5 s: 60 epochs, 1,380 steps, 0.175 s per epoch" in run_page
     assert run_page.count('class="gb-bar"') == 4  # the confidence histogram's bins
     assert {p.name for p in (out / "plots").iterdir()} == {
         f"digits--{fp}.{kind}-{m}.svg" for fp, kind, m in

@@ -173,7 +173,8 @@ def provenance(record: dict[str, Any]) -> list[tuple[str, str]]:
     hardware = environment.get("hardware") or {}
     items = [
         ("command", shlex.join(record["command"]) if record.get("command") else None),
-        ("plugin", f"{plugin.get('name')} ({plugin.get('distribution') or '?'} {plugin.get('version') or '?'})"),
+        ("plugin", " ".join(str(part) for part in (plugin.get("name"), plugin.get("distribution"), plugin.get("version"))
+                            if part)),
         ("checkpoint", plugin.get("checkpoint")),
         ("checkpoint SHA-256", plugin.get("checkpoint_sha256")),
         ("protocol", f"{protocol.get('name')} v{protocol.get('version')} from {protocol.get('source')}"
@@ -262,6 +263,16 @@ def metric_rows(record: dict[str, Any], order: list[str]) -> list[dict[str, Any]
     return rows
 
 
+def training_summary(training: dict[str, Any]) -> str:
+    """``10.5 s: 60 epochs, 1,380 steps, 0.175 s per epoch`` with only the parts the record has."""
+    parts = [f"{formatting.integer(training[k])} {k}" for k in ("epochs", "steps") if training.get(k) is not None]
+    if training.get("seconds_per_epoch") is not None:
+        parts.append(f"{formatting.duration(training['seconds_per_epoch'])} per epoch")
+    if training.get("seconds") is None:
+        return ", ".join(parts)
+    return f"{formatting.duration(training['seconds'])}" + (f": {', '.join(parts)}" if parts else "")
+
+
 def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) -> dict[str, Any]:
     """Everything the run page shows."""
     group = tables.group
@@ -275,7 +286,7 @@ def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) 
                                      key=lambda item: int(item[0]) if str(item[0]).isdigit() else 0)],
         "nfe": speed.get("network_evaluations_per_image"),
         "parameters": record.get("parameters") or {},
-        "training": record.get("training") or {},
+        "training": training_summary(record.get("training") or {}),
         "provenance": provenance(record),
         "grid": f"../{assets.grid}" if assets.grid else None,
         "gallery": [{"caption": g["caption"], "src": f"../{g['src']}"} for g in assets.gallery],
