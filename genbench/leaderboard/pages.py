@@ -51,11 +51,10 @@ class GroupTables:
     def views(self) -> list[str]:
         return available_views(self.frame, self.metrics)
 
-    def markdown(self, views: list[str] | None = None, heading: str = "###") -> str:
-        parts = []
-        for view in views or self.views():
-            parts.append(f"{heading} {VIEWS[view][0]}\n\n{to_markdown(display_frame(self.frame, self.columns(view)))}")
-        return "\n".join(parts)
+    def markdown(self, views: list[str] | None = None) -> str:
+        """The views (default: every view the group has data for) as Markdown sections."""
+        return "\n".join(f"### {VIEWS[view][0]}\n\n{to_markdown(display_frame(self.frame, self.columns(view)))}"
+                         for view in views or self.views())
 
     def csv(self, view: str) -> str:
         return to_csv(raw_frame(self.frame, self.columns(view)))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from genbench import __version__
@@ -19,6 +20,7 @@ from genbench.errors import ResultsError
 from genbench.leaderboard import pages
 from genbench.leaderboard.grouping import ProtocolGroup, group_records
 from genbench.leaderboard.reported import read_reported_dir
+from genbench.leaderboard.tables import raw_frame, to_csv
 from genbench.results import iter_result_files
 
 MANIFEST = ".leaderboard-manifest.json"
@@ -167,11 +169,9 @@ def export_tables(results_dir: Path | None, reported_dir: Path | None, fmt: str,
     if view is not None and not any(view in t.views() for t in all_tables):
         raise ResultsError(f"no protocol here has the data for table '{view}'")
     if fmt == "csv":
-        import pandas as pd
-
         view = view or "leaderboard"
-        frames = [pages.raw_frame(t.frame, t.columns(view)) for t in all_tables if view in t.views()]
-        return pages.to_csv(pd.concat(frames, ignore_index=True, sort=False))
+        frames = [raw_frame(t.frame, t.columns(view)) for t in all_tables if view in t.views()]
+        return to_csv(pd.concat(frames, ignore_index=True, sort=False))
     parts = []
     for tables in all_tables:
         group = tables.group
