@@ -77,9 +77,12 @@ class _Scale:
 
 
 def _padded(values: Sequence[float], log: bool) -> tuple[float, float]:
+    """The axis range: a margin around the data; on a log axis at least one decade, so ticks fall inside."""
     low, high = min(values), max(values)
     if log:
-        return low / 1.3, high * 1.3
+        low, high = low / 1.3, high * 1.3
+        widen = math.sqrt(10 * low / high) if high / low < 10 else 1.0
+        return low / widen, high * widen
     pad = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
     return low - pad, high + pad
 

@@ -10,7 +10,7 @@
     return a < b ? -1 : a > b ? 1 : 0;
   }
 
-  function sortBy(table, th) {
+  function sortBy(table, th, status) {
     var headers = Array.prototype.slice.call(th.parentNode.children);
     var column = headers.indexOf(th);
     var numeric = th.classList.contains("num");
@@ -49,20 +49,18 @@
     rows.forEach(function (row) {
       body.appendChild(row);
     });
-    var status = table.parentNode.querySelector(".sort-status");
-    if (status) {
-      status.textContent = "Sorted by " + th.textContent.trim() + ", " + direction + ".";
-    }
+    status.textContent = "Sorted by " + th.textContent.trim() + ", " + direction + ".";
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    // announces the new order to screen readers; placed after the scrolling wrapper so it adds no scroll
     var status = document.createElement("p");
     status.className = "sort-status visually-hidden";
     status.setAttribute("aria-live", "polite");
-    table.parentNode.appendChild(status);
+    (table.closest(".table-wrap") || table).insertAdjacentElement("afterend", status);
     Array.prototype.forEach.call(table.querySelectorAll("thead th button"), function (button) {
       button.addEventListener("click", function () {
-        sortBy(table, button.parentNode);
+        sortBy(table, button.parentNode, status);
       });
     });
   });
