@@ -16,6 +16,7 @@ from genbench.leaderboard.grouping import Change, definition_changes, group_diff
 from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import Column, best_flags, group_frame
 from genbench.leaderboard import formatting, plots
+from genbench.results import flatten
 from leaderboard_records import definition, demo_records, make_record, write_records
 
 REPORTED_TOML = """\
@@ -306,6 +307,12 @@ def test_pareto_front_for_both_directions():
               plots.Point(0.5, 30.0, "dominated"), plots.Point(0.01, 25.0, "fastest")]
     assert [p.label for p in plots.pareto_front(points, higher_is_better=False)] == ["fastest", "fast-bad", "slow-good"]
     assert [p.label for p in plots.pareto_front(points, higher_is_better=True)] == ["fastest", "dominated"]
+
+
+def test_flatten_carries_training_cost_and_gpu():
+    row = flatten(make_record("a"))
+    assert (row["training_seconds_per_epoch"], row["training_steps"], row["training_batch_size"], row["gpu"]) == (
+        0.175, 1380, 64, None)
 
 
 def test_formatting():
