@@ -12,6 +12,7 @@ from genbench.cli import main
 from genbench.errors import ResultsError
 from genbench.leaderboard import build_leaderboard, export_tables
 from genbench.leaderboard.artifacts import GalleryImage, gallery_images, safe_artifact
+from genbench.leaderboard.pages import sort_value
 from genbench.leaderboard.grouping import Change, definition_changes, group_differences, group_records, slug
 from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import Column, best_flags, group_frame
@@ -152,6 +153,8 @@ def test_site_pages_link_runs_and_reported_rows_sit_in_their_own_unranked_body(s
     assert reported_body.count('class="num best"') == 0 and ">reported<" in reported_body
     assert 'href="../runs/digits__ddpm__1.html"' in ranked
     assert "<code>sampling.num_samples</code>: 1000 here, 400 there" in page
+    assert "<summary>Quality as Markdown</summary><pre>| model " in page
+    assert "| real images (reported) | 0.57   | -0.007 ± 0.037 | –" in page
     assert (out / "runs/digits__vae__1.assets/grid.png").read_bytes() == (results / "digits__vae__1.grid.png").read_bytes()
     run_page = (out / "runs/digits__vae__1.html").read_text(encoding="utf-8")
     assert 'src="../runs/digits__vae__1.assets/grid.png"' in run_page
@@ -307,6 +310,12 @@ def test_pareto_front_for_both_directions():
               plots.Point(0.5, 30.0, "dominated"), plots.Point(0.01, 25.0, "fastest")]
     assert [p.label for p in plots.pareto_front(points, higher_is_better=False)] == ["fastest", "fast-bad", "slow-good"]
     assert [p.label for p in plots.pareto_front(points, higher_is_better=True)] == ["fastest", "dominated"]
+
+
+def test_sort_keys_are_what_javascript_parses():
+    assert [sort_value(v, True) for v in (None, 1.5, 3, float("inf"), -float("inf"))] == [
+        "", "1.5", "3.0", "Infinity", "-Infinity"]
+    assert sort_value("DDIM (steps=10)", False) == "ddim (steps=10)"
 
 
 def test_flatten_carries_training_cost_and_gpu():

@@ -60,10 +60,14 @@ class GroupTables:
         return to_csv(raw_frame(self.frame, self.columns(view)))
 
 
-def _sort_value(value: Any, numeric: bool) -> str:
+def sort_value(value: Any, numeric: bool) -> str:
+    """The ``data-sort`` text sort.js compares: numbers as JavaScript's parseFloat reads them, "" for missing."""
     if value is None:
         return ""
-    return repr(float(value)) if numeric else str(value).lower()
+    if not numeric:
+        return str(value).lower()
+    number = float(value)
+    return "" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity") if math.isinf(number) else repr(number)
 
 
 def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, Any]:
@@ -78,7 +82,7 @@ def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, An
         for column in columns:
             best = flags[column.key][position]
             css = " ".join(c for c, on in (("num", column.numeric), ("model", column.key == "label"), ("best", best)) if on)
-            cells.append({"text": cell_text(row, column), "sort": _sort_value(cell_value(row, column.key), column.numeric),
+            cells.append({"text": cell_text(row, column), "sort": sort_value(cell_value(row, column.key), column.numeric),
                           "best": best, "css": css, "key": column.key})
         entry = {"cells": cells, "href": f"{link_prefix}{run_page(row['run_id'])}", "source": row.get("source"),
                  "measured_as": cell_value(row, "measured_as")}
@@ -124,7 +128,7 @@ def steps_plots(tables: GroupTables, link_prefix: str) -> list[dict[str, Any]]:
         other = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
         label = f"{plugin['name']} {checkpoint}" + (f" ({other})" if other else "")
         for key, metric in (record.get("metrics") or {}).items():
-            if isinstance(metric.get("value"), (int, float)):
+            if isinstance(metric.get("value"), (int, float)) and math.isfinite(metric["value"]):
                 series.setdefault(key, {}).setdefault(label, []).append(
                     (steps, float(metric["value"]), f"{link_prefix}{run_page(record['run_id'])}"))
     found = []

@@ -121,9 +121,12 @@ def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: Sit
         stem = page[: -len(".html")]
         downloads = [{"label": "Markdown (all tables)", "href": f"{Path(stem).name}.md"}]
         writer.add(f"{stem}.md", f"## {group.heading}\n\n{tables.markdown()}")
+        paper_tables = []
         for view in tables.views():
             writer.add(f"{stem}.{view}.csv", tables.csv(view))
             downloads.append({"label": f"CSV: {pages.VIEWS[view][0]}", "href": f"{Path(stem).name}.{view}.csv"})
+            paper_tables.append({"title": pages.VIEWS[view][0], "markdown": tables.markdown([view]).split("\n\n", 1)[1],
+                                 "csv": f"{Path(stem).name}.{view}.csv"})
         figures = pages.speed_plots(tables, "../") + pages.steps_plots(tables, "../")
         for figure in figures:
             writer.add(f"plots/{figure['file']}", str(figure["svg"]) + "\n")
@@ -131,7 +134,7 @@ def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: Sit
         writer.add(page, env.get_template("protocol.html").render(
             root="../", group=group, table=pages.html_table(tables, "leaderboard", "../"), downloads=downloads,
             plots=figures, related=pages.related_groups(group, groups),
-            gallery=pages.gallery_comparison(tables, assets, "../"),
+            gallery=pages.gallery_comparison(tables, assets, "../"), paper_tables=paper_tables,
             definition=json.dumps(group.definition, indent=2, sort_keys=True) if group.definition else None,
             **common))
         for record in group.records:
