@@ -154,7 +154,8 @@ def test_site_pages_link_runs_and_reported_rows_sit_in_their_own_unranked_body(s
     assert 'href="../runs/digits__ddpm__1.html"' in ranked
     assert "<code>sampling.num_samples</code>: 1000 here, 400 there" in page
     assert "<summary>Quality as Markdown</summary><pre>| model " in page
-    assert "| real images (reported) | 0.57   | -0.007 ± 0.037 | –" in page
+    assert "| real images (reported)    | 0.57   | -0.007 ± 0.037 | –" in page
+    assert "| &lt;script&gt;alert(1)&lt;/script&gt; | 30.00  |" in page
     assert (out / "runs/digits__vae__1.assets/grid.png").read_bytes() == (results / "digits__vae__1.grid.png").read_bytes()
     run_page = (out / "runs/digits__vae__1.html").read_text(encoding="utf-8")
     assert 'src="../runs/digits__vae__1.assets/grid.png"' in run_page
