@@ -334,6 +334,13 @@ def test_formatting():
     assert [formatting.duration(v) for v in (10.5, 900.0, 360000.0)] == ["10.5 s", "15 min", "100 h"]
 
 
+def test_the_command_offers_every_table():
+    from genbench.commands.leaderboard import VIEWS as COMMAND_TABLES
+    from genbench.leaderboard.tables import VIEWS
+
+    assert COMMAND_TABLES == tuple(VIEWS)
+
+
 def test_command_builds_the_site_and_prints_tables(site_inputs, tmp_path, capsys):
     results, reported = site_inputs
     out = tmp_path / "site"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 NAME = "leaderboard"
 HELP = "build the static leaderboard site from result files, or print its tables (Markdown, CSV)"
+#: The table names of ``genbench.leaderboard.tables.VIEWS``, listed here so that --help needs no pandas import.
 VIEWS = ("leaderboard", "quality", "size-speed", "training", "comparison")
 
 
