@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from genbench.datasets.digits import DIGITS
 from genbench.extractors.classifier import CLASSIFIER
+from genbench.extractors.cleanfid_backend import CLEANFID
+from genbench.extractors.inception import INCEPTION
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
-from genbench.metrics.fidelity import FID, ISC, KID
+from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
+from genbench.metrics.fidelity import FID, ISC, KID, PRECISION, RECALL
 from genbench.protocol import builtin_protocol_files
 
 
@@ -17,12 +20,12 @@ def genbench_datasets():
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER]
+    return [CLASSIFIER, INCEPTION, CLEANFID]
 
 
 @hookimpl
 def genbench_metrics():
-    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE]
+    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, PRECISION, RECALL, CLEAN_FID, CLEAN_KID]
 
 
 @hookimpl
