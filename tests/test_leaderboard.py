@@ -15,7 +15,7 @@ from genbench.leaderboard.artifacts import GalleryImage, gallery_images, safe_ar
 from genbench.leaderboard.pages import sort_value
 from genbench.leaderboard.grouping import Change, definition_changes, group_differences, group_records, slug
 from genbench.leaderboard.reported import read_reported_dir
-from genbench.leaderboard.tables import Column, best_flags, group_frame
+from genbench.leaderboard.tables import Column, best_flags, group_frame, model_label
 from genbench.leaderboard import formatting, plots
 from genbench.results import flatten
 from leaderboard_records import definition, demo_records, make_record, write_records
@@ -311,6 +311,13 @@ def test_pareto_front_for_both_directions():
               plots.Point(0.5, 30.0, "dominated"), plots.Point(0.01, 25.0, "fastest")]
     assert [p.label for p in plots.pareto_front(points, higher_is_better=False)] == ["fastest", "fast-bad", "slow-good"]
     assert [p.label for p in plots.pareto_front(points, higher_is_better=True)] == ["fastest", "dominated"]
+
+
+def test_model_labels_name_settings_and_scored_samples():
+    assert model_label(make_record("a", "ddim", settings={"steps": 20, "eta": 0.0})) == "ddim (eta=0.0, steps=20)"
+    scored = make_record("b", "external")
+    scored["samples"]["source"] = "/data/gen/samples.npz"
+    assert model_label(scored) == "external (samples.npz)"
 
 
 def test_sort_keys_are_what_javascript_parses():

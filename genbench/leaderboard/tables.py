@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, Callable
 
 import pandas as pd
@@ -18,7 +19,7 @@ from genbench.leaderboard.grouping import ProtocolGroup, is_reported
 from genbench.results import flatten
 
 #: Metric kinds in the order a reader expects them; other kinds follow by key.
-METRIC_KIND_ORDER = ("fid", "kid", "isc", "clip_score", "classifier_confidence")
+METRIC_KIND_ORDER = ("fid", "kid", "isc", "precision", "recall", "clip_score", "classifier_confidence")
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,13 @@ def group_metrics(group: ProtocolGroup) -> list[MetricInfo]:
 
 
 def model_label(record: dict[str, Any]) -> str:
-    """Plugin name with its non-default sampling settings, e.g. ``ddim (eta=0.0, steps=20)``."""
-    settings = (record.get("plugin") or {}).get("settings") or {}
+    """Plugin name with its sampling settings, e.g. ``ddim (eta=0.0, steps=20)``; samples scored by
+    ``genbench score`` are named by their folder or file, e.g. ``external (samples.npz)``."""
+    settings = dict((record.get("plugin") or {}).get("settings") or {})
+    source = (record.get("samples") or {}).get("source")
+    described = [f"{k}={v}" for k, v in sorted(settings.items())] + ([PurePath(source).name] if source else [])
     name = record["plugin"]["name"]
-    return f"{name} ({', '.join(f'{k}={v}' for k, v in sorted(settings.items()))})" if settings else name
+    return f"{name} ({', '.join(described)})" if described else name
 
 
 def _speed_at(record: dict[str, Any], pick: Callable) -> tuple[int | None, dict[str, Any]]:
