@@ -257,6 +257,9 @@ def test_reported_file_errors_are_one_line(tmp_path):
     bad.write_text('[[rows]]\nprotocol = "digits"\n')
     with pytest.raises(ResultsError, match=r"field 'source' is missing \(where the numbers were published\)$"):
         read_reported_dir(reported)
+    bad.write_text('source = "x"\nurl = "javascript:alert(1)"\n')
+    with pytest.raises(ResultsError, match=r"field 'url' must start with https:// or http://, got 'javascript:alert\(1\)'$"):
+        read_reported_dir(reported)
     bad.write_text('source = "x"\n[[rows]]\nprotocol = "digits"\nmodel = "m"\nmetrics = { fd = "low" }\n')
     with pytest.raises(ResultsError, match=r"row 1 metric 'fd': field 'value' must be float, got 'low'$"):
         read_reported_dir(reported)

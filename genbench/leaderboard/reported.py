@@ -101,6 +101,8 @@ def read_reported_file(path: Path) -> list[dict[str, Any]]:
     top = _checked(raw, FILE_FIELDS, f"reported file {path}")
     if "source" not in top:
         raise ResultsError(f"reported file {path}: field 'source' is missing (where the numbers were published)")
+    if "url" in top and not top["url"].startswith(("https://", "http://")):
+        raise ResultsError(f"reported file {path}: field 'url' must start with https:// or http://, got {top['url']!r}")
     records = []
     for index, row in enumerate(top.get("rows", []), start=1):
         where = f"reported file {path} row {index}"
