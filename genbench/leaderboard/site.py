@@ -44,16 +44,19 @@ def load_records(results_dir: Path | None, reported_dir: Path | None) -> tuple[l
     """Measured records (with the directory each lies in) and reported rows; a duplicate run id is an error."""
     records: list[dict[str, Any]] = []
     where: dict[str, Path] = {}
-    seen: dict[str, str] = {}
-    files = iter_result_files(results_dir) if results_dir is not None else []
-    for path, record in files:
-        where[record["run_id"]] = path.parent
+    origins: dict[str, str] = {}
+
+    def claim(record: dict[str, Any], origin: str) -> None:
+        if record["run_id"] in origins:
+            raise ResultsError(f"run id {record['run_id']} appears twice: in {origins[record['run_id']]} and {origin}")
+        origins[record["run_id"]] = origin
         records.append(record)
-    records += read_reported_dir(reported_dir)
-    for record, origin in zip(records, [str(p) for p, _ in files] + ["reported rows"] * (len(records) - len(files))):
-        if record["run_id"] in seen:
-            raise ResultsError(f"run id {record['run_id']} appears twice: in {seen[record['run_id']]} and {origin}")
-        seen[record["run_id"]] = origin
+
+    for path, record in iter_result_files(results_dir) if results_dir is not None else []:
+        claim(record, str(path))
+        where[record["run_id"]] = path.parent
+    for record in read_reported_dir(reported_dir):
+        claim(record, "the reported rows")
     return records, where
 
 
@@ -107,45 +110,53 @@ class SiteWriter:
         return written, unchanged, removed
 
 
+def render_group(env: Environment, group: ProtocolGroup, groups: list[ProtocolGroup], where: dict[str, Path],
+                 writer: SiteWriter) -> dict[str, Any]:
+    """A protocol group's page, exports, plots and run pages; returns its row of the index."""
+    common = {"genbench_version": __version__, "root": "../"}
+    tables = pages.GroupTables.of(group)
+    page = pages.protocol_page(group)
+    stem = page[: -len(".html")]
+    name = Path(stem).name
+    writer.add(f"{stem}.md", f"## {group.heading}\n\n{tables.markdown()}")
+    downloads = [{"label": "Markdown (all tables)", "href": f"{name}.md"}]
+    paper_tables = []
+    for view in tables.views():
+        writer.add(f"{stem}.{view}.csv", tables.csv(view))
+        title = pages.VIEWS[view][0]
+        downloads.append({"label": f"CSV: {title}", "href": f"{name}.{view}.csv"})
+        paper_tables.append({"title": title, "markdown": tables.markdown([view]).split("\n\n", 1)[1],
+                             "csv": f"{name}.{view}.csv"})
+    figures = pages.speed_plots(tables, "../") + pages.steps_plots(tables, "../")
+    for figure in figures:
+        writer.add(f"plots/{figure['file']}", str(figure["svg"]) + "\n")
+    assets = {r["run_id"]: pages.run_assets(r, where.get(r["run_id"])) for r in group.records}
+    writer.add(page, env.get_template("protocol.html").render(
+        group=group, table=pages.html_table(tables, "leaderboard", "../"), downloads=downloads,
+        paper_tables=paper_tables, plots=figures, related=pages.related_groups(group, groups),
+        gallery=pages.gallery_comparison(tables, assets, "../"),
+        definition=json.dumps(group.definition, indent=2, sort_keys=True) if group.definition else None, **common))
+    for record in group.records:
+        run_assets = assets[record["run_id"]]
+        for target, source in run_assets.copies.items():
+            writer.add(target, source)
+        writer.add(pages.run_page(record["run_id"]), env.get_template("run.html").render(
+            **pages.run_context(record, tables, run_assets), **common))
+    return {"group": group, "href": page, "best": pages.best_per_metric(tables)}
+
+
 def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: SiteWriter) -> None:
     """Every page, plot, export, copied image and static file of the site, added to ``writer``."""
     env = template_environment()
-    common = {"genbench_version": __version__}
     static_dir = Path(__file__).parent / "static"
     for name in STATIC_FILES:
         writer.add(f"static/{name}", (static_dir / name).read_bytes())
-    index_rows = []
+    rows = []
     for group in groups:
-        tables = pages.GroupTables.of(group)
-        page = pages.protocol_page(group)
-        stem = page[: -len(".html")]
-        downloads = [{"label": "Markdown (all tables)", "href": f"{Path(stem).name}.md"}]
-        writer.add(f"{stem}.md", f"## {group.heading}\n\n{tables.markdown()}")
-        paper_tables = []
-        for view in tables.views():
-            writer.add(f"{stem}.{view}.csv", tables.csv(view))
-            downloads.append({"label": f"CSV: {pages.VIEWS[view][0]}", "href": f"{Path(stem).name}.{view}.csv"})
-            paper_tables.append({"title": pages.VIEWS[view][0], "markdown": tables.markdown([view]).split("\n\n", 1)[1],
-                                 "csv": f"{Path(stem).name}.{view}.csv"})
-        figures = pages.speed_plots(tables, "../") + pages.steps_plots(tables, "../")
-        for figure in figures:
-            writer.add(f"plots/{figure['file']}", str(figure["svg"]) + "\n")
-        assets = {r["run_id"]: pages.run_assets(r, where.get(r["run_id"])) for r in group.records}
-        writer.add(page, env.get_template("protocol.html").render(
-            root="../", group=group, table=pages.html_table(tables, "leaderboard", "../"), downloads=downloads,
-            plots=figures, related=pages.related_groups(group, groups),
-            gallery=pages.gallery_comparison(tables, assets, "../"), paper_tables=paper_tables,
-            definition=json.dumps(group.definition, indent=2, sort_keys=True) if group.definition else None,
-            **common))
-        for record in group.records:
-            run_assets = assets[record["run_id"]]
-            for target, source in run_assets.copies.items():
-                writer.add(target, source)
-            writer.add(pages.run_page(record["run_id"]), env.get_template("run.html").render(
-                root="../", **pages.run_context(record, tables, run_assets), **common))
-        index_rows.append({"group": group, "href": page, "best": pages.best_per_metric(tables),
-                           "primary": not index_rows or index_rows[-1]["group"].name != group.name})
-    writer.add("index.html", env.get_template("index.html").render(root="", rows=index_rows, **common))
+        row = render_group(env, group, groups, where, writer)
+        row["primary"] = not rows or rows[-1]["group"].name != group.name
+        rows.append(row)
+    writer.add("index.html", env.get_template("index.html").render(root="", rows=rows, genbench_version=__version__))
 
 
 def build_leaderboard(results_dir: Path | None, out_dir: Path, reported_dir: Path | None = None) -> BuildSummary:
