@@ -278,6 +278,14 @@ def test_duplicate_run_ids_are_an_error(tmp_path):
         build_leaderboard(results, tmp_path / "site")
 
 
+def test_records_without_identity_are_an_error(tmp_path):
+    broken = make_record("a")
+    del broken["plugin"]["name"]
+    results = write_records(tmp_path / "results", [broken])
+    with pytest.raises(ResultsError, match=r"^result .*/a.json has no plugin.name: not a record the leaderboard can place$"):
+        build_leaderboard(results, tmp_path / "site")
+
+
 def test_artifact_names_outside_the_results_directory_are_ignored(tmp_path):
     (tmp_path / "secret.png").write_bytes(b"x")
     results = tmp_path / "results"

@@ -47,6 +47,11 @@ def load_records(results_dir: Path | None, reported_dir: Path | None) -> tuple[l
     origins: dict[str, str] = {}
 
     def claim(record: dict[str, Any], origin: str) -> None:
+        for section, key in ((None, "run_id"), ("protocol", "name"), ("plugin", "name")):
+            table = record.get(section) if section else record
+            if not isinstance(table, dict) or not isinstance(table.get(key), str):
+                raise ResultsError(f"result {origin} has no {f'{section}.' if section else ''}{key}: "
+                                   "not a record the leaderboard can place")
         if record["run_id"] in origins:
             raise ResultsError(f"run id {record['run_id']} appears twice: in {origins[record['run_id']]} and {origin}")
         origins[record["run_id"]] = origin
