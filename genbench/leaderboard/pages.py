@@ -293,6 +293,6 @@ def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) 
         "provenance": provenance(record),
         "grid": f"../{assets.grid}" if assets.grid else None,
         "gallery": [{"caption": g["caption"], "src": f"../{g['src']}"} for g in assets.gallery],
-        "record_json": _json({k: v for k, v in record.items()}),
+        "record_json": _json(record),
         "formatting": formatting,
     }
