@@ -21,13 +21,8 @@ import torch.nn.functional as F
 from genbench.hookspecs import hookimpl
 from genbench.model import ModelSpec
 from genbench_models.dfblock import FusedConvBlock
-from genbench_models.gan import AdversarialParts, TextConditionalGAN
+from genbench_models.gan import AdversarialParts, TextConditionalGAN, pyramid_channels
 from genbench_models.textenc import CLIP_DEFAULTS
-
-
-def pyramid_channels(width: int, blocks: int) -> list[int]:
-    """DF-GAN's channel plan: ``width * min(2**i, 8)`` for ``i = 0..blocks``, widest first."""
-    return [width * min(2 ** i, 8) for i in range(blocks + 1)][::-1]
 
 
 def upsampling_blocks(image_size: int) -> int:

@@ -25,6 +25,11 @@ from genbench_models.textenc import ClipConditionedModel
 GAN_BETAS = (0.0, 0.9)
 
 
+def pyramid_channels(width: int, blocks: int) -> list[int]:
+    """DF-GAN's and GALIP's channel plan: ``width * min(2**i, 8)`` for ``i = 0..blocks``, widest first."""
+    return [width * min(2 ** i, 8) for i in range(blocks + 1)][::-1]
+
+
 def matching_aware_gradient_penalty(scores: torch.Tensor, inputs: tuple[torch.Tensor, torch.Tensor],
                                     k: float, p: float) -> torch.Tensor:
     """``k · mean(‖(∇_x D, ∇_e D)‖₂^p)`` over the batch, kept in the graph for the discriminator step."""
