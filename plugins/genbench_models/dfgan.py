@@ -104,7 +104,7 @@ class DFGAN(TextConditionalGAN):
     def parts(self) -> AdversarialParts:
         return AdversarialParts(
             encode=self.text_encoder.sentences,
-            generate=self.networks["generator"],
+            generate=self.generate,
             observe=lambda images: (images, None),
             judge=self.networks["discriminator"],
             noise_dim=self.config["noise_dim"],

@@ -71,8 +71,6 @@ class Generator(nn.Module):
         self.conv_fuse = nn.Conv2d(code, width, 5, 1, 2)
         self.prompt_count = len(config["prompt_blocks"])
         self.fc_prompt = nn.Linear(noise_dim + cond_dim, width * self.prompt_count)
-        # a plain attribute, not a submodule: the frozen CLIP is neither trained nor saved with G
-        self.__dict__["clip_vit"] = PromptedClipViT(visual, config["prompt_blocks"])
         blocks = config["g_blocks"]
         chans = pyramid_channels(config["width_g"], blocks)
         self.conv_mapped = nn.Conv2d(width, chans[0], 5, 1, 2)
@@ -82,14 +80,15 @@ class Generator(nn.Module):
                                     for i in range(blocks))
         self.to_rgb = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(chans[-1], config["channels"], 3, 1, 1))
 
-    def forward(self, noise: torch.Tensor, sentences: torch.Tensor) -> torch.Tensor:
+    def forward(self, noise: torch.Tensor, sentences: torch.Tensor, clip_vit: PromptedClipViT) -> torch.Tensor:
+        """``clip_vit`` is passed in, not held: the frozen CLIP is neither trained nor saved with G."""
         cond = torch.cat([noise, sentences], dim=1)
         h = self.fc_code(noise).view(len(noise), self.code, self.grid, self.grid)
         for block in self.bridge:
             h = block(h, cond)
         fused = self.conv_fuse(h)
         prompts = self.fc_prompt(cond).view(len(noise), self.prompt_count, -1)
-        h = self.conv_mapped(fused + 0.1 * self.clip_vit(fused, prompts))
+        h = self.conv_mapped(fused + 0.1 * clip_vit(fused, prompts))
         for block in self.blocks:
             h = block(h, cond)
         return self.to_rgb(h)
@@ -148,11 +147,15 @@ class GALIP(TextConditionalGAN):
         if any(not 0 <= i < layers for i in chosen):
             raise PluginError(f"galip feature_layers/prompt_blocks {chosen} must index the CLIP-ViT's {layers} blocks")
         width = int(visual.class_embedding.shape[-1])
+        self.prompted_vit = PromptedClipViT(visual, config["prompt_blocks"])
         return {
             "generator": Generator(visual, config, text.sentence_dim),
             "discriminator": Discriminator(width, vit_grid(visual), len(config["feature_layers"]),
                                            config["width_d"], text.sentence_dim),
         }
+
+    def generate(self, noise: torch.Tensor, sentences: torch.Tensor) -> torch.Tensor:
+        return self.networks["generator"](noise, sentences, self.prompted_vit)
 
     def observe(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Frozen CLIP-ViT features of the chosen layers (stacked) and the image embedding, for images in [-1, 1]."""
@@ -163,7 +166,7 @@ class GALIP(TextConditionalGAN):
     def parts(self) -> AdversarialParts:
         return AdversarialParts(
             encode=self.text_encoder.sentences,
-            generate=self.networks["generator"],
+            generate=self.generate,
             observe=self.observe,
             judge=self.networks["discriminator"],
             noise_dim=self.config["noise_dim"],

@@ -103,10 +103,13 @@ class TextConditionalGAN(ClipConditionedModel):
     def parts(self) -> AdversarialParts:
         """The text encoder, generator and discriminator as the shared step uses them."""
 
+    def generate(self, noise: torch.Tensor, sentences: torch.Tensor) -> torch.Tensor:
+        """Images in about [-1, 1] from noise and sentence vectors."""
+        return self.networks["generator"](noise, sentences)
+
     def train(self, data: TrainingData, recipe: dict[str, Any], seed: int, device: torch.device,
               progress: bool = True) -> TrainingReport:
         self.to(device)
-        torch.manual_seed(seed)
         optimizer_g = adam({"g": self.networks["generator"]}, float(recipe.get("lr", 1e-4)), betas=GAN_BETAS)
         optimizer_d = adam({"d": self.networks["discriminator"]}, float(recipe.get("lr_d", 4e-4)), betas=GAN_BETAS)
         step = adversarial_step(self.parts(), optimizer_g, optimizer_d)
@@ -116,4 +119,4 @@ class TextConditionalGAN(ClipConditionedModel):
     def sample(self, batch: SampleBatch) -> torch.Tensor:
         sentences = self.text_encoder.sentences(self.captions_of(batch))
         noise = batch.randn(self.config["noise_dim"])
-        return to_uint8(self.networks["generator"](noise, sentences), -1.0, 1.0)
+        return to_uint8(self.generate(noise, sentences), -1.0, 1.0)

@@ -31,7 +31,7 @@ from genbench.hookspecs import hookimpl
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.modelkit import from_uint8, to_uint8
 from genbench.training import fit
-from genbench_models.textenc import CLIP_DEFAULTS, ClipConditionedModel
+from genbench_models.textenc import CLIP_DEFAULTS, ClipConditionedModel, captions_of
 
 OBJECTIVES = ("x0-mae", "eps-mse")
 SETTINGS = {"steps": 50, "guidance": 1.5}
@@ -175,6 +175,8 @@ class LatentDiffusion(ClipConditionedModel):
         from diffusers import DDIMScheduler
 
         captions = self.captions_of(batch)
+        if self.config["latent_scale"] is None:
+            raise PluginError("ldm's autoencoder is untrained, so its latent scale is unknown: train the model first")
         vae, unet = self.networks["vae"], self.networks["unet"]
         guidance = float(self.setting_values["guidance"])
         scheduler = DDIMScheduler.from_config(self.scheduler.config)
@@ -267,12 +269,11 @@ class PretrainedLatentDiffusion(GenerativeModel):
 
     @torch.no_grad()
     def sample(self, batch: SampleBatch) -> torch.Tensor:
-        if batch.captions is None or len(batch.captions) != len(batch):
-            raise PluginError("plugin 'ldm' generates from captions: give one caption per image")
+        captions = captions_of(batch, "ldm")
         unet = self.pipeline.unet
         size = unet.config.sample_size * self.pipeline.vae_scale_factor // 8  # the pipeline's latent shape
         latents = batch.randn(unet.config.in_channels, size, size)
-        images = self.pipeline(list(batch.captions), num_inference_steps=int(self.setting_values["steps"]),
+        images = self.pipeline(captions, num_inference_steps=int(self.setting_values["steps"]),
                                guidance_scale=float(self.setting_values["guidance"]), eta=0.0, latents=latents,
                                output_type="pt").images
         return to_uint8(images)

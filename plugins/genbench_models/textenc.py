@@ -35,6 +35,13 @@ def load_frozen_clip(config: dict[str, Any], device: torch.device | str = "cpu")
     return clip
 
 
+def captions_of(batch: SampleBatch, plugin: str) -> list[str]:
+    """The batch's captions, one per image, or a ``PluginError`` naming the plugin."""
+    if batch.captions is None or len(batch.captions) != len(batch):
+        raise PluginError(f"plugin '{plugin}' generates from captions: give one caption per image")
+    return list(batch.captions)
+
+
 class ClipTextEncoder:
     """Sentence vectors and per-token states of captions from a frozen CLIP text tower.
 
@@ -97,9 +104,7 @@ class ClipConditionedModel(NetworkModel):
         return self.text_encoder.clip
 
     def captions_of(self, batch: SampleBatch) -> list[str]:
-        if batch.captions is None or len(batch.captions) != len(batch):
-            raise PluginError(f"plugin '{self.plugin_name}' generates from captions: give one caption per image")
-        return list(batch.captions)
+        return captions_of(batch, self.plugin_name)
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {**self.networks, "clip": self.clip.model}
