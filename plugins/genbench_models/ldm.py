@@ -286,7 +286,7 @@ LDM_SPEC = ModelSpec(
                 "cross-attention U-Net, DDIM + classifier-free guidance; also loads diffusers LDM pipelines",
     default_config={**CLIP_DEFAULTS, "vae_path": "", "vae_channels": [64, 128, 256, 256], "vae_layers_per_block": 1,
                     "latent_channels": 4, "vae_epochs": 10, "vae_lr": 1e-3, "vae_kl_weight": 1e-6,
-                    "unet_channels": [128, 256, 256], "unet_layers_per_block": 2, "attention_head_dim": 8,
+                    "unet_channels": [128, 256, 256], "unet_layers_per_block": 1, "attention_head_dim": 8,
                     "norm_groups": 32, "objective": "x0-mae", "noise_level_beta": [1.0, 2.7],
                     "condition_dropout": 0.1},
     tiny_config={"vae_path": "", "vae_channels": [8, 16, 16], "vae_layers_per_block": 1, "latent_channels": 4,
