@@ -219,3 +219,10 @@ def test_ldm_pretrained_autoencoder_skips_autoencoder_training(clip_weights, tmp
 def test_ldm_rejects_an_unknown_objective(clip_weights):
     with pytest.raises(PluginError, match=r"^ldm objective must be one of \['x0-mae', 'eps-mse'\], got 'v'$"):
         create("ldm", clip_weights, objective="v")
+
+
+def test_ldm_rejects_images_too_small_for_its_levels(clip_weights):
+    with pytest.raises(PluginError, match=r"^ldm U-Net with 3 levels needs latents whose side is a multiple of 4; "
+                                          r"16 px images give 2$"):
+        LDM_SPEC.model_class.create(ImageFormat(16, 3), {**LDM_SPEC.default_config, "clip_model": TINY_CLIP,
+                                                         "clip_pretrained": str(clip_weights)})

@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from genbench.errors import PluginError
 from genbench.hookspecs import hookimpl

@@ -25,7 +25,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genbench.checkpoint import load_checkpoint
 from genbench.errors import PluginError, WeightsError
 from genbench.hookspecs import hookimpl
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
@@ -85,8 +84,12 @@ class LatentDiffusion(ClipConditionedModel):
         self.scheduler = DDIMScheduler.from_config(config["scheduler"])
         vae.requires_grad_(False)
         levels = len(config["unet_channels"])
+        latent_size = self.latent_size(vae, config["image_size"])
+        if latent_size % 2 ** (levels - 1):
+            raise PluginError(f"ldm U-Net with {levels} levels needs latents whose side is a multiple of "
+                              f"{2 ** (levels - 1)}; {config['image_size']} px images give {latent_size}")
         unet = UNet2DConditionModel(
-            sample_size=self.latent_size(vae, config["image_size"]), in_channels=vae.config.latent_channels,
+            sample_size=latent_size, in_channels=vae.config.latent_channels,
             out_channels=vae.config.latent_channels, block_out_channels=tuple(config["unet_channels"]),
             down_block_types=("CrossAttnDownBlock2D",) * (levels - 1) + ("DownBlock2D",),
             up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (levels - 1),
