@@ -38,6 +38,7 @@ from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id,
 from genbench.sampling import Conditions, Shard, plan_conditions, plan_shards, sample_seed
 from genbench.storage import atomic_write_text, load_verified, save_verified
 from genbench.validation import validate_batch
+from genbench.weights import exported_weights_dir
 
 GRID_IMAGES = 64
 
@@ -204,7 +205,15 @@ class Runner:
             tqdm.write(f"genbench: {message}")
 
     def run(self) -> dict[str, Any] | None:
-        """Run the evaluation and write the result; under ``torchrun`` only the main rank returns it."""
+        """Run the evaluation and write the result; under ``torchrun`` only the main rank returns it.
+
+        ``--weights-dir`` reaches plugins (frozen CLIP towers, pretrained autoencoders) as
+        ``GENBENCH_WEIGHTS`` for the run's duration, so their loaders search it like extractors do.
+        """
+        with exported_weights_dir(self.options.weights_dir):
+            return self._run()
+
+    def _run(self) -> dict[str, Any] | None:
         opts, registry = self.options, self.registry
         started, clock = utc_now(), time.perf_counter()
         provided: Provided[ModelSpec] = registry.model(opts.plugin)
