@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+from genbench.datasets.captioned_folder import CAPTIONED_FOLDER
+from genbench.datasets.coco import COCO
 from genbench.datasets.digits import DIGITS
+from genbench.datasets.shapes import SHAPES_DATASET
 from genbench.extractors.classifier import CLASSIFIER
+from genbench.extractors.clip import CLIP
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
+from genbench.metrics.clip_score import CLIP_SCORE
+from genbench.metrics.diversity import CAPTION_DIVERSITY
 from genbench.metrics.fidelity import FID, ISC, KID
 from genbench.protocol import builtin_protocol_files
 
 
 @hookimpl
 def genbench_datasets():
-    return [DIGITS]
+    return [DIGITS, SHAPES_DATASET, COCO, CAPTIONED_FOLDER]
 
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER]
+    return [CLASSIFIER, CLIP]
 
 
 @hookimpl
 def genbench_metrics():
-    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE]
+    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, CLIP_SCORE, CAPTION_DIVERSITY]
 
 
 @hookimpl
