@@ -159,7 +159,7 @@ def load_clip(model_name: str = DEFAULT_MODEL, pretrained: str = DEFAULT_PRETRAI
         model = open_clip.create_model(model_name, pretrained=str(path), device=device,
                                        force_quick_gelu=bool(cfg.get("quick_gelu", False)),
                                        force_preprocess_cfg={k: cfg[k] for k in PREPROCESS_KEYS if k in cfg})
-    except RuntimeError as exc:
+    except (RuntimeError, AssertionError, KeyError, ValueError) as exc:  # open_clip's state-dict mismatch errors
         raise WeightsError(f"{path} does not fit open_clip model {model_name}: {str(exc).splitlines()[0]}") from None
     if open_clip_preprocess_cfg(model).get("resize_mode", "shortest") not in ("shortest", "squash"):
         raise WeightsError(f"open_clip {model_name}/{pretrained}: resize mode "
