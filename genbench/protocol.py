@@ -85,7 +85,7 @@ class Protocol:
     gallery_samples: int = 8
 
     def definition(self) -> dict[str, Any]:
-        """The parts of the file that change numbers (everything but description, training, prompts)."""
+        """The parts of the file that change numbers (everything but description, training, prompts, gallery)."""
         kept = copy.deepcopy(self.raw)
         for key in ("description", "training", "prompts", "gallery"):
             kept.pop(key, None)
