@@ -14,10 +14,9 @@ from pathlib import Path
 
 import torch
 
-from genbench.clip import ClipModel, register_reference_configs
+from genbench.clip import REFERENCE_CONFIGS, ClipModel, register_reference_configs
 from genbench.datasets.base import DataRequest
 from genbench.datasets.shapes import load_shapes_split
-from genbench.extractors.classifier import REFERENCE_DIR
 from genbench.hashing import sha256_file
 
 MODEL_NAME = "genbench-shapes-clip"
@@ -59,7 +58,7 @@ def caption_accuracy(clip: ClipModel, images: torch.Tensor, captions: list[str])
     return float((nearest == truth).float().mean())
 
 
-def build(path: Path = REFERENCE_DIR / "shapes_clip.safetensors") -> tuple[float, str]:
+def build(path: Path = REFERENCE_CONFIGS / "shapes_clip.safetensors") -> tuple[float, str]:
     from safetensors.torch import save_file
 
     torch.set_num_threads(1)  # bit-for-bit reproducible on any CPU count
