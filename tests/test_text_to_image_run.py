@@ -110,7 +110,7 @@ def test_caption_diversity_is_mean_pairwise_cosine_distance():
 
 
 def read_png(path) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1)
+    return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
 
 
 def test_shapes_run_end_to_end(plugin_installer, tmp_path):
