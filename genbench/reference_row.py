@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from genbench import __version__
 from genbench.provenance import environment
 from genbench.reference_cache import default_cache_dir, reference_features
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
@@ -72,7 +73,7 @@ def reference_row(options: RunOptions) -> dict[str, Any]:
                      "task": protocol.task.value, "description": protocol.description,
                      "source": protocol.source, "definition": protocol.definition()},
         "plugin": {"name": PLUGIN, "model": None, "description": "the protocol's real reference images",
-                   "distribution": "genbench", "version": None, "task": protocol.task.value, "checkpoint": None,
+                   "distribution": "genbench", "version": __version__, "task": protocol.task.value, "checkpoint": None,
                    "checkpoint_sha256": None, "config": None,
                    "settings": {}, "capabilities": []},
         "samples": {"num_samples": len(reference), "seed": seed, "halves": [len(first), len(second)],

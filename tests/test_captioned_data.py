@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from genbench.cli import main
 from genbench.datasets.base import DataRequest
 from genbench.datasets.captioned_folder import load_captioned_folder
 from genbench.datasets.coco import load_coco, select_captions, selection_sha256
@@ -162,3 +163,18 @@ def test_coco_protocols_parse_to_the_inception_contract():
     registry = load_registry()
     assert {"coco5k", "coco30k", "shapes"} <= set(registry.protocols)
     assert {"coco", "captioned-folder", "shapes"} <= set(registry.datasets)
+
+
+def test_bad_caption_file_stops_the_command_with_one_line(tmp_path, capsys):
+    folder = tmp_path / "data" / "test"
+    folder.mkdir(parents=True)
+    write_png(folder / "a.png", 0)
+    (folder / "a.txt").write_bytes(b"a red \xc3(circle")
+    shapes = next(p for p in builtin_protocol_files() if p.stem == "shapes").read_text(encoding="utf-8")
+    mine = tmp_path / "mine.toml"
+    mine.write_text(shapes.replace('dataset = "shapes"', f'dataset = "captioned-folder"\npath = "{tmp_path / "data"}"'),
+                    encoding="utf-8")
+    assert main(["reference-row", "--protocol", str(mine), "--results-dir", str(tmp_path / "results")]) == 2
+    assert capsys.readouterr().err == (f"genbench: error: {folder / 'a.txt'}: not valid UTF-8 at byte offset 6 "
+                                       f"(invalid continuation byte)\n")
+    assert list((tmp_path / "results").glob("*.json")) == []
