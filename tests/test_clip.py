@@ -13,7 +13,7 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from safetensors.torch import load_file, save_file
 
 from genbench.clip import load_clip
-from genbench.errors import MetricError, WeightsError
+from genbench.errors import MetricError, ProtocolError, WeightsError
 from genbench.extractors.clip import build_clip_extractor
 from genbench.hashing import sha256_file
 from genbench.metrics.base import MetricInputs
@@ -149,3 +149,17 @@ def test_clip_score_refuses_what_it_cannot_score(tiny_weights):
         CLIP_SCORE.compute(MetricInputs(image_only, None, settings))
     with pytest.raises(MetricError, match=r"unknown definition 'raw' \(known: torchmetrics, hessel\)"):
         CLIP_SCORE.compute(MetricInputs(image_only, None, {**settings, "definition": "raw"}))
+
+
+def test_clip_extractor_settings_are_checked(tiny_weights, tmp_path):
+    context = SimpleNamespace(device=torch.device("cpu"), weights_dir=tmp_path)
+    with pytest.raises(WeightsError, match=r"the protocol expects 0000000000000000\.\.\.$"):
+        build_clip_extractor({"model": TINY, "pretrained": str(tiny_weights), "sha256": "0" * 64}, context)
+    with pytest.raises(WeightsError) as error:
+        build_clip_extractor({"model": TINY, "pretrained": "mine.safetensors"}, context)
+    assert str(error.value).startswith(f"CLIP weights 'mine.safetensors' not found (looked in: {tmp_path}, ")
+    with pytest.raises(ProtocolError, match=r"clip extractor has no setting 'size' \(settings: model, pretrained"):
+        build_clip_extractor({"model": TINY, "size": 3}, context)
+    (tmp_path / "mine.safetensors").write_bytes(tiny_weights.read_bytes())
+    extractor = build_clip_extractor({"model": TINY, "pretrained": "mine.safetensors"}, context)
+    assert extractor.weights_sha256 == sha256_file(tiny_weights)

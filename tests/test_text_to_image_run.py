@@ -33,6 +33,7 @@ from genbench.datasets.shapes import COLOURS, POSITIONS
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, Task, TrainingReport
 
 RECEIVED = []
+TRAINED_ON = []
 
 
 class CaptionPainter(GenerativeModel):
@@ -57,6 +58,7 @@ class CaptionPainter(GenerativeModel):
         save_checkpoint(path, "painter", {"size": self.size}, {})
 
     def train(self, data, recipe, seed, device, progress=True):
+        TRAINED_ON.extend(data.captions)
         return TrainingReport(epochs=1, steps=0, seconds=0.0, seconds_per_epoch=0.0, final_loss=0.0)
 
     def sample(self, batch):
@@ -120,7 +122,8 @@ def test_shapes_run_end_to_end(plugin_installer, tmp_path):
                  settings=FAST)
     painter = sys.modules["t2i_painter"]
     reference = load_shapes_split(DataRequest("test", 32, 3, options={"test_size": 1000}))
-    # captions reach the plugin unchanged and in order; the gallery's prompts follow
+    # captions reach the plugin unchanged and in order (training and sampling); the gallery's prompts follow
+    assert painter.TRAINED_ON == load_shapes_split(DataRequest("train", 32, 3, options={"train_size": 4000})).captions
     assert painter.RECEIVED[:200] == reference.captions[:200]
     assert set(record["metrics"]) == {"fd", "kid", "clip_score", "diversity"}
     assert record["samples"]["samples_per_caption"] == 1
