@@ -7,12 +7,15 @@ from genbench.datasets.coco import COCO
 from genbench.datasets.digits import DIGITS
 from genbench.datasets.shapes import SHAPES_DATASET
 from genbench.extractors.classifier import CLASSIFIER
+from genbench.extractors.cleanfid_backend import CLEANFID
 from genbench.extractors.clip import CLIP
+from genbench.extractors.inception import INCEPTION
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
+from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
 from genbench.metrics.clip_score import CLIP_SCORE
 from genbench.metrics.diversity import CAPTION_DIVERSITY
-from genbench.metrics.fidelity import FID, ISC, KID
+from genbench.metrics.fidelity import FID, ISC, KID, PRECISION, RECALL
 from genbench.protocol import builtin_protocol_files
 
 
@@ -23,12 +26,13 @@ def genbench_datasets():
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER, CLIP]
+    return [CLASSIFIER, INCEPTION, CLEANFID, CLIP]
 
 
 @hookimpl
 def genbench_metrics():
-    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, CLIP_SCORE, CAPTION_DIVERSITY]
+    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, PRECISION, RECALL, CLEAN_FID, CLEAN_KID, CLIP_SCORE,
+            CAPTION_DIVERSITY]
 
 
 @hookimpl

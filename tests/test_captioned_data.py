@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from genbench.datasets.base import DataRequest
 from genbench.datasets.captioned_folder import load_captioned_folder
 from genbench.datasets.coco import load_coco, select_captions, selection_sha256
 from genbench.datasets.shapes import COLOURS, POSITIONS, SHAPES, load_shapes_split
-from genbench.errors import DataError
+from genbench.errors import DataError, WeightsError
+from genbench.extractors.inception import INCEPTION
 from genbench.protocol import builtin_protocol_files, load_protocol_file
 from genbench.registry import load_registry
 
@@ -150,10 +152,16 @@ def test_coco_missing_offline_names_layout_and_source(tmp_path):
         f"(from http://images.cocodataset.org/zips/val2014.zip); unzip them there or pass --data-dir")
 
 
-def test_coco_protocols_parse_to_the_inception_contract():
+def test_coco_protocols_parse_to_the_inception_contract(tmp_path):
     files = {p.stem: p for p in builtin_protocol_files()}
     coco5k, coco30k = load_protocol_file(files["coco5k"]), load_protocol_file(files["coco30k"])
-    assert coco5k.extractors["inception"] == {"kind": "inception"}
+    assert coco5k.extractors["inception"] == {"kind": "inception", "features": ["2048", "logits_unbiased"]}
+    # the inception extractor accepts these settings and goes looking for torch-fidelity's weights file
+    context = SimpleNamespace(device=torch.device("cpu"), weights_dir=tmp_path, trust_weights=False)
+    for protocol in (coco5k, coco30k):
+        settings = {k: v for k, v in protocol.extractors["inception"].items() if k != "kind"}
+        with pytest.raises(WeightsError, match=r"^weights file 'weights-inception-2015-12-05-6726825d.pth' not found"):
+            INCEPTION.build(settings, context)
     assert {(m.key, m.extractor, m.feature) for m in coco5k.metrics} == {
         ("fid", "inception", "2048"), ("is", "inception", "logits_unbiased"), ("clip_score", "clip", "image")}
     assert (coco5k.data.image_size, coco5k.data.options["num_captions"], coco5k.sampling.num_samples) == (128, 5000, 5000)
@@ -174,7 +182,7 @@ def test_bad_caption_file_stops_the_command_with_one_line(tmp_path, capsys):
     mine = tmp_path / "mine.toml"
     mine.write_text(shapes.replace('dataset = "shapes"', f'dataset = "captioned-folder"\npath = "{tmp_path / "data"}"'),
                     encoding="utf-8")
-    assert main(["reference-row", "--protocol", str(mine), "--results-dir", str(tmp_path / "results")]) == 2
+    assert main(["reference", "--protocol", str(mine), "--results-dir", str(tmp_path / "results")]) == 2
     assert capsys.readouterr().err == (f"genbench: error: {folder / 'a.txt'}: not valid UTF-8 at byte offset 6 "
                                        f"(invalid continuation byte)\n")
     assert list((tmp_path / "results").glob("*.json")) == []

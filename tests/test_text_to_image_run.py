@@ -155,7 +155,7 @@ def test_shapes_run_end_to_end(plugin_installer, tmp_path):
     assert collapsed["reference"]["cache_hits"] == {"clip": True}
 
     # the real-image reference row: same fingerprint, FD of halves far below the painter's
-    assert main(["reference-row", "--protocol", "shapes", "--results-dir", str(results), "--quiet"]) == 0
+    assert main(["reference", "--protocol", "shapes", "--results-dir", str(results), "--quiet"]) == 0
     row = json.loads(next(results.glob("shapes__real-images__*.json")).read_text(encoding="utf-8"))
     assert row["plugin"]["name"] == "real-images" and row["samples"]["halves"] == [500, 500]
     assert row["protocol"]["fingerprint"] != record["protocol"]["fingerprint"]  # the run changed num_samples
@@ -172,6 +172,8 @@ def test_samples_per_caption_and_prompts_are_validated():
     reference = ImageDataset(torch.zeros(2, 3, 32, 32, dtype=torch.uint8), captions=["a", "b"])
     assert plan_conditions(protocol, reference).captions == ["a", "a", "a", "b", "b", "b", "a"]
     assert protocol.gallery_samples == 8 and "gallery" not in protocol.definition()
+    cosmetic = {**raw, "prompts": ["a cat"], "gallery": {"samples_per_prompt": 2}}
+    assert parse_protocol(cosmetic).fingerprint({}) == protocol.fingerprint({})
     digits = tomllib.loads(files["digits"].read_text(encoding="utf-8"))
     with pytest.raises(ProtocolError, match=r"field 'prompts' needs task 'text-to-image', not 'unconditional'"):
         parse_protocol({**digits, "prompts": ["a cat"]})

@@ -1,4 +1,4 @@
-"""``genbench reference-row``: a protocol's metrics for its own real reference images (FID of halves, IS, CLIP score)."""
+"""``genbench reference``: a protocol's metrics for its own real reference images (FID of halves, IS, CLIP score)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from genbench.commands.run import add_environment_arguments
 
-NAME = "reference-row"
+NAME = "reference"
 HELP = "score the protocol's real reference images (two-set metrics on seeded halves) and write a result"
 
 
