@@ -57,7 +57,7 @@ def decode_image(path: Path, image_size: int, channels: int) -> np.ndarray | Non
             fitted = ImageOps.fit(picture, (image_size, image_size), Image.BICUBIC)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
         return None
-    array = np.asarray(fitted, dtype=np.uint8)
+    array = np.array(fitted, dtype=np.uint8)
     return array[:, :, None] if array.ndim == 2 else array
 
 
@@ -67,20 +67,22 @@ def load_captioned_files(pairs: list[CaptionedFile], request: DataRequest, sourc
     pairs, empty = drop_empty_captions(pairs)
     if not pairs:
         raise DataError(f"{source}: no (image, caption) pairs with a non-empty caption")
-    arrays, captions, failed = [], [], []
+    size = request.image_size
+    images = torch.empty((len(pairs), request.channels, size, size), dtype=torch.uint8)  # filled in place: one copy
+    captions, failed = [], []
     for pair in pairs:
-        array = decode_image(pair.path, request.image_size, request.channels)
+        array = decode_image(pair.path, size, request.channels)
         if array is None:
             failed.append(pair.path.name)
         else:
-            arrays.append(array)
+            images[len(captions)] = torch.from_numpy(array).permute(2, 0, 1)
             captions.append(pair.caption)
     limit = float(request.options.get("max_bad_image_share", DEFAULT_MAX_BAD_IMAGE_SHARE))
-    if len(failed) > limit * len(pairs) or not arrays:
+    if len(failed) > limit * len(pairs) or not captions:
         raise DataError(f"{source}: {len(failed)} of {len(pairs)} images failed to decode (e.g. {failed[0]}), "
                         f"more than the protocol's max_bad_image_share {limit}")
-    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-    record = {**(info or {}), "source": source, "pairs": len(pairs) + empty, "images": len(arrays),
+    images = images[:len(captions)] if failed else images
+    record = {**(info or {}), "source": source, "pairs": len(pairs) + empty, "images": len(captions),
               "empty_captions_dropped": empty, "images_failed_to_decode": len(failed),
               "failed_files": failed[:20], "resize": RESIZE}
     return ImageDataset(images=images, captions=captions, info=record)
