@@ -25,6 +25,8 @@ DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "openai"
 #: Preprocessing settings a pretrained tag carries; a weights file alone would lose them.
 PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
+#: open_clip architectures genbench ships (``*.json`` model configs beside its reference weights).
+REFERENCE_CONFIGS = Path(__file__).resolve().parent / "reference"
 
 
 def clip_weights_source(model_name: str, pretrained: str) -> WeightsSource:
@@ -98,15 +100,11 @@ class ClipModel:
         return F.normalize(self.model.encode_text(tokens).float(), dim=-1), truncated
 
 
-#: open_clip architectures genbench ships (``*.json`` model configs beside its reference weights).
-REFERENCE_CONFIGS = Path(__file__).resolve().parent / "reference"
-
-
 def register_reference_configs() -> None:
     """Make genbench's own open_clip architectures (e.g. ``genbench-shapes-clip``) known to open_clip."""
     import open_clip
 
-    if not any(str(c).startswith("genbench-") for c in open_clip.list_models()):
+    if any(config.stem not in open_clip.list_models() for config in REFERENCE_CONFIGS.glob("*.json")):
         open_clip.add_model_config(REFERENCE_CONFIGS)
 
 

@@ -15,8 +15,8 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
                       images_per_second, ...}}, peak_device_memory_bytes}
     parameters       {all, trainable}
     training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe} or null
-    reference        {split, num_images, cache_hits, data_info: what loading the data found (skipped images,
-                      dropped captions, caption selection hash)}
+    reference        {split, num_images, cache_hits, data_info (when the loader reports any): skipped images,
+                      dropped captions, caption selection hash}
     artifacts        {grid: file name beside the result, samples_dir: or null,
                       gallery: [{prompt, file, seeds, diversity?}] one grid per protocol prompt}
     environment      {hardware, python, platform, libraries}

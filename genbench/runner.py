@@ -291,8 +291,8 @@ class Runner:
             protocol.extractors, protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
         metrics = self.compute_metrics(protocol, self.registry, evaluation.metric_settings, generated, ref_features,
                                        conditions, reference.num_classes)
-        return metrics, {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits,
-                         "data_info": reference.info}
+        section = {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
+        return metrics, {**section, "data_info": reference.info} if reference.info else section
 
     def data_identity(self, protocol: Protocol, split: str) -> dict[str, Any]:
         data = protocol.data
