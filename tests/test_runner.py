@@ -13,8 +13,7 @@ import genbench
 from genbench.errors import PluginError, ProtocolError, ResultsError, WeightsError
 from genbench.runner import Runner, RunOptions
 
-from conftest import FAST
-from tests_support import SMALL, metric_values
+from tests_support import FAST, SMALL, metric_values
 
 BAD_PLUGIN = '''
 import torch
