@@ -15,7 +15,10 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
                       images_per_second, ...}}, peak_device_memory_bytes}
     parameters       {all, trainable}
     training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe} or null
-    artifacts        {grid: file name beside the result, samples_dir: or null}
+    reference        {split, num_images, cache_hits, data_info (when the loader reports any): skipped images,
+                      dropped captions, caption selection hash}
+    artifacts        {grid: file name beside the result, samples_dir: or null,
+                      gallery: [{prompt, file, seeds, diversity?}] one grid per protocol prompt}
     environment      {hardware, python, platform, libraries}
     command          the command line (list of str) or null
     started_at, finished_at   ISO-8601 UTC; duration_seconds
