@@ -100,6 +100,21 @@ class ClipModel:
         return F.normalize(self.model.encode_text(tokens).float(), dim=-1), truncated
 
 
+def weights_file(name: str, weights_dir: Path | None) -> str:
+    """A bare ``*.safetensors`` name resolved in the weights directory, then genbench's reference folder.
+
+    Tags (``openai``) and paths are returned as they are; genbench's shipped CLIP weights
+    (``shapes_clip.safetensors``) are thus found without any weights directory.
+    """
+    if not name.endswith(".safetensors") or Path(name).is_absolute():
+        return name
+    candidates = ([weights_dir / name] if weights_dir else []) + [REFERENCE_CONFIGS / name]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        raise WeightsError(f"CLIP weights '{name}' not found (looked in: {', '.join(str(p.parent) for p in candidates)})")
+    return str(found)
+
+
 def register_reference_configs() -> None:
     """Make genbench's own open_clip architectures (e.g. ``genbench-shapes-clip``) known to open_clip."""
     import open_clip

@@ -122,7 +122,7 @@ def test_checkpoint_refuses_other_clip_weights(trained, tmp_path):
     save_file(state, str(other))
     config = {**model.config, "clip_pretrained": str(other)}
     with pytest.raises(WeightsError, match=rf"^CLIP weights {TINY_CLIP}/.*open_clip-other.safetensors have "
-                                            r"SHA-256 [0-9a-f]{16}\.\.\., but this checkpoint was trained with "
+                                            r"SHA-256 [0-9a-f]{16}\.\.\., but the model config pins "
                                             + model.clip.weights_sha256[:16] + r"\.\.\.$"):
         load_frozen_clip(config)
 

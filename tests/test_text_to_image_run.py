@@ -16,7 +16,7 @@ from genbench.clip import load_clip
 from genbench.datasets.base import DataRequest, ImageDataset
 from genbench.datasets.shapes import load_shapes_split
 from genbench.errors import MetricError, ProtocolError
-from genbench.extractors.clip import weights_file
+from genbench.clip import weights_file
 from genbench.gallery import gallery_seeds
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.diversity import CAPTION_DIVERSITY, group_diversities

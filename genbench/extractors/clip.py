@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, REFERENCE_CONFIGS, ClipModel, load_clip
+from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip, weights_file
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
 from genbench.weights import weights_dir_from_env
@@ -44,17 +44,6 @@ class ClipExtractor(FeatureExtractor):
             features["text"] = texts.double().cpu()
             features["caption_truncated"] = self.clip.truncated(list(captions)).double().unsqueeze(1)
         return features
-
-
-def weights_file(name: str, weights_dir: Path | None) -> str:
-    """A ``*.safetensors`` name resolved in the weights directory, then genbench's reference folder."""
-    if not name.endswith(".safetensors") or Path(name).is_absolute():
-        return name
-    candidates = ([weights_dir / name] if weights_dir else []) + [REFERENCE_CONFIGS / name]
-    found = next((p for p in candidates if p.is_file()), None)
-    if found is None:
-        raise WeightsError(f"CLIP weights '{name}' not found (looked in: {', '.join(str(p.parent) for p in candidates)})")
-    return str(found)
 
 
 def build_clip_extractor(settings: dict[str, Any], context: Any) -> ClipExtractor:

@@ -4,7 +4,9 @@ The CLIP weights never enter a plugin's checkpoint: the config records the open_
 name, the pretrained tag (or weights file) and the SHA-256 of the weights used, and loading
 finds them again through ``genbench.clip.load_clip`` in the weights directory
 (``$GENBENCH_WEIGHTS``) or the hub cache; other weights than the checkpoint was trained
-with are refused.
+with are refused. A bare ``*.safetensors`` name (a protocol recipe's
+``clip_pretrained = "shapes_clip.safetensors"``) is resolved as the clip extractor resolves
+it: the weights directory, then genbench's shipped reference folder.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip
+from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip, weights_file
 from genbench.errors import PluginError, WeightsError
 from genbench.model import SampleBatch, Task
 from genbench.modelkit import NetworkModel
@@ -26,11 +28,13 @@ CLIP_DEFAULTS = {"clip_model": DEFAULT_MODEL, "clip_pretrained": DEFAULT_PRETRAI
 def load_frozen_clip(config: dict[str, Any], device: torch.device | str = "cpu") -> ClipModel:
     """Load the config's CLIP model and record (or check) the SHA-256 of its weights in ``config``."""
     settings = {**CLIP_DEFAULTS, **{k: config[k] for k in CLIP_DEFAULTS if k in config}}
-    clip = load_clip(settings["clip_model"], settings["clip_pretrained"], weights_dir_from_env(None), device)
+    weights_dir = weights_dir_from_env(None)
+    pretrained = weights_file(settings["clip_pretrained"], weights_dir)
+    clip = load_clip(settings["clip_model"], pretrained, weights_dir, device)
     expected = config.get("clip_sha256")
     if expected and expected != clip.weights_sha256:
         raise WeightsError(f"CLIP weights {settings['clip_model']}/{settings['clip_pretrained']} have SHA-256 "
-                           f"{clip.weights_sha256[:16]}..., but this checkpoint was trained with {expected[:16]}...")
+                           f"{clip.weights_sha256[:16]}..., but the model config pins {expected[:16]}...")
     config.update(settings, clip_sha256=clip.weights_sha256)
     return clip
 
