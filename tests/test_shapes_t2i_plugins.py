@@ -15,6 +15,7 @@ from genbench.datasets.shapes import load_shapes_split
 from genbench.errors import WeightsError
 from genbench.hashing import sha256_file
 from genbench.protocol import builtin_protocol_files
+from genbench_models.textenc import load_frozen_clip
 
 SHIPPED = REFERENCE_CONFIGS / "shapes_clip.safetensors"
 REFERENCE = load_shapes_split(DataRequest("test", 32, 3, options={"test_size": 1000}))
@@ -68,12 +69,15 @@ def test_plugin_trains_and_is_measured_on_shapes_offline(plugin, settings, resul
         assert Image.open(results / entry["file"]).size == (2 * (2 * 33 + 1), 2 * 34)  # a row of 2, upscaled 2x
 
 
-def test_a_foreign_file_under_the_shipped_name_is_refused(tmp_path, monkeypatch):
+def test_the_recipes_clip_pin_refuses_a_foreign_file_under_the_shipped_name(tmp_path, monkeypatch):
+    shapes = next(p for p in builtin_protocol_files() if p.stem == "shapes")
+    config = dict(tomllib.loads(shapes.read_text(encoding="utf-8"))["training"]["dfgan"]["config"])
+    monkeypatch.delenv("GENBENCH_WEIGHTS", raising=False)
+    assert load_frozen_clip(dict(config)).weights_sha256 == sha256_file(SHIPPED)  # found in genbench/reference/
     weights = tmp_path / "weights"
     weights.mkdir()
-    (weights / "shapes_clip.safetensors").write_bytes(SHIPPED.read_bytes()[:-1] + b" ")
+    (weights / "shapes_clip.safetensors").write_bytes(SHIPPED.read_bytes()[:-1] + b" ")  # same tensors, one byte off
     monkeypatch.setenv("GENBENCH_WEIGHTS", str(weights))
     with pytest.raises(WeightsError, match=r"^CLIP weights genbench-shapes-clip/shapes_clip.safetensors have "
                                            r"SHA-256 [0-9a-f]{16}\.\.\., but the model config pins b9022de5f583259e\.\.\.$"):
-        genbench.run(plugin="dfgan", protocol="shapes", results_dir=tmp_path / "results", quiet=True,
-                     settings=SMALL_SHAPES)
+        load_frozen_clip(dict(config))
