@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from genbench.datasets.cifar10 import CIFAR10
 from genbench.datasets.digits import DIGITS
+from genbench.datasets.fashion_mnist import FASHION_MNIST
+from genbench.datasets.flowers102 import FLOWERS102
 from genbench.extractors.classifier import CLASSIFIER
+from genbench.extractors.dataset_classifier import DATASET_CLASSIFIER
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
 from genbench.metrics.fidelity import FID, ISC, KID
@@ -12,12 +16,12 @@ from genbench.protocol import builtin_protocol_files
 
 @hookimpl
 def genbench_datasets():
-    return [DIGITS]
+    return [DIGITS, FASHION_MNIST, CIFAR10, FLOWERS102]
 
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER]
+    return [CLASSIFIER, DATASET_CLASSIFIER]
 
 
 @hookimpl

@@ -47,8 +47,9 @@ def save_checkpoint(path: Path, plugin: str, config: dict[str, Any], tensors: di
             os.unlink(tmp)
 
 
-def load_checkpoint(path: Path, plugin: str) -> Checkpoint:
-    """Read a checkpoint written for ``plugin``; another plugin's or a foreign file is a ``WeightsError``."""
+def load_checkpoint(path: Path, plugin: str, also: tuple[str, ...] = ()) -> Checkpoint:
+    """Read a checkpoint written for ``plugin`` (or one of the plugins in ``also``, whose checkpoints it
+    can read); another plugin's or a foreign file is a ``WeightsError``."""
     path = Path(path)
     if not path.exists():
         raise WeightsError(f"checkpoint {path} does not exist")
@@ -62,9 +63,10 @@ def load_checkpoint(path: Path, plugin: str) -> Checkpoint:
         raise WeightsError(f"checkpoint {path} is not a readable safetensors file: {exc}") from None
     if metadata.get("format") != FORMAT:
         raise WeightsError(f"checkpoint {path} was not written by genbench (no '{FORMAT}' metadata)")
-    if metadata.get("plugin") != plugin:
-        raise WeightsError(f"checkpoint {path} belongs to plugin '{metadata.get('plugin')}', not '{plugin}'")
-    return Checkpoint(plugin, json.loads(metadata["config"]), tensors, json.loads(metadata.get("extra", "{}")))
+    if metadata.get("plugin") not in (plugin, *also):
+        accepted = " or ".join(f"'{name}'" for name in (plugin, *also))
+        raise WeightsError(f"checkpoint {path} belongs to plugin '{metadata.get('plugin')}', not {accepted}")
+    return Checkpoint(metadata["plugin"], json.loads(metadata["config"]), tensors, json.loads(metadata.get("extra", "{}")))
 
 
 def load_module_state(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, path: Path) -> None:
