@@ -59,7 +59,8 @@ def fit_images(images: torch.Tensor, request: DataRequest) -> torch.Tensor:
 def fitted_pil_images(dataset: Any, indices: list[int], request: DataRequest,
                       num_classes: int) -> ImageDataset:
     """The items of a torchvision data set of PIL images of any size, each fitted to the protocol."""
-    images, labels = [], []
+    images = [torch.empty(0, request.channels, request.image_size, request.image_size, dtype=torch.uint8)]
+    labels = []
     for index in indices:
         image, label = dataset[index]
         images.append(fit_images(TF.pil_to_tensor(image.convert("RGB")).unsqueeze(0), request))
