@@ -37,8 +37,8 @@ def sweep(options: RunOptions) -> Iterator[tuple[dict[str, str], dict[str, Any]]
 
 
 def sweep_table(runs: list[tuple[dict[str, str], dict[str, Any]]]) -> str:
-    """One line per run: its settings, each metric, network evaluations, s/image, result file."""
-    swept = list(runs[0][0])
+    """One line per run: the settings that vary, each metric, network evaluations, s/image, result file."""
+    swept = [key for key in runs[0][0] if len({settings[key] for settings, _ in runs}) > 1]
     metric_keys = list(runs[0][1]["metrics"])
     header = [*swept, *metric_keys, "evals/image", "s/image (largest batch)", "result"]
     rows = []
