@@ -77,3 +77,8 @@ def test_a_directory_that_is_no_pipeline_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(WeightsError, match=r"^cannot load diffusers pipeline '.*empty': "):
         DDPM.load(tmp_path / "empty", DEVICE)
+
+
+def test_a_missing_checkpoint_file_is_not_mistaken_for_a_hub_name():
+    with pytest.raises(WeightsError, match=r"^checkpoint missing/ddpm\.safetensors does not exist$"):
+        DDPM.load("missing/ddpm.safetensors", DEVICE)

@@ -53,5 +53,5 @@ def test_fmnist_without_data_offline_stops_with_the_layout(tmp_path, capsys):
     code = main(["run", "--plugin", "vae", "--protocol", str(classifier_only_fmnist(tmp_path)),
                  "--data-dir", str(tmp_path / "none"), "--results-dir", str(tmp_path / "r"), "--quiet"])
     assert code == 2
-    assert capsys.readouterr().err.startswith(f"genbench: error: Fashion-MNIST not found under {tmp_path / 'none'} "
+    assert capsys.readouterr().err.startswith(f"genbench: error: Fashion-MNIST not found or incomplete under {tmp_path / 'none'} "
                                               "(downloads are off); expected ")

@@ -54,7 +54,7 @@ def test_missing_data_offline_is_one_line_naming_layout_and_source(tmp_path):
     with pytest.raises(DataError) as error:
         load_fashion_mnist(DataRequest("train", 28, 1, tmp_path / "nothing"))
     assert str(error.value) == (
-        f"Fashion-MNIST not found under {tmp_path / 'nothing'} (downloads are off); expected "
+        f"Fashion-MNIST not found or incomplete under {tmp_path / 'nothing'} (downloads are off); expected "
         f"{tmp_path / 'nothing'}/FashionMNIST/raw/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte, downloaded from "
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ (pass the root with --data-dir or $GENBENCH_DATA)")
     with pytest.raises(DataError, match=r"^fmnist has splits 'train' and 'test', not 'val'$"):
@@ -62,7 +62,7 @@ def test_missing_data_offline_is_one_line_naming_layout_and_source(tmp_path):
 
 
 def test_without_a_data_dir_offline_the_cache_is_the_root(tmp_path):
-    with pytest.raises(DataError, match=r"^CIFAR-10 not found under .*cache/data \(downloads are off\)"):
+    with pytest.raises(DataError, match=r"^CIFAR-10 not found or incomplete under .*cache/data \(downloads are off\)"):
         load_cifar10(DataRequest("train", 32, 3))
 
 
@@ -90,7 +90,7 @@ def test_cifar10_reads_md5_checked_batches(tmp_path, monkeypatch):
     expected = torch.from_numpy(batches["data_batch_1"][0].reshape(3, 32, 32))
     assert torch.equal(train.images[0], expected)
     (folder / "data_batch_3").write_bytes(b"tampered")
-    with pytest.raises(DataError, match=r"^CIFAR-10 not found under .* \(downloads are off\); expected "):
+    with pytest.raises(DataError, match=r"^CIFAR-10 not found or incomplete under .* \(downloads are off\); expected "):
         load_cifar10(DataRequest("train", 32, 3, tmp_path))
 
 

@@ -36,8 +36,8 @@ def open_torchvision(name: str, factory: Callable[[Path, bool], Any], request: D
     try:
         return factory(root, download)
     except RuntimeError as exc:
-        reason = "downloads are off" if not download else f"download failed ({exc})"
-        raise DataError(f"{name} not found under {root} ({reason}); expected {root}/{layout}, "
+        reason = "downloads are off" if not download else f"download failed: {str(exc).strip().splitlines()[0]}"
+        raise DataError(f"{name} not found or incomplete under {root} ({reason}); expected {root}/{layout}, "
                         f"downloaded from {source} (pass the root with --data-dir or $GENBENCH_DATA)") from None
 
 

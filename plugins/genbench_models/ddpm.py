@@ -12,6 +12,7 @@ only on its seed, whatever the batch size.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class DDPM(UNetDiffusion):
         return {key: self.config.get(key, default) for key, default in LINEAR_SCHEDULE.items()} | {
             "beta_schedule": "linear"}
 
-    @property
+    @functools.cached_property
     def training_scheduler(self) -> DDPMScheduler:
         return DDPMScheduler.from_config(self.scheduler_config())
 
@@ -87,7 +88,7 @@ class DDPM(UNetDiffusion):
     def load(cls, path: Path, device: torch.device) -> "DDPM":
         """A genbench checkpoint, a diffusers pipeline directory, or (online) a hub pipeline name."""
         path = Path(path)
-        if path.is_dir() or (not path.exists() and HUB_NAME.match(str(path))):
+        if path.is_dir() or (not path.exists() and path.suffix != ".safetensors" and HUB_NAME.match(str(path))):
             return cls.from_pretrained(str(path)).to(device).eval()
         return super().load(path, device)
 
@@ -99,7 +100,7 @@ class DDPM(UNetDiffusion):
                                f"(offline); download https://huggingface.co/{name} and pass its directory as --checkpoint")
         try:
             pipeline = DiffusionPipeline.from_pretrained(name)
-        except (OSError, ValueError, EnvironmentError) as exc:
+        except (OSError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise WeightsError(f"cannot load diffusers pipeline '{name}': {first}") from None
         unet = getattr(pipeline, "unet", None)
