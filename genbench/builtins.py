@@ -7,10 +7,13 @@ from genbench.datasets.digits import DIGITS
 from genbench.datasets.fashion_mnist import FASHION_MNIST
 from genbench.datasets.flowers102 import FLOWERS102
 from genbench.extractors.classifier import CLASSIFIER
+from genbench.extractors.cleanfid_backend import CLEANFID
 from genbench.extractors.dataset_classifier import DATASET_CLASSIFIER
+from genbench.extractors.inception import INCEPTION
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
-from genbench.metrics.fidelity import FID, ISC, KID
+from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
+from genbench.metrics.fidelity import FID, ISC, KID, PRECISION, RECALL
 from genbench.protocol import builtin_protocol_files
 
 
@@ -21,12 +24,12 @@ def genbench_datasets():
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER, DATASET_CLASSIFIER]
+    return [CLASSIFIER, INCEPTION, CLEANFID, DATASET_CLASSIFIER]
 
 
 @hookimpl
 def genbench_metrics():
-    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE]
+    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, PRECISION, RECALL, CLEAN_FID, CLEAN_KID]
 
 
 @hookimpl

@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.distributed import ProcessGroup, local_device, process_group
 from genbench.errors import GenbenchError, MetricError, PluginError, ProtocolError
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
@@ -74,10 +75,22 @@ class ExtractorContext:
     registry: Registry | None = None
 
 
+@dataclass
+class Evaluation:
+    """A protocol made ready to score samples: device, metric settings, built extractors, fingerprint."""
+
+    protocol: Protocol
+    device: torch.device
+    context: ExtractorContext
+    metric_settings: dict[str, dict[str, Any]]
+    extractors: dict[str, FeatureExtractor]
+    fingerprint: str
+
+
 def resolve_device(name: str | None) -> torch.device:
     """``cuda`` when present and nothing was asked for; an unavailable device is an error."""
     if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return local_device() or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -160,6 +173,11 @@ def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[st
     return resolved
 
 
+def shard_path(work_dir: Path, index: int) -> Path:
+    """Where shard ``index`` of a run keeps its features (and grid images) until the result is written."""
+    return work_dir / f"shard-{index:06d}.safetensors"
+
+
 def _plugin_call(plugin: str, hook: str, fn, *args, **kwargs):
     """Call a plugin method; a foreign exception becomes a ``PluginError`` naming plugin and hook."""
     try:
@@ -179,12 +197,14 @@ class Runner:
         self.options = options
         self.registry = registry or get_registry()
         self.progress = not options.quiet
+        self.group = ProcessGroup()
 
     def log(self, message: str) -> None:
         if self.progress:
             tqdm.write(f"genbench: {message}")
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> dict[str, Any] | None:
+        """Run the evaluation and write the result; under ``torchrun`` only the main rank returns it."""
         opts, registry = self.options, self.registry
         started, clock = utc_now(), time.perf_counter()
         provided: Provided[ModelSpec] = registry.model(opts.plugin)
@@ -195,13 +215,11 @@ class Runner:
             raise ProtocolError(f"plugin '{spec.name}' is a {spec.task.value} model; protocol '{protocol.name}' "
                                 f"evaluates {protocol.task.value} models")
         results_dir = ensure_writable(opts.results_dir)
-        device = resolve_device(opts.device)
         seed = protocol.sampling.seed if opts.seed is None else opts.seed
-        settings_by_metric = metric_settings(protocol, registry)
-        context = ExtractorContext(device, opts.weights_dir, opts.trust_weights,
-                                   Path(opts.cache_dir or default_cache_dir()), opts.data_dir, registry)
-        extractors = build_extractors(protocol, registry, context)
-        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()})
+        evaluation = self.prepare(protocol)
+        device, extractors, fingerprint = evaluation.device, evaluation.extractors, evaluation.fingerprint
+        self.group = process_group(device)
+        self.progress = self.progress and self.group.is_main
         reference = self.load_data(protocol, protocol.data.reference_split)
 
         model, training, checkpoint = self.obtain_model(spec, protocol, recipe_overrides, seed, device, results_dir)
@@ -215,11 +233,9 @@ class Runner:
         work_dir = results_dir / ".work" / f"{protocol.name}-{spec.name}-{run_key}"
         generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
                                                     seed, device, work_dir)
-        ref_features, hits = reference_features(
-            reference, self.data_identity(protocol, protocol.data.reference_split), extractors,
-            protocol.extractors, protocol.sampling.feature_batch_size, context.cache_dir)
-        metrics = self.compute_metrics(protocol, registry, settings_by_metric, generated, ref_features,
-                                       conditions, reference.num_classes)
+        if not self.group.is_main:
+            return None
+        metrics, reference_section = self.evaluate(evaluation, reference, generated, conditions)
         self.log("measuring sampling speed")
         speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
 
@@ -229,42 +245,50 @@ class Runner:
         if opts.save_samples:
             artifacts["samples_dir"] = f"{run_id}.samples"
             save_images(images, results_dir / artifacts["samples_dir"])
-        record = {
-            "schema_version": RESULT_SCHEMA_VERSION,
-            "run_id": run_id,
-            "status": "measured",
-            "protocol": {"name": protocol.name, "version": protocol.version, "fingerprint": fingerprint,
-                         "task": protocol.task.value, "description": protocol.description,
-                         "source": protocol.source, "definition": protocol.definition()},
-            "plugin": {"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
-                       "distribution": provided.plugin.distribution, "version": provided.plugin.version,
-                       "task": spec.task.value, "checkpoint": str(checkpoint) if checkpoint else None,
-                       "checkpoint_sha256": checkpoint_sha, "config": getattr(model, "config", None),
-                       "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities)},
-            "samples": {"num_samples": protocol.sampling.num_samples, "seed": seed,
-                        "shard_size": protocol.sampling.shard_size,
-                        "batch_size": opts.batch_size or protocol.sampling.batch_size,
-                        "feature_batch_size": protocol.sampling.feature_batch_size,
-                        "conditions": protocol.sampling.conditions},
-            "extractors": {n: {"kind": protocol.extractors[n]["kind"], **e.describe()} for n, e in extractors.items()},
-            "reference": {"split": protocol.data.reference_split, "num_images": len(reference),
-                          "cache_hits": hits},
-            "metrics": metrics,
-            "speed": speed,
-            "parameters": model.parameter_counts(),
-            "training": dataclasses.asdict(training) if training else None,
-            "artifacts": artifacts,
-            "environment": environment(device),
-            "command": opts.command,
-            "started_at": started,
-            "finished_at": utc_now(),
-            "duration_seconds": time.perf_counter() - clock,
-        }
+        record = result_record(
+            evaluation, run_id, reference_section, metrics, started, clock, opts.command,
+            plugin={"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
+                    "distribution": provided.plugin.distribution, "version": provided.plugin.version,
+                    "task": spec.task.value, "checkpoint": str(checkpoint) if checkpoint else None,
+                    "checkpoint_sha256": checkpoint_sha, "config": getattr(model, "config", None),
+                    "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities)},
+            samples={"num_samples": protocol.sampling.num_samples, "seed": seed,
+                     "shard_size": protocol.sampling.shard_size,
+                     "batch_size": opts.batch_size or protocol.sampling.batch_size,
+                     "feature_batch_size": protocol.sampling.feature_batch_size,
+                     "conditions": protocol.sampling.conditions},
+            speed=speed,
+            parameters=model.parameter_counts(),
+            training=dataclasses.asdict(training) if training else None,
+            artifacts=artifacts,
+        )
         path = write_result(results_dir, record)
         shutil.rmtree(work_dir, ignore_errors=True)
         self.log(f"result written to {path}")
         record["path"] = str(path)
         return record
+
+    def prepare(self, protocol: Protocol) -> Evaluation:
+        """Resolve the device, the metric settings and the extractors (weights checked) of ``protocol``."""
+        opts = self.options
+        device = resolve_device(opts.device)
+        settings_by_metric = metric_settings(protocol, self.registry)
+        context = ExtractorContext(device, opts.weights_dir, opts.trust_weights,
+                                   Path(opts.cache_dir or default_cache_dir()), opts.data_dir, self.registry)
+        extractors = build_extractors(protocol, self.registry, context)
+        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()})
+        return Evaluation(protocol, device, context, settings_by_metric, extractors, fingerprint)
+
+    def evaluate(self, evaluation: Evaluation, reference: ImageDataset, generated: dict[str, torch.Tensor],
+                 conditions: Conditions) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The protocol's metrics of generated features against the (cached) reference features."""
+        protocol = evaluation.protocol
+        ref_features, hits = reference_features(
+            reference, self.data_identity(protocol, protocol.data.reference_split), evaluation.extractors,
+            protocol.extractors, protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
+        metrics = self.compute_metrics(protocol, self.registry, evaluation.metric_settings, generated, ref_features,
+                                       conditions, reference.num_classes)
+        return metrics, {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
 
     def data_identity(self, protocol: Protocol, split: str) -> dict[str, Any]:
         data = protocol.data
@@ -298,12 +322,17 @@ class Runner:
         train_split = protocol.data.train_split
         if train_split is None:
             raise ProtocolError(f"protocol '{protocol.name}' has a training recipe but no data.train_split")
+        self.group.barrier()  # every rank sees the same checkpoint state before deciding to train
         identity = {"plugin": spec.name, "config": config, "recipe": recipe, "seed": seed,
                     "data": self.data_identity(protocol, train_split)}
         path = results_dir / "checkpoints" / f"{spec.name}-{protocol.name}-{sha256_json(identity)[:12]}.safetensors"
         report_path = path.with_name(path.name + ".training.json")
         if path.exists() and report_path.exists():
             self.log(f"reusing trained checkpoint {path}")
+            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
+            return _plugin_call(spec.name, "load", cls.load, path, device), report, path
+        if not self.group.is_main:
+            self.group.barrier()  # the main rank trains; the others load what it saved
             report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
             return _plugin_call(spec.name, "load", cls.load, path, device), report, path
         data = self.load_data(protocol, train_split)
@@ -317,6 +346,7 @@ class Runner:
         _plugin_call(spec.name, "save", model.save, path)
         atomic_write_text(report_path, json.dumps(dataclasses.asdict(report), sort_keys=True))
         self.log(f"checkpoint saved to {path}")
+        self.group.barrier()
         return model.to(device).eval(), report, path
 
     def sample_and_extract(self, model: GenerativeModel, plugin: str, protocol: Protocol,
@@ -325,18 +355,27 @@ class Runner:
         """Features of all generated images (keyed ``extractor/feature``) and the images kept for the grid."""
         sampling = protocol.sampling
         shards = plan_shards(sampling.num_samples, sampling.shard_size)
-        done = {s.index: load_verified(work_dir / f"shard-{s.index:06d}.safetensors") for s in shards}
+        done = {s.index: load_verified(shard_path(work_dir, s.index)) for s in shards}
         resumed = sum(v is not None for v in done.values())
         if resumed:
             self.log(f"resuming: {resumed} of {len(shards)} shards already done in {work_dir}")
         bar = tqdm(total=sampling.num_samples, initial=sum(len(s) for s in shards if done[s.index] is not None),
                    desc=f"sampling {plugin}", unit="img", disable=not self.progress, leave=False)
         for shard in shards:
-            if done[shard.index] is not None:
+            if done[shard.index] is not None or not self.group.owns(shard.index):
                 continue
             done[shard.index] = self.run_shard(model, plugin, protocol, extractors, conditions, seed, device,
                                                shard, work_dir, bar)
         bar.close()
+        self.group.barrier()
+        if not self.group.is_main:
+            return {}, torch.empty(0)
+        for shard in shards:
+            if done[shard.index] is None:
+                done[shard.index] = load_verified(shard_path(work_dir, shard.index))
+            if done[shard.index] is None:
+                raise GenbenchError(f"shard {shard.index} of {work_dir} is missing or corrupt after every rank "
+                                    f"finished; run the same command again to redo it")
         keys = [k for k in done[0] if k != "images"]
         features = {k: torch.cat([done[s.index][k] for s in shards]) for k in keys}
         images = torch.cat([done[s.index]["images"] for s in shards if "images" in done[s.index]])
@@ -359,7 +398,7 @@ class Runner:
                                    protocol.sampling.feature_batch_size)
         if shard.index * protocol.sampling.shard_size < GRID_IMAGES or self.options.save_samples:
             tensors["images"] = images
-        save_verified(work_dir / f"shard-{shard.index:06d}.safetensors", tensors, {"start": shard.start})
+        save_verified(shard_path(work_dir, shard.index), tensors, {"start": shard.start})
         return tensors
 
     def compute_metrics(self, protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
@@ -396,6 +435,31 @@ class Runner:
 
         return measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,
                              model.network_evaluations)
+
+
+def result_record(evaluation: Evaluation, run_id: str, reference: dict[str, Any], metrics: dict[str, Any],
+                  started: str, clock: float, command: list[str] | None, **sections: Any) -> dict[str, Any]:
+    """A result record (schema in ``genbench.results``): the evaluation's parts plus ``sections``
+    (plugin, samples, speed, parameters, training, artifacts)."""
+    protocol = evaluation.protocol
+    return {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "run_id": run_id,
+        "status": "measured",
+        "protocol": {"name": protocol.name, "version": protocol.version, "fingerprint": evaluation.fingerprint,
+                     "task": protocol.task.value, "description": protocol.description,
+                     "source": protocol.source, "definition": protocol.definition()},
+        **sections,
+        "extractors": {n: {"kind": protocol.extractors[n]["kind"], **e.describe()}
+                       for n, e in evaluation.extractors.items()},
+        "reference": reference,
+        "metrics": metrics,
+        "environment": environment(evaluation.device),
+        "command": command,
+        "started_at": started,
+        "finished_at": utc_now(),
+        "duration_seconds": time.perf_counter() - clock,
+    }
 
 
 def run(plugin: str, protocol: str, **options: Any) -> dict[str, Any]:

@@ -52,9 +52,11 @@ def locate(source: WeightsSource, directories: Iterable[Path | None]) -> Path | 
 def verify(path: Path, source: WeightsSource, trust: bool) -> str:
     """SHA-256 of ``path``; an unpickled file that is not the official release needs ``trust``."""
     digest = sha256_file(path)
-    if source.unpickled and source.sha256 and digest != source.sha256 and not trust:
+    if source.unpickled and digest != source.sha256 and not trust:
+        official = (f"the official {source.filename} ({source.sha256[:16]}...)" if source.sha256
+                    else f"a release genbench can check (no official SHA-256 is pinned for {source.filename})")
         raise WeightsError(
-            f"{path} has SHA-256 {digest[:16]}..., not the official {source.filename} ({source.sha256[:16]}...); "
+            f"{path} has SHA-256 {digest[:16]}..., not {official}; "
             f"it would be unpickled, so pass --trust-weights to use it anyway"
         )
     return digest

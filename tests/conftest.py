@@ -14,6 +14,17 @@ from genbench.registry import reset_registry
 FAST = {"train.max_steps": "40", "protocol.sampling.num_samples": "400", "protocol.speed.repeats": "1"}
 
 
+@pytest.fixture(scope="session")
+def vae_checkpoint(tmp_path_factory) -> Path:
+    """One quickly trained VAE checkpoint shared by the tests that only sample."""
+    import genbench
+
+    results = tmp_path_factory.mktemp("trained")
+    record = genbench.run(plugin="vae", protocol="digits", results_dir=results, quiet=True,
+                          settings={**FAST, "train.max_steps": "60"}, cache_dir=results / "cache")
+    return Path(record["plugin"]["checkpoint"])
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path, monkeypatch):
     """Every test gets its own cache; no test reaches the network or the user's plugin switches."""

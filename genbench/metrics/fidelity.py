@@ -1,4 +1,4 @@
-"""FID, KID and Inception Score from features, computed by torch-fidelity's own functions.
+"""FID, KID, Inception Score and precision/recall from features, computed by torch-fidelity's own functions.
 
 genbench feeds them float64 features (whatever extractor produced them: Inception, a domain
 classifier, CLIP), so the same functions give Fréchet distance / KID / IS in any feature
@@ -11,28 +11,35 @@ from __future__ import annotations
 from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+from torch_fidelity.metric_prc import KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
 
 from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
 from genbench.metrics.checks import enough_samples, finite_features
 
 
-def _pair(metric: str, inputs: MetricInputs):
+def pair(metric: str, inputs: MetricInputs):
+    """The metric's feature of the generated and reference sets, float64, NaN-free."""
     feature = inputs.settings["feature"]
     generated = finite_features(metric, "generated", inputs.generated[feature])
     reference = finite_features(metric, "reference", inputs.reference[feature])
     return generated, reference
 
 
+def enough_for_covariance(metric: str, generated, reference, allow_singular: bool) -> None:
+    """Two samples per set at least; more than the feature dimension unless a singular covariance is allowed."""
+    dim = generated.shape[1]
+    if not allow_singular:
+        why = f"a full-rank covariance of {dim}-d features needs more samples than dimensions"
+        enough_samples(metric, "generated", len(generated), dim + 1, why)
+        enough_samples(metric, "reference", len(reference), dim + 1, why)
+    enough_samples(metric, "generated", len(generated), 2, "a covariance needs two samples")
+    enough_samples(metric, "reference", len(reference), 2, "a covariance needs two samples")
+
+
 def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Fréchet distance between Gaussian fits of generated and reference features."""
-    generated, reference = _pair("fid", inputs)
-    dim = generated.shape[1]
-    if not inputs.settings.get("allow_singular_covariance", False):
-        why = f"a full-rank covariance of {dim}-d features needs more samples than dimensions"
-        enough_samples("fid", "generated", len(generated), dim + 1, why)
-        enough_samples("fid", "reference", len(reference), dim + 1, why)
-    enough_samples("fid", "generated", len(generated), 2, "a covariance needs two samples")
-    enough_samples("fid", "reference", len(reference), 2, "a covariance needs two samples")
+    generated, reference = pair("fid", inputs)
+    enough_for_covariance("fid", generated, reference, inputs.settings.get("allow_singular_covariance", False))
     value = fid_statistics_to_metric(
         fid_features_to_statistics(generated), fid_features_to_statistics(reference), verbose=False
     )[KEY_METRIC_FID]
@@ -41,7 +48,7 @@ def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Unbiased MMD² with the cubic polynomial kernel, mean ± std over random subsets."""
-    generated, reference = _pair("kid", inputs)
+    generated, reference = pair("kid", inputs)
     settings = inputs.settings
     size = settings["subset_size"]
     why = f"KID draws subsets of {size} without replacement"
@@ -62,6 +69,29 @@ def isc_from_inputs(inputs: MetricInputs) -> MetricValue:
     enough_samples("isc", "generated", len(logits), 2 * splits, f"{splits} splits need two samples each")
     out = isc_features_to_metric(logits, splits=splits, shuffle=True, rng_seed=inputs.settings["rng_seed"])
     return MetricValue(value=out[KEY_METRIC_ISC_MEAN], std=out[KEY_METRIC_ISC_STD])
+
+
+def precision_recall(inputs: MetricInputs) -> dict[str, float]:
+    """k-NN precision, recall and F-score (Kynkäänniemi et al.) from torch-fidelity's own function."""
+    generated, reference = pair("prc", inputs)
+    k = inputs.settings["neighborhood"]
+    why = f"each sample's radius is the distance to its {k}-th nearest neighbour in its own set"
+    enough_samples("prc", "generated", len(generated), k + 1, why)
+    enough_samples("prc", "reference", len(reference), k + 1, why)
+    return prc_features_to_metric(generated, reference, prc_neighborhood=k, prc_batch_size=inputs.settings["batch_size"],
+                                  save_cpu_ram=False, verbose=False)
+
+
+def precision_from_inputs(inputs: MetricInputs) -> MetricValue:
+    """Share of generated samples inside the reference set's k-NN manifold."""
+    out = precision_recall(inputs)
+    return MetricValue(value=out[KEY_METRIC_PRECISION], extras={"f_score": out[KEY_METRIC_F_SCORE]})
+
+
+def recall_from_inputs(inputs: MetricInputs) -> MetricValue:
+    """Share of reference samples inside the generated set's k-NN manifold."""
+    out = precision_recall(inputs)
+    return MetricValue(value=out[KEY_METRIC_RECALL], extras={"f_score": out[KEY_METRIC_F_SCORE]})
 
 
 FID = MetricSpec(
@@ -86,4 +116,21 @@ ISC = MetricSpec(
     compute=isc_from_inputs,
     higher_is_better=True,
     defaults={"splits": 10, "rng_seed": 2020},
+)
+PRC_DEFAULTS = {"neighborhood": 3, "batch_size": 10000}
+PRECISION = MetricSpec(
+    name="precision",
+    description="improved precision: generated samples within the reference k-NN manifold (torch-fidelity prc)",
+    compute=precision_from_inputs,
+    higher_is_better=True,
+    needs_reference=True,
+    defaults=PRC_DEFAULTS,
+)
+RECALL = MetricSpec(
+    name="recall",
+    description="improved recall: reference samples within the generated k-NN manifold (torch-fidelity prc)",
+    compute=recall_from_inputs,
+    higher_is_better=True,
+    needs_reference=True,
+    defaults=PRC_DEFAULTS,
 )

@@ -1,0 +1,125 @@
+"""torch-fidelity's InceptionV3 (``inception-v3-compat``): the network behind FID, KID, IS and precision/recall.
+
+Images go in as uint8. Grey images are repeated to three identical channels (what PIL's
+``convert("RGB")`` does, so a grey PNG folder gives the same features through torch-fidelity's
+own loader). torch-fidelity then resizes every image to 299×299 inside the network with its
+TensorFlow-1.x-compatible bilinear interpolation (``align_corners=False``) and scales pixels
+to ``(x - 128) / 128``; genbench does no resizing of its own.
+"""
+
+from __future__ import annotations
+
+import pickle
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
+
+from genbench.errors import ProtocolError, WeightsError
+from genbench.extractors.base import ExtractorSpec, FeatureExtractor
+from genbench.weights import WeightsSource, resolve, weights_dir_from_env
+
+#: The weights torch-fidelity downloads (converted from TensorFlow's 2015-12-05 release). The same
+#: file is pytorch-fid's ``pt_inception-2015-12-05-6726825d.pth``; its name carries the hash prefix.
+OFFICIAL_INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
+TORCH_FIDELITY_INCEPTION = WeightsSource(
+    filename="weights-inception-2015-12-05-6726825d.pth",
+    url=URL_INCEPTION_V3,
+    sha256=OFFICIAL_INCEPTION_SHA256,
+    unpickled=True,  # torch-fidelity loads it with torch.load(weights_only=False)
+)
+DEFAULT_FEATURES = ("2048", "logits_unbiased")
+RESIZE = "torch-fidelity: bilinear to 299x299 as TensorFlow 1.x (align_corners=False), inside the network"
+GREY = "grey repeated to 3 channels (as PIL convert('RGB'))"
+
+
+def three_channels(images: torch.Tensor, extractor: str) -> torch.Tensor:
+    """uint8 ``[N, 3, H, W]``: grey images get their one channel repeated; other channel counts are errors."""
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ProtocolError(f"extractor '{extractor}' takes grey or RGB images [N, 1|3, H, W], "
+                            f"got shape {tuple(images.shape)}")
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+def hub_checkpoints() -> Path:
+    """torch hub's checkpoint cache, where torch-fidelity and pytorch-fid keep downloaded weights."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def resolve_hub_weights(source: WeightsSource, context: Any) -> tuple[Path, str]:
+    """Weights dir, then torch hub's cache, then a download into that cache (online only)."""
+
+    def download() -> Path:
+        target = hub_checkpoints() / source.filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(source.url, str(target), progress=False)
+        return target
+
+    return resolve(source, weights_dir_from_env(context.weights_dir), [hub_checkpoints()], download,
+                   context.trust_weights)
+
+
+def check_pinned_sha256(settings: dict[str, Any], digest: str, path: Path) -> None:
+    """A protocol may pin the weights' SHA-256 (``sha256 = ...``); a different file is refused."""
+    expected = settings.get("sha256")
+    if expected and digest != expected:
+        raise WeightsError(f"{path} has SHA-256 {digest[:16]}..., the protocol expects {expected[:16]}...")
+
+
+def check_settings(kind: str, settings: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(settings) - allowed)
+    if unknown:
+        raise ProtocolError(f"extractor kind '{kind}' has no setting '{unknown[0]}' (settings: {', '.join(sorted(allowed))})")
+
+
+class InceptionExtractor(FeatureExtractor):
+    """torch-fidelity's network on the run's device; features come back float64 on the CPU."""
+
+    def __init__(self, network: FeatureExtractorInceptionV3, features: tuple[str, ...], sha256: str,
+                 device: torch.device):
+        self.network = network.to(device)
+        self.feature_names = features
+        self.device = device
+        self._sha256 = sha256
+
+    @property
+    def weights_sha256(self) -> str:
+        return self._sha256
+
+    def extract(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            rows = self.network(three_channels(images, "inception").to(self.device))
+        return {name: value.double().cpu() for name, value in zip(self.feature_names, rows)}
+
+    def describe(self) -> dict[str, Any]:
+        return {"weights_sha256": self._sha256, "library": f"torch-fidelity {version('torch-fidelity')}",
+                "network": "inception-v3-compat", "features": list(self.feature_names),
+                "resize": RESIZE, "grey": GREY}
+
+
+def build_inception_extractor(settings: dict[str, Any], context: Any) -> InceptionExtractor:
+    """torch-fidelity's ``FeatureExtractorInceptionV3`` with checked weights; ``features`` picks its outputs."""
+    check_settings("inception", settings, {"features", "sha256"})
+    features = tuple(settings.get("features", DEFAULT_FEATURES))
+    provided = FeatureExtractorInceptionV3.get_provided_features_list()
+    bad = [f for f in features if f not in provided]
+    if bad or not features:
+        raise ProtocolError(f"extractor kind 'inception' has no feature '{bad[0] if bad else ''}' "
+                            f"(features: {', '.join(provided)})")
+    path, digest = resolve_hub_weights(TORCH_FIDELITY_INCEPTION, context)
+    check_pinned_sha256(settings, digest, path)
+    try:
+        network = FeatureExtractorInceptionV3("inception-v3-compat", list(features),
+                                              feature_extractor_weights_path=str(path))
+    except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
+        raise WeightsError(f"{path} does not fit torch-fidelity's InceptionV3: {str(exc).splitlines()[0]}") from None
+    return InceptionExtractor(network, features, digest, context.device)
+
+
+INCEPTION = ExtractorSpec(
+    name="inception",
+    description="torch-fidelity InceptionV3 (inception-v3-compat): 2048-d pool features and unbiased logits",
+    build=build_inception_extractor,
+)
