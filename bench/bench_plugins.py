@@ -86,21 +86,23 @@ def main() -> None:
     metric_keys = list(first["metrics"])
     batches = list(first["speed"]["by_batch_size"])
     print("| plugin | training (s) | evals/image | " + " | ".join(f"s/image @ {b}" for b in batches)
-          + f" | {SEED_002_SAMPLES} samples (s) | vs {rows[0][0]} | " + " | ".join(metric_keys) + " | run (s) |")
-    print("|" + " --- |" * (5 + len(batches) + len(metric_keys)))
+          + f" | {SEED_002_SAMPLES} samples (s) | vs {rows[0][0]} | " + " | ".join(metric_keys) + " | share > 0.8 | run (s) |")
+    print("|" + " --- |" * (7 + len(batches) + len(metric_keys)))
     for plugin, record, wall, seconds_150 in rows:
         ratio = seconds_150 / rows[0][3]
         if record is None:
             print(f"| {plugin} | | 1000 | " + " | ".join("" for _ in batches) + f" | {seconds_150:.3g} | "
-                  f"{ratio:.0f}x | " + " | ".join("" for _ in metric_keys) + " | |")
+                  f"{ratio:.0f}x | " + " | ".join("" for _ in metric_keys) + " | | |")
             continue
         speed = record["speed"]
         training = record["training"]["seconds"] if record["training"] else 0.0
         per_image = [speed["by_batch_size"][b]["seconds_per_image"] for b in batches]
         values = [record["metrics"][k]["value"] for k in metric_keys]
+        shares = [m["extras"]["share_above_threshold"] for m in record["metrics"].values()
+                  if "share_above_threshold" in m.get("extras", {})]
         print(f"| {plugin} | {training:.0f} | {speed['network_evaluations_per_image']} | "
               + " | ".join(f"{v:.3g}" for v in per_image) + f" | {seconds_150:.3g} | {ratio:.0f}x | "
-              + " | ".join(f"{v:.4g}" for v in values) + f" | {wall:.0f} |")
+              + " | ".join(f"{v:.4g}" for v in values) + f" | {shares[0] if shares else '-'} | {wall:.0f} |")
 
 
 if __name__ == "__main__":
