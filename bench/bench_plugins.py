@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 import genbench
-from genbench.model import ImageFormat, SampleBatch
+from genbench.model import SampleBatch
 from genbench.registry import get_registry
 from genbench.sampling import sample_seed
 
