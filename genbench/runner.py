@@ -25,6 +25,7 @@ from genbench.distributed import ProcessGroup, local_device, process_group
 from genbench.errors import GenbenchError, MetricError, PluginError, ProtocolError
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
+from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
 from genbench.hashing import sha256_file, sha256_json
 from genbench.metrics.base import MetricInputs
@@ -35,9 +36,10 @@ from genbench.provenance import environment
 from genbench.reference_cache import default_cache_dir, reference_features
 from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
-from genbench.sampling import Conditions, Shard, plan_conditions, plan_shards, sample_seed
+from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
 from genbench.storage import atomic_write_text, load_verified, save_verified
 from genbench.validation import validate_batch
+from genbench.weights import exported_weights_dir
 
 GRID_IMAGES = 64
 
@@ -204,7 +206,15 @@ class Runner:
             tqdm.write(f"genbench: {message}")
 
     def run(self) -> dict[str, Any] | None:
-        """Run the evaluation and write the result; under ``torchrun`` only the main rank returns it."""
+        """Run the evaluation and write the result; under ``torchrun`` only the main rank returns it.
+
+        ``--weights-dir`` reaches plugins (frozen CLIP towers, pretrained autoencoders) as
+        ``GENBENCH_WEIGHTS`` for the run's duration, so their loaders search it like extractors do.
+        """
+        with exported_weights_dir(self.options.weights_dir):
+            return self._run()
+
+    def _run(self) -> dict[str, Any] | None:
         opts, registry = self.options, self.registry
         started, clock = utc_now(), time.perf_counter()
         provided: Provided[ModelSpec] = registry.model(opts.plugin)
@@ -245,6 +255,7 @@ class Runner:
         if opts.save_samples:
             artifacts["samples_dir"] = f"{run_id}.samples"
             save_images(images, results_dir / artifacts["samples_dir"])
+        artifacts["gallery"] = self.gallery(model, spec.name, protocol, extractors, device, results_dir, run_id)
         record = result_record(
             evaluation, run_id, reference_section, metrics, started, clock, opts.command,
             plugin={"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
@@ -256,7 +267,8 @@ class Runner:
                      "shard_size": protocol.sampling.shard_size,
                      "batch_size": opts.batch_size or protocol.sampling.batch_size,
                      "feature_batch_size": protocol.sampling.feature_batch_size,
-                     "conditions": protocol.sampling.conditions},
+                     "conditions": protocol.sampling.conditions,
+                     "samples_per_caption": protocol.sampling.samples_per_caption},
             speed=speed,
             parameters=model.parameter_counts(),
             training=dataclasses.asdict(training) if training else None,
@@ -288,7 +300,8 @@ class Runner:
             protocol.extractors, protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
         metrics = self.compute_metrics(protocol, self.registry, evaluation.metric_settings, generated, ref_features,
                                        conditions, reference.num_classes)
-        return metrics, {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
+        section = {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
+        return metrics, {**section, "data_info": reference.info} if reference.info else section
 
     def data_identity(self, protocol: Protocol, split: str) -> dict[str, Any]:
         data = protocol.data
@@ -405,13 +418,14 @@ class Runner:
                         generated: dict[str, torch.Tensor], reference: dict[str, torch.Tensor],
                         conditions: Conditions, num_classes: int | None) -> dict[str, Any]:
         labels = torch.tensor(conditions.labels) if conditions.labels is not None else None
+        groups = torch.tensor(caption_groups(conditions.captions)) if conditions.captions is not None else None
         out = {}
         for entry in protocol.metrics:
             spec = registry.metric(entry.metric)
             settings = settings_by_metric[entry.key]
             inputs = MetricInputs(select(generated, entry.extractor),
                                   select(reference, entry.extractor) if spec.needs_reference else None,
-                                  settings, labels, num_classes)
+                                  settings, labels, num_classes, groups)
             try:
                 value = spec.compute(inputs)
             except MetricError as exc:
@@ -420,6 +434,22 @@ class Runner:
                               "settings": settings, "value": value.value, "std": value.std,
                               "higher_is_better": spec.higher_is_better, "extras": value.extras}
         return out
+
+    def gallery(self, model: GenerativeModel, plugin: str, protocol: Protocol,
+                extractors: dict[str, FeatureExtractor], device: torch.device, results_dir: Path,
+                run_id: str) -> list[dict[str, Any]]:
+        """Grids of the protocol's prompts with fixed seeds (see ``genbench.gallery``)."""
+        if not protocol.prompts:
+            return []
+        self.log(f"drawing the prompt gallery ({len(protocol.prompts)} prompts)")
+        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
+
+        def sample(batch: SampleBatch) -> torch.Tensor:
+            return validate_batch(_plugin_call(plugin, "sample", model.sample, batch), len(batch),
+                                  image_format, plugin).cpu()
+
+        clip = next((extractors[n] for n, s in protocol.extractors.items() if s["kind"] == "clip"), None)
+        return render_gallery(sample, protocol.prompts, protocol.gallery_samples, device, results_dir, run_id, clip)
 
     def measure_speed(self, model: GenerativeModel, protocol: Protocol, conditions: Conditions,
                       device: torch.device) -> dict[str, Any]:

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from genbench.registry import reset_registry
+from tests_support import FAST
 
-#: Settings that keep a digits run to a few seconds: a short training and a smaller protocol.
-FAST = {"train.max_steps": "40", "protocol.sampling.num_samples": "400", "protocol.speed.repeats": "1"}
 
 
 @pytest.fixture(scope="session")

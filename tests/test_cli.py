@@ -69,7 +69,7 @@ def test_list_reports_a_broken_plugin_with_its_error(plugin_installer, capsys):
 
 
 def test_run_then_show_from_the_command_line(tmp_path):
-    from conftest import FAST
+    from tests_support import FAST
 
     sets = [arg for key, value in FAST.items() for arg in ("--set", f"{key}={value}")]
     done = genbench("run", "--plugin", "vae", "--protocol", "digits", "--results-dir", str(tmp_path),

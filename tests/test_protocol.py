@@ -41,7 +41,6 @@ def test_fingerprint_ignores_description_training_and_prompts_but_not_definition
     cosmetic = copy.deepcopy(raw)
     cosmetic["description"] = "another description"
     cosmetic["training"]["vae"]["epochs"] = 1
-    cosmetic["prompts"] = ["a prompt"]
     assert parse_protocol(cosmetic).fingerprint(weights) == base.fingerprint(weights)
     changed = copy.deepcopy(raw)
     changed["sampling"]["num_samples"] = 999

@@ -13,8 +13,7 @@ import genbench
 from genbench.errors import PluginError, ProtocolError, ResultsError, WeightsError
 from genbench.runner import Runner, RunOptions
 
-from conftest import FAST
-from tests_support import SMALL, metric_values
+from tests_support import FAST, SMALL, metric_values
 
 BAD_PLUGIN = '''
 import torch
@@ -175,3 +174,10 @@ def test_unavailable_device_is_an_error(tmp_path):
 
     with pytest.raises(GenbenchError, match="CUDA is not available on this machine"):
         Runner(RunOptions(plugin="vae", protocol="digits", device="cuda", results_dir=tmp_path)).run()
+
+
+def test_weights_dir_reaches_plugins_only_for_the_run(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(Runner, "_run", lambda self: seen.append(os.environ.get("GENBENCH_WEIGHTS")))
+    Runner(RunOptions(plugin="vae", protocol="digits", weights_dir=tmp_path / "w", results_dir=tmp_path)).run()
+    assert seen == [str(tmp_path / "w")] and "GENBENCH_WEIGHTS" not in os.environ

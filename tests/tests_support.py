@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from genbench.results import RESULT_SCHEMA_VERSION
 
+#: Settings that keep a digits run to a few seconds: a short training and a smaller protocol.
+FAST = {"train.max_steps": "40", "protocol.sampling.num_samples": "400", "protocol.speed.repeats": "1"}
+
 #: A digits run without training: 400 samples (two shards of 250), one timed repeat.
 SMALL = {"protocol.sampling.num_samples": "400", "protocol.speed.repeats": "1"}
 
