@@ -18,6 +18,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/genbench run --plugin vae --protocol digits --results-dir $(RESULTS)
+	$(BIN)/genbench leaderboard --results-dir $(RESULTS) --out leaderboards
 
 test: setup
 	$(BIN)/python -m pytest

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+from genbench.datasets.captioned_folder import CAPTIONED_FOLDER
+from genbench.datasets.coco import COCO
 from genbench.datasets.digits import DIGITS
+from genbench.datasets.shapes import SHAPES_DATASET
 from genbench.extractors.classifier import CLASSIFIER
 from genbench.extractors.cleanfid_backend import CLEANFID
+from genbench.extractors.clip import CLIP
 from genbench.extractors.inception import INCEPTION
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
 from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
+from genbench.metrics.clip_score import CLIP_SCORE
+from genbench.metrics.diversity import CAPTION_DIVERSITY
 from genbench.metrics.fidelity import FID, ISC, KID, PRECISION, RECALL
 from genbench.protocol import builtin_protocol_files
 
 
 @hookimpl
 def genbench_datasets():
-    return [DIGITS]
+    return [DIGITS, SHAPES_DATASET, COCO, CAPTIONED_FOLDER]
 
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER, INCEPTION, CLEANFID]
+    return [CLASSIFIER, INCEPTION, CLEANFID, CLIP]
 
 
 @hookimpl
 def genbench_metrics():
-    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, PRECISION, RECALL, CLEAN_FID, CLEAN_KID]
+    return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, PRECISION, RECALL, CLEAN_FID, CLEAN_KID, CLIP_SCORE,
+            CAPTION_DIVERSITY]
 
 
 @hookimpl

@@ -2,8 +2,9 @@
 
 One loader serves the CLIP-score metric and the text-to-image plugins' frozen text towers, so
 both record the same weights hash and preprocess images the same documented way: grey images
-are repeated to three channels, resized (shorter side, bicubic, antialiased) to the model's
-input size, centre-cropped and normalised with the model's mean and std.
+are repeated to three channels, then open_clip's eval transform is applied to the tensor batch
+(resize the shorter side to the model's input size with its interpolation, antialiased;
+centre crop; normalise with its mean and std).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
 
 from genbench.errors import WeightsError
 from genbench.hashing import sha256_file
@@ -21,6 +23,10 @@ from genbench.weights import WeightsSource, resolve
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "openai"
+#: Preprocessing settings a pretrained tag carries; a weights file alone would lose them.
+PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
+#: open_clip architectures genbench ships (``*.json`` model configs beside its reference weights).
+REFERENCE_CONFIGS = Path(__file__).resolve().parent / "reference"
 
 
 def clip_weights_source(model_name: str, pretrained: str) -> WeightsSource:
@@ -54,39 +60,59 @@ class ClipModel:
         return int(size[0] if isinstance(size, (tuple, list)) else size)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 ``[N, C, H, W]`` -> normalised float input of the image tower."""
+        """uint8 ``[N, C, H, W]`` -> normalised float input of the image tower.
+
+        open_clip's own eval transform (resize shorter side, centre crop, normalise with the
+        model's preprocess config), applied by torchvision to tensor batches on the device.
+        """
+        cfg = open_clip_preprocess_cfg(self.model)
         x = images.to(self.device).float() / 255.0
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         size = self.image_size
-        h, w = x.shape[-2:]
-        scale = size / min(h, w)
-        new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
-        x = F.interpolate(x, size=(new_h, new_w), mode="bicubic", align_corners=False, antialias=True)
-        top, left = (new_h - size) // 2, (new_w - size) // 2
-        x = x[:, :, top:top + size, left:left + size].clamp(0, 1)
-        cfg = getattr(self.model.visual, "preprocess_cfg", {}) or {}
-        mean = torch.tensor(cfg.get("mean", (0.48145466, 0.4578275, 0.40821073)), device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(cfg.get("std", (0.26862954, 0.26130258, 0.27577711)), device=x.device).view(1, 3, 1, 1)
-        return (x - mean) / std
+        mode = TF.InterpolationMode(cfg.get("interpolation", "bicubic"))
+        if cfg.get("resize_mode", "shortest") == "squash":
+            x = TF.resize(x, [size, size], interpolation=mode, antialias=True)
+        else:
+            x = TF.resize(x, [size], interpolation=mode, antialias=True)
+        x = TF.center_crop(x, [size, size]).clamp(0, 1)
+        return TF.normalize(x, list(cfg["mean"]), list(cfg["std"]))
 
     @torch.no_grad()
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
         """Unit-norm image embeddings ``[N, D]`` (float32 on the model's device)."""
         return F.normalize(self.model.encode_image(self.preprocess(images)).float(), dim=-1)
 
-    def tokenize(self, texts: list[str]) -> tuple[torch.Tensor, int]:
-        """Token ids ``[N, context_length]`` and how many texts were truncated to fit."""
+    def truncated(self, texts: list[str]) -> torch.Tensor:
+        """Bool ``[N]``: which texts are longer than the context and get cut by the tokenizer."""
         limit = self.context_length - 2  # start and end tokens
         encode = getattr(self.tokenizer, "encode", None)
-        truncated = sum(len(encode(t)) > limit for t in texts) if encode else 0
-        return self.tokenizer(texts).to(self.device), truncated
+        return torch.tensor([encode is not None and len(encode(t)) > limit for t in texts], dtype=torch.bool)
+
+    def tokenize(self, texts: list[str]) -> tuple[torch.Tensor, int]:
+        """Token ids ``[N, context_length]`` and how many texts were truncated to fit."""
+        return self.tokenizer(texts).to(self.device), int(self.truncated(texts).sum())
 
     @torch.no_grad()
     def encode_texts(self, texts: list[str]) -> tuple[torch.Tensor, int]:
         """Unit-norm text embeddings ``[N, D]`` and the number of truncated texts."""
         tokens, truncated = self.tokenize(texts)
         return F.normalize(self.model.encode_text(tokens).float(), dim=-1), truncated
+
+
+def register_reference_configs() -> None:
+    """Make genbench's own open_clip architectures (e.g. ``genbench-shapes-clip``) known to open_clip."""
+    import open_clip
+
+    if any(config.stem not in open_clip.list_models() for config in REFERENCE_CONFIGS.glob("*.json")):
+        open_clip.add_model_config(REFERENCE_CONFIGS)
+
+
+def open_clip_preprocess_cfg(model: Any) -> dict[str, Any]:
+    """The model's preprocessing settings (size, mean, std, interpolation) as open_clip records them."""
+    import open_clip
+
+    return open_clip.get_model_preprocess_cfg(model)
 
 
 def _hub_cached(cfg: dict[str, Any]) -> Path | None:
@@ -108,6 +134,7 @@ def load_clip(model_name: str = DEFAULT_MODEL, pretrained: str = DEFAULT_PRETRAI
     import open_clip
 
     device = torch.device(device)
+    register_reference_configs()
     if model_name not in open_clip.list_models():
         raise WeightsError(f"open_clip has no model '{model_name}'")
     cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
@@ -128,8 +155,12 @@ def load_clip(model_name: str = DEFAULT_MODEL, pretrained: str = DEFAULT_PRETRAI
         raise WeightsError(f"{path} is not a .safetensors file; genbench does not unpickle CLIP weights")
     try:
         model = open_clip.create_model(model_name, pretrained=str(path), device=device,
-                                       force_quick_gelu=bool(cfg.get("quick_gelu", False)))
-    except RuntimeError as exc:
+                                       force_quick_gelu=bool(cfg.get("quick_gelu", False)),
+                                       force_preprocess_cfg={k: cfg[k] for k in PREPROCESS_KEYS if k in cfg})
+    except (RuntimeError, AssertionError, KeyError, ValueError) as exc:  # open_clip's state-dict mismatch errors
         raise WeightsError(f"{path} does not fit open_clip model {model_name}: {str(exc).splitlines()[0]}") from None
+    if open_clip_preprocess_cfg(model).get("resize_mode", "shortest") not in ("shortest", "squash"):
+        raise WeightsError(f"open_clip {model_name}/{pretrained}: resize mode "
+                           f"'{open_clip_preprocess_cfg(model)['resize_mode']}' is not supported by genbench")
     model.eval().requires_grad_(False)
     return ClipModel(model, open_clip.get_tokenizer(model_name), model_name, str(pretrained), digest, device)

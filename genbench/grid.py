@@ -10,11 +10,12 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 
-def save_grid(images: torch.Tensor, path: Path, upscale: int | None = None) -> None:
-    """A square-ish PNG grid of uint8 images; small images are upscaled (nearest) to stay legible."""
+def save_grid(images: torch.Tensor, path: Path, upscale: int | None = None, nrow: int | None = None) -> None:
+    """A PNG grid of uint8 images (square-ish unless ``nrow`` images per row); small images are upscaled
+    (nearest) to stay legible."""
     if len(images) == 0:
         return
-    nrow = math.ceil(math.sqrt(len(images)))
+    nrow = nrow or math.ceil(math.sqrt(len(images)))
     grid = make_grid(images.float(), nrow=nrow, padding=1, pad_value=255).round().to(torch.uint8)
     picture = Image.fromarray(grid.permute(1, 2, 0).numpy().squeeze(-1) if grid.shape[0] == 1
                               else grid.permute(1, 2, 0).numpy())

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import torch
 
 from genbench.checkpoint import load_checkpoint, load_module_state, module_tensors, save_checkpoint
+from genbench.errors import PluginError
 from genbench.model import GenerativeModel, ImageFormat, TrainingData, TrainingReport
 from genbench.training import fit
 
@@ -40,9 +41,12 @@ class NetworkModel(GenerativeModel):
     def build_networks(self, config: dict[str, Any]) -> dict[str, torch.nn.Module]:
         """Construct the (randomly initialised) networks for ``config``."""
 
-    @abstractmethod
     def loss(self, images: torch.Tensor, labels: torch.Tensor | None, captions: list[str] | None) -> torch.Tensor:
-        """Training loss on a batch of uint8 images (and their conditions)."""
+        """Training loss on a batch of uint8 images (and their conditions) for the one-optimiser loop.
+
+        Models with several optimisers (GANs) override ``train`` with ``fit_steps`` instead.
+        """
+        raise PluginError(f"plugin '{self.plugin_name}' defines no single training loss")
 
     @property
     def image_format(self) -> ImageFormat:

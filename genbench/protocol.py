@@ -3,8 +3,9 @@
 A protocol pins everything that changes a number: data set, split, image size, sample count,
 seeds, conditions, feature extractors (and their weights' hashes) and metric settings. Its
 fingerprint hashes exactly those, so two results are comparable if and only if their
-fingerprints are equal. The training recipe, description and prompt gallery are recorded
-but left out of the fingerprint: they change which model is evaluated, not how.
+fingerprints are equal. The training recipe, description and prompt gallery (``prompts`` and
+``[gallery]``) are recorded but left out of the fingerprint: they change which model is
+evaluated or what pictures are saved, not how the ranked numbers are computed.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class SamplingSection:
     batch_size: int
     feature_batch_size: int
     conditions: str
+    #: Consecutive images generated from one caption (>= 2 lets per-caption diversity be measured).
+    samples_per_caption: int = 1
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,13 @@ class Protocol:
     prompts: tuple[str, ...]
     raw: dict[str, Any] = field(repr=False)
     source: str = "<memory>"
+    #: Images per gallery prompt (``[gallery] samples_per_prompt``), drawn with fixed seeds.
+    gallery_samples: int = 8
 
     def definition(self) -> dict[str, Any]:
-        """The parts of the file that change numbers (everything but description, training, prompts)."""
+        """The parts of the file that change numbers (everything but description, training, prompts, gallery)."""
         kept = copy.deepcopy(self.raw)
-        for key in ("description", "training", "prompts"):
+        for key in ("description", "training", "prompts", "gallery"):
             kept.pop(key, None)
         return kept
 
@@ -170,7 +175,10 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
         batch_size=sampling.get("batch_size", int, shard_size, positive=True),
         feature_batch_size=feature_batch,
         conditions=conditions,
+        samples_per_caption=sampling.get("samples_per_caption", int, 1, positive=True),
     )
+    if sampling_section.samples_per_caption > 1 and conditions != "captions":
+        raise sampling.fail("samples_per_caption", "needs conditions = 'captions'")
     expected = {Task.UNCONDITIONAL: "none", Task.CLASS_CONDITIONAL: "classes", Task.TEXT_TO_IMAGE: "captions"}[task]
     if conditions != expected:
         raise sampling.fail("conditions", f"must be '{expected}' for task '{task.value}', got {conditions!r}")
@@ -210,6 +218,9 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
     prompts = top.get("prompts", list, [])
     if not all(isinstance(p, str) for p in prompts):
         raise top.fail("prompts", "must be a list of strings")
+    if prompts and task != Task.TEXT_TO_IMAGE:
+        raise top.fail("prompts", f"needs task 'text-to-image', not '{task.value}'")
+    gallery = top.sub("gallery", required=False)
 
     return Protocol(
         name=name,
@@ -225,6 +236,7 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
         prompts=tuple(prompts),
         raw=raw,
         source=source,
+        gallery_samples=gallery.get("samples_per_prompt", int, 8, positive=True),
     )
 
 

@@ -30,9 +30,14 @@ def format_result(record: dict[str, Any]) -> str:
         arrow = "↑" if metric.get("higher_is_better") else "↓"
         lines.append(f"{key + ' ' + arrow:<24}{_number(metric['value']):>14}{std:>14}  "
                      f"{metric['metric']} on {metric['extractor']}/{metric['feature']}")
+        if metric.get("extras", {}).get("formula"):
+            lines.append(f"  {metric['extras']['formula']}")
         share = metric.get("extras", {}).get("share_above_threshold")
         if share is not None:
             lines.append(f"{'  share > ' + _number(metric['extras']['threshold']):<24}{_number(share):>14}")
+    for entry in (record.get("artifacts") or {}).get("gallery") or []:
+        diversity = f"  diversity {_number(entry['diversity'])}" if "diversity" in entry else ""
+        lines.append(f"gallery    {entry['file']}{diversity}  {entry['prompt']!r}")
     speed = record.get("speed") or {}
     if speed:
         lines.append("")

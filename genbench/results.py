@@ -15,7 +15,10 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
                       images_per_second, ...}}, peak_device_memory_bytes}
     parameters       {all, trainable}
     training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe} or null
-    artifacts        {grid: file name beside the result, samples_dir: or null}
+    reference        {split, num_images, cache_hits, data_info (when the loader reports any): skipped images,
+                      dropped captions, caption selection hash}
+    artifacts        {grid: file name beside the result, samples_dir: or null,
+                      gallery: [{prompt, file, seeds, diversity?}] one grid per protocol prompt}
     environment      {hardware, python, platform, libraries}
     command          the command line (list of str) or null
     started_at, finished_at   ISO-8601 UTC; duration_seconds
@@ -84,12 +87,20 @@ def read_result(path: Path) -> dict[str, Any]:
     return record
 
 
-def iter_results(results_dir: Path) -> list[dict[str, Any]]:
-    """Every result record in ``results_dir`` (not recursive), sorted by run id."""
+def iter_result_files(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every result file in ``results_dir`` (not recursive) with its record, sorted by file name.
+
+    The path matters to readers of the run's artifacts (the sample grid lies beside it).
+    """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ResultsError(f"results directory {results_dir} does not exist")
-    return [read_result(p) for p in sorted(results_dir.glob("*.json"))]
+    return [(p, read_result(p)) for p in sorted(results_dir.glob("*.json"))]
+
+
+def iter_results(results_dir: Path) -> list[dict[str, Any]]:
+    """Every result record in ``results_dir`` (not recursive), sorted by run id."""
+    return [record for _, record in iter_result_files(results_dir)]
 
 
 def flatten(record: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +132,12 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     row["parameters_trainable"] = parameters.get("trainable")
     row["training_seconds"] = training.get("seconds")
     row["training_epochs"] = training.get("epochs")
-    row["device"] = ((record.get("environment") or {}).get("hardware") or {}).get("device")
+    row["training_steps"] = training.get("steps")
+    row["training_seconds_per_epoch"] = training.get("seconds_per_epoch")
+    row["training_batch_size"] = (training.get("recipe") or {}).get("batch_size")
+    hardware = (record.get("environment") or {}).get("hardware") or {}
+    row["device"] = hardware.get("device")
+    row["gpu"] = hardware.get("gpu")
     return row
 
 

@@ -21,9 +21,11 @@ import torch
 from tqdm.auto import tqdm
 
 from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.distributed import ProcessGroup, local_device, process_group
 from genbench.errors import GenbenchError, MetricError, PluginError, ProtocolError
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
+from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
 from genbench.hashing import sha256_file, sha256_json
 from genbench.metrics.base import MetricInputs
@@ -34,9 +36,10 @@ from genbench.provenance import environment
 from genbench.reference_cache import default_cache_dir, reference_features
 from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
-from genbench.sampling import Conditions, Shard, plan_conditions, plan_shards, sample_seed
+from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
 from genbench.storage import atomic_write_text, load_verified, save_verified
 from genbench.validation import validate_batch
+from genbench.weights import exported_weights_dir
 
 GRID_IMAGES = 64
 
@@ -89,7 +92,7 @@ class Evaluation:
 def resolve_device(name: str | None) -> torch.device:
     """``cuda`` when present and nothing was asked for; an unavailable device is an error."""
     if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return local_device() or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -172,6 +175,11 @@ def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[st
     return resolved
 
 
+def shard_path(work_dir: Path, index: int) -> Path:
+    """Where shard ``index`` of a run keeps its features (and grid images) until the result is written."""
+    return work_dir / f"shard-{index:06d}.safetensors"
+
+
 def _plugin_call(plugin: str, hook: str, fn, *args, **kwargs):
     """Call a plugin method; a foreign exception becomes a ``PluginError`` naming plugin and hook."""
     try:
@@ -191,12 +199,22 @@ class Runner:
         self.options = options
         self.registry = registry or get_registry()
         self.progress = not options.quiet
+        self.group = ProcessGroup()
 
     def log(self, message: str) -> None:
         if self.progress:
             tqdm.write(f"genbench: {message}")
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> dict[str, Any] | None:
+        """Run the evaluation and write the result; under ``torchrun`` only the main rank returns it.
+
+        ``--weights-dir`` reaches plugins (frozen CLIP towers, pretrained autoencoders) as
+        ``GENBENCH_WEIGHTS`` for the run's duration, so their loaders search it like extractors do.
+        """
+        with exported_weights_dir(self.options.weights_dir):
+            return self._run()
+
+    def _run(self) -> dict[str, Any] | None:
         opts, registry = self.options, self.registry
         started, clock = utc_now(), time.perf_counter()
         provided: Provided[ModelSpec] = registry.model(opts.plugin)
@@ -210,6 +228,8 @@ class Runner:
         seed = protocol.sampling.seed if opts.seed is None else opts.seed
         evaluation = self.prepare(protocol)
         device, extractors, fingerprint = evaluation.device, evaluation.extractors, evaluation.fingerprint
+        self.group = process_group(device)
+        self.progress = self.progress and self.group.is_main
         reference = self.load_data(protocol, protocol.data.reference_split)
 
         model, training, checkpoint = self.obtain_model(spec, protocol, recipe_overrides, seed, device, results_dir)
@@ -223,6 +243,8 @@ class Runner:
         work_dir = results_dir / ".work" / f"{protocol.name}-{spec.name}-{run_key}"
         generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
                                                     seed, device, work_dir)
+        if not self.group.is_main:
+            return None
         metrics, reference_section = self.evaluate(evaluation, reference, generated, conditions)
         self.log("measuring sampling speed")
         speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
@@ -233,6 +255,7 @@ class Runner:
         if opts.save_samples:
             artifacts["samples_dir"] = f"{run_id}.samples"
             save_images(images, results_dir / artifacts["samples_dir"])
+        artifacts["gallery"] = self.gallery(model, spec.name, protocol, extractors, device, results_dir, run_id)
         record = result_record(
             evaluation, run_id, reference_section, metrics, started, clock, opts.command,
             plugin={"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
@@ -244,7 +267,8 @@ class Runner:
                      "shard_size": protocol.sampling.shard_size,
                      "batch_size": opts.batch_size or protocol.sampling.batch_size,
                      "feature_batch_size": protocol.sampling.feature_batch_size,
-                     "conditions": protocol.sampling.conditions},
+                     "conditions": protocol.sampling.conditions,
+                     "samples_per_caption": protocol.sampling.samples_per_caption},
             speed=speed,
             parameters=model.parameter_counts(),
             training=dataclasses.asdict(training) if training else None,
@@ -276,7 +300,8 @@ class Runner:
             protocol.extractors, protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
         metrics = self.compute_metrics(protocol, self.registry, evaluation.metric_settings, generated, ref_features,
                                        conditions, reference.num_classes)
-        return metrics, {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
+        section = {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
+        return metrics, {**section, "data_info": reference.info} if reference.info else section
 
     def data_identity(self, protocol: Protocol, split: str) -> dict[str, Any]:
         data = protocol.data
@@ -310,12 +335,17 @@ class Runner:
         train_split = protocol.data.train_split
         if train_split is None:
             raise ProtocolError(f"protocol '{protocol.name}' has a training recipe but no data.train_split")
+        self.group.barrier()  # every rank sees the same checkpoint state before deciding to train
         identity = {"plugin": spec.name, "config": config, "recipe": recipe, "seed": seed,
                     "data": self.data_identity(protocol, train_split)}
         path = results_dir / "checkpoints" / f"{spec.name}-{protocol.name}-{sha256_json(identity)[:12]}.safetensors"
         report_path = path.with_name(path.name + ".training.json")
         if path.exists() and report_path.exists():
             self.log(f"reusing trained checkpoint {path}")
+            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
+            return _plugin_call(spec.name, "load", cls.load, path, device), report, path
+        if not self.group.is_main:
+            self.group.barrier()  # the main rank trains; the others load what it saved
             report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
             return _plugin_call(spec.name, "load", cls.load, path, device), report, path
         data = self.load_data(protocol, train_split)
@@ -328,6 +358,7 @@ class Runner:
         _plugin_call(spec.name, "save", model.save, path)
         atomic_write_text(report_path, json.dumps(dataclasses.asdict(report), sort_keys=True))
         self.log(f"checkpoint saved to {path}")
+        self.group.barrier()
         return model.to(device).eval(), report, path
 
     def sample_and_extract(self, model: GenerativeModel, plugin: str, protocol: Protocol,
@@ -336,18 +367,27 @@ class Runner:
         """Features of all generated images (keyed ``extractor/feature``) and the images kept for the grid."""
         sampling = protocol.sampling
         shards = plan_shards(sampling.num_samples, sampling.shard_size)
-        done = {s.index: load_verified(work_dir / f"shard-{s.index:06d}.safetensors") for s in shards}
+        done = {s.index: load_verified(shard_path(work_dir, s.index)) for s in shards}
         resumed = sum(v is not None for v in done.values())
         if resumed:
             self.log(f"resuming: {resumed} of {len(shards)} shards already done in {work_dir}")
         bar = tqdm(total=sampling.num_samples, initial=sum(len(s) for s in shards if done[s.index] is not None),
                    desc=f"sampling {plugin}", unit="img", disable=not self.progress, leave=False)
         for shard in shards:
-            if done[shard.index] is not None:
+            if done[shard.index] is not None or not self.group.owns(shard.index):
                 continue
             done[shard.index] = self.run_shard(model, plugin, protocol, extractors, conditions, seed, device,
                                                shard, work_dir, bar)
         bar.close()
+        self.group.barrier()
+        if not self.group.is_main:
+            return {}, torch.empty(0)
+        for shard in shards:
+            if done[shard.index] is None:
+                done[shard.index] = load_verified(shard_path(work_dir, shard.index))
+            if done[shard.index] is None:
+                raise GenbenchError(f"shard {shard.index} of {work_dir} is missing or corrupt after every rank "
+                                    f"finished; run the same command again to redo it")
         keys = [k for k in done[0] if k != "images"]
         features = {k: torch.cat([done[s.index][k] for s in shards]) for k in keys}
         images = torch.cat([done[s.index]["images"] for s in shards if "images" in done[s.index]])
@@ -370,20 +410,21 @@ class Runner:
                                    protocol.sampling.feature_batch_size)
         if shard.index * protocol.sampling.shard_size < GRID_IMAGES or self.options.save_samples:
             tensors["images"] = images
-        save_verified(work_dir / f"shard-{shard.index:06d}.safetensors", tensors, {"start": shard.start})
+        save_verified(shard_path(work_dir, shard.index), tensors, {"start": shard.start})
         return tensors
 
     def compute_metrics(self, protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
                         generated: dict[str, torch.Tensor], reference: dict[str, torch.Tensor],
                         conditions: Conditions, num_classes: int | None) -> dict[str, Any]:
         labels = torch.tensor(conditions.labels) if conditions.labels is not None else None
+        groups = torch.tensor(caption_groups(conditions.captions)) if conditions.captions is not None else None
         out = {}
         for entry in protocol.metrics:
             spec = registry.metric(entry.metric)
             settings = settings_by_metric[entry.key]
             inputs = MetricInputs(select(generated, entry.extractor),
                                   select(reference, entry.extractor) if spec.needs_reference else None,
-                                  settings, labels, num_classes)
+                                  settings, labels, num_classes, groups)
             try:
                 value = spec.compute(inputs)
             except MetricError as exc:
@@ -392,6 +433,22 @@ class Runner:
                               "settings": settings, "value": value.value, "std": value.std,
                               "higher_is_better": spec.higher_is_better, "extras": value.extras}
         return out
+
+    def gallery(self, model: GenerativeModel, plugin: str, protocol: Protocol,
+                extractors: dict[str, FeatureExtractor], device: torch.device, results_dir: Path,
+                run_id: str) -> list[dict[str, Any]]:
+        """Grids of the protocol's prompts with fixed seeds (see ``genbench.gallery``)."""
+        if not protocol.prompts:
+            return []
+        self.log(f"drawing the prompt gallery ({len(protocol.prompts)} prompts)")
+        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
+
+        def sample(batch: SampleBatch) -> torch.Tensor:
+            return validate_batch(_plugin_call(plugin, "sample", model.sample, batch), len(batch),
+                                  image_format, plugin).cpu()
+
+        clip = next((extractors[n] for n, s in protocol.extractors.items() if s["kind"] == "clip"), None)
+        return render_gallery(sample, protocol.prompts, protocol.gallery_samples, device, results_dir, run_id, clip)
 
     def measure_speed(self, model: GenerativeModel, protocol: Protocol, conditions: Conditions,
                       device: torch.device) -> dict[str, Any]:

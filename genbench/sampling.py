@@ -50,9 +50,17 @@ class Conditions:
         )
 
 
+def caption_groups(captions: list[str]) -> list[int]:
+    """Per caption, the index of its first occurrence: images with equal captions share a group."""
+    first: dict[str, int] = {}
+    return [first.setdefault(caption, i) for i, caption in enumerate(captions)]
+
+
 def plan_conditions(protocol: Protocol, reference: ImageDataset) -> Conditions:
-    """Balanced class labels (i mod K) or the reference set's captions in order (i mod len)."""
+    """Balanced class labels (i mod K), or the reference captions in order, each ``samples_per_caption``
+    times in a row: image i gets caption ``(i // k) mod len``."""
     n = protocol.sampling.num_samples
+    k = protocol.sampling.samples_per_caption
     kind = protocol.sampling.conditions
     if kind == "classes":
         if not reference.num_classes:
@@ -61,5 +69,5 @@ def plan_conditions(protocol: Protocol, reference: ImageDataset) -> Conditions:
     if kind == "captions":
         if not reference.captions:
             raise DataError(f"protocol '{protocol.name}' asks for caption conditions but its data set has no captions")
-        return Conditions(captions=[reference.captions[i % len(reference.captions)] for i in range(n)])
+        return Conditions(captions=[reference.captions[(i // k) % len(reference.captions)] for i in range(n)])
     return Conditions()

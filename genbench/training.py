@@ -19,8 +19,11 @@ from genbench.model import TrainingData, TrainingReport
 
 #: ``loss(images_uint8, labels_or_None, captions_or_None) -> scalar loss``
 BatchLoss = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], torch.Tensor]
+#: ``step(images_uint8, labels_or_None, captions_or_None) -> {name: loss}``: updates its own optimisers
+#: (a GAN's discriminator and generator steps); the first entry is the reported loss.
+BatchStep = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], dict[str, float]]
 
-RECIPE_KEYS = {"epochs", "batch_size", "lr", "ema", "max_steps", "weight_decay", "config"}
+RECIPE_KEYS = {"epochs", "batch_size", "lr", "lr_d", "ema", "max_steps", "weight_decay", "config"}
 
 
 def check_recipe(recipe: dict[str, Any]) -> None:
@@ -33,21 +36,44 @@ def check_recipe(recipe: dict[str, Any]) -> None:
             raise ProtocolError(f"training recipe '{key}' must be a positive integer, got {recipe[key]!r}")
 
 
+def adam(modules: dict[str, torch.nn.Module], lr: float, weight_decay: float = 0.0,
+         betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
+    """Adam over the parameters of ``modules`` that require grad."""
+    params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
+    return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay)
+
+
 def fit(modules: dict[str, torch.nn.Module], loss_fn: BatchLoss, data: TrainingData, recipe: dict[str, Any],
         seed: int, device: torch.device, progress: bool = True, desc: str = "training") -> TrainingReport:
-    """Train the parameters of ``modules`` that require grad on ``data`` with ``loss_fn``.
+    """Train the parameters of ``modules`` that require grad on ``data`` with ``loss_fn`` and one Adam.
 
     With ``recipe['ema']`` (a decay such as 0.999) the final weights are the exponential
     moving average; ``max_steps`` stops early (tests, smoke runs).
+    """
+    check_recipe(recipe)
+    optimizer = adam(modules, float(recipe.get("lr", 1e-3)), float(recipe.get("weight_decay", 0.0)))
+
+    def step(images: torch.Tensor, labels: torch.Tensor | None, captions: list[str] | None) -> dict[str, float]:
+        loss = loss_fn(images, labels, captions)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": float(loss.detach())}
+
+    return fit_steps(modules, step, data, recipe, seed, device, progress, desc)
+
+
+def fit_steps(modules: dict[str, torch.nn.Module], step_fn: BatchStep, data: TrainingData, recipe: dict[str, Any],
+              seed: int, device: torch.device, progress: bool = True, desc: str = "training") -> TrainingReport:
+    """The loop itself: seeded batch order, ``step_fn`` per batch, optional EMA of ``modules``, progress bar.
+
+    ``fit`` passes a one-optimiser step; models with several optimisers (GANs) pass their own.
     """
     check_recipe(recipe)
     epochs = int(recipe.get("epochs", 1))
     batch_size = int(recipe.get("batch_size", 64))
     max_steps = recipe.get("max_steps")
     ema_decay = float(recipe.get("ema", 0.0))
-    params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=float(recipe.get("lr", 1e-3)),
-                                 weight_decay=float(recipe.get("weight_decay", 0.0)))
     ema = {name: copy.deepcopy(m).requires_grad_(False) for name, m in modules.items()} if ema_decay else {}
 
     torch.manual_seed(seed)
@@ -65,16 +91,13 @@ def fit(modules: dict[str, torch.nn.Module], loss_fn: BatchLoss, data: TrainingD
             images = data.images[index].to(device)
             labels = data.labels[index].to(device) if data.labels is not None else None
             captions = [data.captions[i] for i in index.tolist()] if data.captions is not None else None
-            loss = loss_fn(images, labels, captions)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            losses = step_fn(images, labels, captions)
             if ema:
                 _ema_update(ema, modules, ema_decay)
             step += 1
-            loss_value = float(loss.detach())
+            loss_value = float(next(iter(losses.values())))
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_value:.4f}", epoch=epochs_done + 1)
+            bar.set_postfix({**{k: f"{v:.4f}" for k, v in losses.items()}, "epoch": epochs_done + 1})
             if step >= total:
                 break
         epochs_done += 1

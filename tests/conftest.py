@@ -9,9 +9,19 @@ from pathlib import Path
 import pytest
 
 from genbench.registry import reset_registry
+from tests_support import FAST
 
-#: Settings that keep a digits run to a few seconds: a short training and a smaller protocol.
-FAST = {"train.max_steps": "40", "protocol.sampling.num_samples": "400", "protocol.speed.repeats": "1"}
+
+
+@pytest.fixture(scope="session")
+def vae_checkpoint(tmp_path_factory) -> Path:
+    """One quickly trained VAE checkpoint shared by the tests that only sample."""
+    import genbench
+
+    results = tmp_path_factory.mktemp("trained")
+    record = genbench.run(plugin="vae", protocol="digits", results_dir=results, quiet=True,
+                          settings={**FAST, "train.max_steps": "60"}, cache_dir=results / "cache")
+    return Path(record["plugin"]["checkpoint"])
 
 
 @pytest.fixture(autouse=True)

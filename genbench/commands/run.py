@@ -63,6 +63,8 @@ def handle(args: argparse.Namespace) -> int:
     from genbench.runner import Runner
 
     record = Runner(options_from_args(args)).run()
+    if record is None:  # a non-main rank under torchrun: the main rank reports
+        return 0
     print(format_result(record))
     print(f"result: {record['path']}")
     return 0

@@ -17,6 +17,8 @@ class ImageDataset:
     labels: torch.Tensor | None = None
     captions: list[str] | None = None
     num_classes: int | None = None
+    #: What loading found and did (skipped images, dropped captions, selection hash); recorded in results.
+    info: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])

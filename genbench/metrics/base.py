@@ -17,6 +17,8 @@ class MetricInputs:
     settings: dict[str, Any]
     labels: torch.Tensor | None = None
     num_classes: int | None = None
+    #: Per-image caption group (images with equal captions share one id), for text-to-image runs.
+    groups: torch.Tensor | None = None
 
 
 @dataclass

@@ -1,0 +1,88 @@
+"""Shared reading of captioned image files: strict UTF-8 captions, decoding with a failure budget, resize.
+
+Bad input is handled visibly: a caption file that is not UTF-8 is a one-line error naming the file
+and the byte offset; empty captions are dropped and counted; images that fail to decode are
+skipped and counted, and the load fails when their share exceeds ``max_bad_image_share`` (a data
+option of the protocol, 0.01 by default). The counts go into ``ImageDataset.info`` and the result.
+Images are converted to RGB (or grey), then scaled so the shorter side fits the protocol's size
+with PIL's bicubic filter and centre-cropped (``PIL.ImageOps.fit``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.errors import DataError
+
+DEFAULT_MAX_BAD_IMAGE_SHARE = 0.01
+RESIZE = "PIL bicubic, shorter side to the protocol size, centre crop (PIL.ImageOps.fit)"
+
+
+@dataclass(frozen=True)
+class CaptionedFile:
+    """One (image file, caption) pair and the id it has in its source (COCO caption id, JSONL line)."""
+
+    path: Path
+    caption: str
+    source_id: str
+
+
+def read_utf8(path: Path) -> str:
+    """A text file's content; bad UTF-8 is a ``DataError`` naming the file and the byte offset."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid UTF-8 at byte offset {exc.start} ({exc.reason})") from None
+
+
+def drop_empty_captions(pairs: list[CaptionedFile]) -> tuple[list[CaptionedFile], int]:
+    """Pairs whose caption has text (whitespace stripped at both ends) and how many were dropped."""
+    kept = [CaptionedFile(p.path, p.caption.strip(), p.source_id) for p in pairs if p.caption.strip()]
+    return kept, len(pairs) - len(kept)
+
+
+def decode_image(path: Path, image_size: int, channels: int) -> np.ndarray | None:
+    """uint8 ``[H, W, C]`` at ``image_size``, or None when the file cannot be read as an image."""
+    try:
+        with Image.open(path) as picture:
+            picture = picture.convert("L" if channels == 1 else "RGB")
+            fitted = ImageOps.fit(picture, (image_size, image_size), Image.BICUBIC)
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return None
+    array = np.array(fitted, dtype=np.uint8)
+    return array[:, :, None] if array.ndim == 2 else array
+
+
+def load_captioned_files(pairs: list[CaptionedFile], request: DataRequest, source: str,
+                         info: dict[str, Any] | None = None) -> ImageDataset:
+    """Decode the pairs' images at the request's size; failures are skipped, counted and bounded."""
+    pairs, empty = drop_empty_captions(pairs)
+    if not pairs:
+        raise DataError(f"{source}: no (image, caption) pairs with a non-empty caption")
+    size = request.image_size
+    images = torch.empty((len(pairs), request.channels, size, size), dtype=torch.uint8)  # filled in place: one copy
+    captions, failed = [], []
+    for pair in pairs:
+        array = decode_image(pair.path, size, request.channels)
+        if array is None:
+            failed.append(pair.path.name)
+        else:
+            images[len(captions)] = torch.from_numpy(array).permute(2, 0, 1)
+            captions.append(pair.caption)
+    limit = float(request.options.get("max_bad_image_share", DEFAULT_MAX_BAD_IMAGE_SHARE))
+    if len(failed) > limit * len(pairs) or not captions:
+        raise DataError(f"{source}: {len(failed)} of {len(pairs)} images failed to decode (e.g. {failed[0]}), "
+                        f"more than the protocol's max_bad_image_share {limit}")
+    images = images[:len(captions)] if failed else images
+    record = {**(info or {}), "source": source, "pairs": len(pairs) + empty, "images": len(captions),
+              "empty_captions_dropped": empty, "images_failed_to_decode": len(failed),
+              "failed_files": failed[:20], "resize": RESIZE}
+    return ImageDataset(images=images, captions=captions, info=record)

@@ -1,0 +1,124 @@
+"""``coco``: COCO captions (2014 or 2017) from a root directory, with a seeded one-caption-per-image choice.
+
+Layout under ROOT (``--data-dir`` / ``GENBENCH_DATA``, or ``~/.cache/genbench/data``) ``/coco``::
+
+    annotations/captions_val2014.json     (captions_<split><year>.json)
+    val2014/COCO_val2014_000000000042.jpg (the file_name each image entry names)
+
+When online and the files are missing, the official zips are downloaded and unpacked there
+(torchvision's ``download_and_extract_archive``); offline, a one-line error names the layout and
+the source. Selection (``num_captions`` > 0): image ids with at least one non-empty caption,
+sorted; ``numpy.random.default_rng(selection_seed).choice`` picks ``num_captions`` of them
+without replacement; then, in ascending image id, the same generator picks one of each image's
+captions (sorted by caption id). The SHA-256 of the chosen caption ids (one per line, in that
+order) is recorded and, when the protocol pins ``selection_sha256``, checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
+from genbench.datasets.captioned import CaptionedFile, load_captioned_files, read_utf8
+from genbench.errors import DataError
+from genbench.weights import offline
+
+ANNOTATIONS_URL = "http://images.cocodataset.org/annotations/annotations_trainval{year}.zip"
+IMAGES_URL = "http://images.cocodataset.org/zips/{split}{year}.zip"
+
+
+def coco_root(request: DataRequest) -> Path:
+    base = request.root or Path(os.environ.get("GENBENCH_DATA") or Path.home() / ".cache" / "genbench" / "data")
+    return Path(base) / "coco"
+
+
+def coco_paths(root: Path, split: str, year: int) -> tuple[Path, Path]:
+    """The captions file and the image folder of one split."""
+    return root / "annotations" / f"captions_{split}{year}.json", root / f"{split}{year}"
+
+
+def ensure_coco(root: Path, split: str, year: int) -> tuple[Path, Path]:
+    """The split's files, downloaded when missing and online; offline, a one-line error with the layout."""
+    captions, images = coco_paths(root, split, year)
+    sources = [(captions, ANNOTATIONS_URL.format(year=year)), (images, IMAGES_URL.format(split=split, year=year))]
+    missing = [(path, url) for path, url in sources if not path.exists()]
+    if missing and not offline():
+        from torchvision.datasets.utils import download_and_extract_archive
+
+        for path, url in missing:
+            try:
+                download_and_extract_archive(url, download_root=str(root))
+            except Exception as exc:  # any network failure becomes the one-line error below
+                raise DataError(f"COCO download of {url} failed ({type(exc).__name__}: {exc}); "
+                                f"put {path.relative_to(root)} under {root} by hand") from None
+    elif missing:
+        wanted = ", ".join(f"{p.relative_to(root)}{'/*.jpg' if p.suffix != '.json' else ''} (from {u})"
+                           for p, u in missing)
+        raise DataError(f"COCO {split}{year} not found under {root} and downloads are off: expected {wanted}; "
+                        f"unzip them there or pass --data-dir")
+    return captions, images
+
+
+def select_captions(annotations: dict[str, Any], count: int, seed: int) -> list[tuple[int, int, str]]:
+    """``(image_id, caption_id, caption)`` of ``count`` images, one caption each (the rule in the module doc)."""
+    by_image: dict[int, list[tuple[int, str]]] = {}
+    for entry in annotations["annotations"]:
+        if str(entry["caption"]).strip():
+            by_image.setdefault(int(entry["image_id"]), []).append((int(entry["id"]), str(entry["caption"])))
+    image_ids = sorted(by_image)
+    if count > len(image_ids):
+        raise DataError(f"COCO selection of {count} captions needs {count} captioned images, the file has "
+                        f"{len(image_ids)}")
+    rng = np.random.default_rng(seed)
+    chosen = sorted(image_ids[i] for i in rng.choice(len(image_ids), size=count, replace=False))
+    selection = []
+    for image_id in chosen:
+        options = sorted(by_image[image_id])
+        caption_id, caption = options[int(rng.integers(len(options)))]
+        selection.append((image_id, caption_id, caption))
+    return selection
+
+
+def selection_sha256(selection: list[tuple[int, int, str]]) -> str:
+    return hashlib.sha256("\n".join(str(caption_id) for _, caption_id, _ in selection).encode()).hexdigest()
+
+
+def load_coco(request: DataRequest) -> ImageDataset:
+    options = request.options
+    year = int(options.get("year", 2014))
+    if year not in (2014, 2017) or request.split not in ("train", "val"):
+        raise DataError(f"coco has splits 'train' and 'val' of 2014 or 2017, not '{request.split}' {year}")
+    captions_file, image_dir = ensure_coco(coco_root(request), request.split, year)
+    try:
+        annotations = json.loads(read_utf8(captions_file))
+        files = {int(entry["id"]): entry["file_name"] for entry in annotations["images"]}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{captions_file}: not a COCO captions file ({type(exc).__name__}: {exc})") from None
+    count = int(options.get("num_captions", 0))
+    if count > 0:
+        selection = select_captions(annotations, count, int(options.get("selection_seed", 0)))
+    else:
+        selection = [(int(a["image_id"]), int(a["id"]), str(a["caption"])) for a in annotations["annotations"]]
+    digest = selection_sha256(selection)
+    pinned = options.get("selection_sha256")
+    if pinned and pinned != digest:
+        raise DataError(f"{captions_file}: the seeded caption selection hashes to {digest[:16]}..., the protocol "
+                        f"pins {str(pinned)[:16]}... (a different annotations file?)")
+    pairs = [CaptionedFile(image_dir / files[image_id], caption, str(caption_id))
+             for image_id, caption_id, caption in selection]
+    return load_captioned_files(pairs, request, str(captions_file),
+                                {"selection_sha256": digest, "num_selected": len(selection)})
+
+
+COCO = DatasetSpec(
+    name="coco",
+    description="COCO captions 2014/2017 (root dir; downloads when online), seeded one-caption-per-image choice",
+    load=load_coco,
+    splits=("train", "val"),
+)

@@ -1,0 +1,79 @@
+"""CLIP features: open_clip image embeddings and the embeddings of the captions paired with them.
+
+Both are unit-norm and returned in float64, row-aligned with the images, so the CLIP score of
+image i is the cosine of row i of ``image`` and row i of ``text``. ``caption_truncated`` marks
+captions longer than the tokenizer's context, which the tokenizer cut; metrics report the count.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, REFERENCE_CONFIGS, ClipModel, load_clip
+from genbench.errors import ProtocolError, WeightsError
+from genbench.extractors.base import ExtractorSpec, FeatureExtractor
+from genbench.weights import weights_dir_from_env
+
+SETTINGS = ("model", "pretrained", "sha256", "caption_accuracy")
+
+
+class ClipExtractor(FeatureExtractor):
+    """``image`` embeddings always; ``text`` and ``caption_truncated`` when captions come with the images."""
+
+    feature_names = ("image", "text", "caption_truncated")
+
+    def __init__(self, clip: ClipModel):
+        self.clip = clip
+
+    @property
+    def weights_sha256(self) -> str:
+        return self.clip.weights_sha256
+
+    def describe(self) -> dict[str, Any]:
+        return {"weights_sha256": self.weights_sha256, "model": self.clip.model_name,
+                "pretrained": self.clip.pretrained, "image_size": self.clip.image_size,
+                "context_length": self.clip.context_length}
+
+    def extract(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, torch.Tensor]:
+        features = {"image": self.clip.encode_images(images).double().cpu()}
+        if captions is not None:
+            texts, _ = self.clip.encode_texts(list(captions))
+            features["text"] = texts.double().cpu()
+            features["caption_truncated"] = self.clip.truncated(list(captions)).double().unsqueeze(1)
+        return features
+
+
+def weights_file(name: str, weights_dir: Path | None) -> str:
+    """A ``*.safetensors`` name resolved in the weights directory, then genbench's reference folder."""
+    if not name.endswith(".safetensors") or Path(name).is_absolute():
+        return name
+    candidates = ([weights_dir / name] if weights_dir else []) + [REFERENCE_CONFIGS / name]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        raise WeightsError(f"CLIP weights '{name}' not found (looked in: {', '.join(str(p.parent) for p in candidates)})")
+    return str(found)
+
+
+def build_clip_extractor(settings: dict[str, Any], context: Any) -> ClipExtractor:
+    """Load the protocol's open_clip model (weights directory first, download only when online)."""
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ProtocolError(f"clip extractor has no setting '{unknown[0]}' (settings: {', '.join(SETTINGS)})")
+    weights_dir = weights_dir_from_env(getattr(context, "weights_dir", None))
+    pretrained = weights_file(settings.get("pretrained", DEFAULT_PRETRAINED), weights_dir)
+    clip = load_clip(settings.get("model", DEFAULT_MODEL), pretrained, weights_dir, context.device)
+    expected = settings.get("sha256")
+    if expected and clip.weights_sha256 != expected:
+        raise WeightsError(f"CLIP weights {pretrained} have SHA-256 {clip.weights_sha256[:16]}..., "
+                           f"the protocol expects {expected[:16]}...")
+    return ClipExtractor(clip)
+
+
+CLIP = ExtractorSpec(
+    name="clip",
+    description="open_clip image embeddings and paired caption embeddings (unit-norm), for CLIP score and diversity",
+    build=build_clip_extractor,
+)

@@ -1,0 +1,188 @@
+"""Captioned data: the shapes generator, COCO and folder/JSONL adapters, bad input, the COCO protocols."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genbench.cli import main
+from genbench.datasets.base import DataRequest
+from genbench.datasets.captioned_folder import load_captioned_folder
+from genbench.datasets.coco import load_coco, select_captions, selection_sha256
+from genbench.datasets.shapes import COLOURS, POSITIONS, SHAPES, load_shapes_split
+from genbench.errors import DataError, WeightsError
+from genbench.extractors.inception import INCEPTION
+from genbench.protocol import builtin_protocol_files, load_protocol_file
+from genbench.registry import load_registry
+
+
+def write_png(path, seed: int, size=(20, 12)) -> None:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+
+
+def test_shapes_are_deterministic_and_captions_describe_them():
+    first = load_shapes_split(DataRequest("test", 32, 3, options={"test_size": 40}))
+    again = load_shapes_split(DataRequest("test", 32, 3, options={"test_size": 10}))
+    train = load_shapes_split(DataRequest("train", 32, 3, options={"train_size": 10}))
+    assert first.images.shape == (40, 3, 32, 32) and first.images.dtype == torch.uint8
+    assert torch.equal(first.images[:10], again.images) and first.captions[:10] == again.captions
+    assert not torch.equal(first.images[:10], train.images)
+    for caption, label in zip(first.captions, first.labels.tolist()):
+        colour, rest = divmod(label, len(SHAPES) * len(POSITIONS))
+        shape, position = divmod(rest, len(POSITIONS))
+        words = caption.split()
+        assert words[0] == "a" and words[1] in ("small", "large")
+        assert (words[2], words[3], " ".join(words[4:])) == (list(COLOURS)[colour], SHAPES[shape],
+                                                              list(POSITIONS)[position])
+    grey = load_shapes_split(DataRequest("test", 16, 1, options={"test_size": 3}))
+    assert grey.images.shape == (3, 1, 16, 16)
+
+
+def test_shapes_draw_the_colour_where_the_caption_says():
+    data = load_shapes_split(DataRequest("test", 32, 3, options={"test_size": 60}))
+    for image, caption in zip(data.images, data.captions):
+        if "large red" in caption and ("left" in caption or "right" in caption):
+            red = (image[0].int() - image[1].int() > 100).float()
+            column = (red.sum(0) * torch.arange(32)).sum() / red.sum()
+            assert (column < 16) == ("left" in caption)
+
+
+def test_jsonl_folder_counts_empty_captions_and_bad_images(tmp_path):
+    (tmp_path / "img").mkdir()
+    for i in range(4):
+        write_png(tmp_path / "img" / f"{i}.png", i)
+    (tmp_path / "img" / "broken.png").write_bytes(b"\x89PNG not really")
+    lines = [{"image": f"img/{i}.png", "caption": f"caption {i}"} for i in range(4)]
+    lines += [{"image": "img/broken.png", "caption": "broken"}, {"image": "img/0.png", "caption": "   "}]
+    (tmp_path / "test.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    request = DataRequest("test", 8, 3, root=tmp_path, options={"max_bad_image_share": 0.25})
+    data = load_captioned_folder(request)
+    assert data.images.shape == (4, 3, 8, 8)
+    assert data.captions == ["caption 0", "caption 1", "caption 2", "caption 3"]
+    assert (data.info["empty_captions_dropped"], data.info["images_failed_to_decode"]) == (1, 1)
+    assert data.info["failed_files"] == ["broken.png"]
+    with pytest.raises(DataError) as error:
+        load_captioned_folder(DataRequest("test", 8, 3, root=tmp_path, options={"max_bad_image_share": 0.1}))
+    assert str(error.value) == (f"{tmp_path / 'test.jsonl'}: 1 of 5 images failed to decode (e.g. broken.png), "
+                                f"more than the protocol's max_bad_image_share 0.1")
+
+
+def test_sidecar_folder_and_bad_utf8(tmp_path):
+    folder = tmp_path / "train"
+    folder.mkdir()
+    write_png(folder / "a.png", 0)
+    (folder / "a.txt").write_text("a small red circle\n", encoding="utf-8")
+    write_png(folder / "b.png", 1)
+    (folder / "b.txt").write_bytes("caf\u00e9 ".encode() + b"\xff\xfe broken")
+    with pytest.raises(DataError) as error:
+        load_captioned_folder(DataRequest("train", 8, 3, root=tmp_path))
+    assert str(error.value) == f"{folder / 'b.txt'}: not valid UTF-8 at byte offset 6 (invalid start byte)"
+    (folder / "b.txt").write_text("two dogs", encoding="utf-8")
+    data = load_captioned_folder(DataRequest("train", 8, 1, root=tmp_path))
+    assert data.captions == ["a small red circle", "two dogs"] and data.images.shape == (2, 1, 8, 8)
+    write_png(folder / "c.png", 2)
+    with pytest.raises(DataError, match=r"1 images have no caption file \(e.g. c.png needs c.txt\)"):
+        load_captioned_folder(DataRequest("train", 8, 3, root=tmp_path))
+
+
+def test_malformed_jsonl_line_names_file_and_line(tmp_path):
+    (tmp_path / "val.jsonl").write_text('{"image": "x.png", "caption": "ok"}\n{"image": "y.png"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"val.jsonl:2: expected \{\"image\": ..., \"caption\": ...\} \(KeyError"):
+        load_captioned_folder(DataRequest("val", 8, 3, root=tmp_path))
+    with pytest.raises(DataError, match=r"captioned-folder split 'test' not found: expected .*test.jsonl"):
+        load_captioned_folder(DataRequest("test", 8, 3, root=tmp_path))
+
+
+def make_coco(root, images: int = 12, captions_per_image: int = 3):
+    """A tiny COCO-layout folder: annotations/captions_val2014.json and val2014/*.jpg."""
+    (root / "coco" / "annotations").mkdir(parents=True)
+    (root / "coco" / "val2014").mkdir()
+    entries, annotations = [], []
+    for i in range(images):
+        name = f"COCO_val2014_{i + 100:012d}.jpg"
+        Image.fromarray(np.full((30, 40, 3), 10 * i, dtype=np.uint8)).save(root / "coco" / "val2014" / name)
+        entries.append({"id": i + 100, "file_name": name})
+        for j in range(captions_per_image):
+            annotations.append({"id": 1000 * i + j, "image_id": i + 100, "caption": f"image {i} caption {j}"})
+    annotations.append({"id": 99999, "image_id": 100, "caption": ""})
+    (root / "coco" / "annotations" / "captions_val2014.json").write_text(
+        json.dumps({"images": entries, "annotations": annotations}), encoding="utf-8")
+
+
+def test_coco_seeded_selection_is_stable(tmp_path):
+    make_coco(tmp_path)
+    options = {"num_captions": 5, "selection_seed": 0}
+    data = load_coco(DataRequest("val", 16, 3, root=tmp_path, options=options))
+    annotations = json.loads((tmp_path / "coco" / "annotations" / "captions_val2014.json").read_text())
+    selection = select_captions(annotations, 5, 0)
+    assert selection == select_captions(annotations, 5, 0)
+    assert [image_id for image_id, _, _ in selection] == sorted({image_id for image_id, _, _ in selection})
+    assert data.captions == [caption for _, _, caption in selection]
+    assert data.info["selection_sha256"] == selection_sha256(selection)
+    # image i is filled with grey 10*i, so each picture is the one its caption belongs to
+    for image, caption in zip(data.images, data.captions):
+        assert int(image.float().mean().round()) == 10 * int(caption.split()[1])
+    assert selection != select_captions(annotations, 5, 1)
+    with pytest.raises(DataError, match=r"the seeded caption selection hashes to [0-9a-f]{16}\.\.\., the protocol pins"):
+        load_coco(DataRequest("val", 16, 3, root=tmp_path, options={**options, "selection_sha256": "0" * 64}))
+
+
+def test_coco_selection_rule_pinned():
+    """The rule itself is pinned: a synthetic annotation set always selects the same caption ids."""
+    annotations = {"annotations": [{"id": 10 * i + j, "image_id": i, "caption": f"c{i}{j}"}
+                                   for i in range(50) for j in range(5)]}
+    selection = select_captions(annotations, 6, 0)
+    assert selection_sha256(selection) == selection_sha256(select_captions(annotations, 6, 0))
+    assert [caption_id for _, caption_id, _ in selection] == [24, 122, 153, 244, 293, 383]
+
+
+def test_coco_missing_offline_names_layout_and_source(tmp_path):
+    with pytest.raises(DataError) as error:
+        load_coco(DataRequest("val", 16, 3, root=tmp_path, options={"year": 2014}))
+    root = tmp_path / "coco"
+    assert str(error.value) == (
+        f"COCO val2014 not found under {root} and downloads are off: expected annotations/captions_val2014.json "
+        f"(from http://images.cocodataset.org/annotations/annotations_trainval2014.zip), val2014/*.jpg "
+        f"(from http://images.cocodataset.org/zips/val2014.zip); unzip them there or pass --data-dir")
+
+
+def test_coco_protocols_parse_to_the_inception_contract(tmp_path):
+    files = {p.stem: p for p in builtin_protocol_files()}
+    coco5k, coco30k = load_protocol_file(files["coco5k"]), load_protocol_file(files["coco30k"])
+    assert coco5k.extractors["inception"] == {"kind": "inception", "features": ["2048", "logits_unbiased"]}
+    # the inception extractor accepts these settings and goes looking for torch-fidelity's weights file
+    context = SimpleNamespace(device=torch.device("cpu"), weights_dir=tmp_path, trust_weights=False)
+    for protocol in (coco5k, coco30k):
+        settings = {k: v for k, v in protocol.extractors["inception"].items() if k != "kind"}
+        with pytest.raises(WeightsError, match=r"^weights file 'weights-inception-2015-12-05-6726825d.pth' not found"):
+            INCEPTION.build(settings, context)
+    assert {(m.key, m.extractor, m.feature) for m in coco5k.metrics} == {
+        ("fid", "inception", "2048"), ("is", "inception", "logits_unbiased"), ("clip_score", "clip", "image")}
+    assert (coco5k.data.image_size, coco5k.data.options["num_captions"], coco5k.sampling.num_samples) == (128, 5000, 5000)
+    assert len(coco5k.prompts) == 6 and coco5k.gallery_samples == 8
+    assert (coco30k.data.image_size, coco30k.data.options["num_captions"], coco30k.sampling.num_samples) == (256, 30000, 30000)
+    assert {m.feature for m in coco30k.metrics} == {"2048", "image"}
+    registry = load_registry()
+    assert {"coco5k", "coco30k", "shapes"} <= set(registry.protocols)
+    assert {"coco", "captioned-folder", "shapes"} <= set(registry.datasets)
+
+
+def test_bad_caption_file_stops_the_command_with_one_line(tmp_path, capsys):
+    folder = tmp_path / "data" / "test"
+    folder.mkdir(parents=True)
+    write_png(folder / "a.png", 0)
+    (folder / "a.txt").write_bytes(b"a red \xc3(circle")
+    shapes = next(p for p in builtin_protocol_files() if p.stem == "shapes").read_text(encoding="utf-8")
+    mine = tmp_path / "mine.toml"
+    mine.write_text(shapes.replace('dataset = "shapes"', f'dataset = "captioned-folder"\npath = "{tmp_path / "data"}"'),
+                    encoding="utf-8")
+    assert main(["reference", "--protocol", str(mine), "--results-dir", str(tmp_path / "results")]) == 2
+    assert capsys.readouterr().err == (f"genbench: error: {folder / 'a.txt'}: not valid UTF-8 at byte offset 6 "
+                                       f"(invalid continuation byte)\n")
+    assert list((tmp_path / "results").glob("*.json")) == []
