@@ -83,7 +83,8 @@ def check_pinned_sha256(settings: dict[str, Any], digest: str, path: Path) -> No
 def check_settings(kind: str, settings: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(settings) - allowed)
     if unknown:
-        raise ProtocolError(f"extractor kind '{kind}' has no setting '{unknown[0]}' (settings: {', '.join(sorted(allowed))})")
+        raise ProtocolError(f"extractor kind '{kind}' has no setting '{unknown[0]}' "
+                            f"(settings: {', '.join(sorted(allowed))})")
 
 
 class InceptionExtractor(FeatureExtractor):
