@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RESULTS := leaderboards/results
+DEMO_PLUGINS ?= vae ddpm ddim
 
 .PHONY: setup demo test clean
 
@@ -17,8 +18,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/genbench run --plugin vae --protocol digits --results-dir $(RESULTS)
+	for plugin in $(DEMO_PLUGINS); do \
+	  $(BIN)/genbench run --plugin $$plugin --protocol digits --results-dir $(RESULTS) || exit 1; \
+	done
 	$(BIN)/genbench leaderboard --results-dir $(RESULTS) --out leaderboards
+	@echo "results in $(RESULTS)/, leaderboard at leaderboards/index.html"
 
 test: setup
 	$(BIN)/python -m pytest

@@ -7,8 +7,6 @@ atomic thing to write, copy and hash. Loading never unpickles.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from genbench.errors import WeightsError
+from genbench.storage import atomic_path
 
 FORMAT = "genbench-checkpoint-1"
 
@@ -33,18 +32,10 @@ class Checkpoint:
 def save_checkpoint(path: Path, plugin: str, config: dict[str, Any], tensors: dict[str, torch.Tensor],
                     extra: dict[str, Any] | None = None) -> None:
     """Write atomically (temp file + rename) so a killed run never leaves half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"format": FORMAT, "plugin": plugin, "config": json.dumps(config, sort_keys=True),
                 "extra": json.dumps(extra or {}, sort_keys=True)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(Path(path)) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
 def load_checkpoint(path: Path, plugin: str, also: tuple[str, ...] = ()) -> Checkpoint:

@@ -12,7 +12,6 @@ together; a protocol may pin it with ``sha256``.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from genbench.extractors.base import ExtractorSpec
 from genbench.extractors.classifier import (ClassifierExtractor, classifier_accuracy, load_classifier,
                                             save_classifier, train_reference_classifier)
 from genbench.hashing import sha256_file, sha256_json
-from genbench.storage import atomic_write_text
+from genbench.storage import atomic_path, atomic_write_text
 
 DEFAULTS = {"train_split": "train", "test_split": "test", "epochs": 10, "seed": 0, "batch_size": 128, "lr": 2e-3}
 REQUIRED = ("dataset", "image_size", "channels")
@@ -52,9 +51,8 @@ def _train(settings: dict[str, Any], context: Any, path: Path) -> dict[str, Any]
     train, test = split(settings["train_split"]), split(settings["test_split"])
     model = train_reference_classifier(train.images, train.labels, train.num_classes, epochs=settings["epochs"],
                                        seed=settings["seed"], batch_size=settings["batch_size"], lr=settings["lr"])
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_classifier(model, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_classifier(model, tmp)
     return {"sha256": sha256_file(path), "test_accuracy": classifier_accuracy(model, test.images, test.labels),
             "trained_on": {k: settings[k] for k in ("dataset", "train_split", "test_split", "epochs", "seed")},
             "train_images": len(train), "test_images": len(test)}
