@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from genbench.datasets.captioned_folder import CAPTIONED_FOLDER
+from genbench.datasets.cifar10 import CIFAR10
 from genbench.datasets.coco import COCO
 from genbench.datasets.digits import DIGITS
+from genbench.datasets.fashion_mnist import FASHION_MNIST
+from genbench.datasets.flowers102 import FLOWERS102
 from genbench.datasets.shapes import SHAPES_DATASET
 from genbench.extractors.classifier import CLASSIFIER
 from genbench.extractors.cleanfid_backend import CLEANFID
 from genbench.extractors.clip import CLIP
+from genbench.extractors.dataset_classifier import DATASET_CLASSIFIER
 from genbench.extractors.inception import INCEPTION
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
@@ -21,12 +25,12 @@ from genbench.protocol import builtin_protocol_files
 
 @hookimpl
 def genbench_datasets():
-    return [DIGITS, SHAPES_DATASET, COCO, CAPTIONED_FOLDER]
+    return [DIGITS, SHAPES_DATASET, COCO, CAPTIONED_FOLDER, FASHION_MNIST, CIFAR10, FLOWERS102]
 
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER, INCEPTION, CLEANFID, CLIP]
+    return [CLASSIFIER, INCEPTION, CLEANFID, CLIP, DATASET_CLASSIFIER]
 
 
 @hookimpl

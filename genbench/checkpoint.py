@@ -7,8 +7,6 @@ atomic thing to write, copy and hash. Loading never unpickles.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from genbench.errors import WeightsError
+from genbench.storage import atomic_path
 
 FORMAT = "genbench-checkpoint-1"
 
@@ -33,22 +32,15 @@ class Checkpoint:
 def save_checkpoint(path: Path, plugin: str, config: dict[str, Any], tensors: dict[str, torch.Tensor],
                     extra: dict[str, Any] | None = None) -> None:
     """Write atomically (temp file + rename) so a killed run never leaves half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"format": FORMAT, "plugin": plugin, "config": json.dumps(config, sort_keys=True),
                 "extra": json.dumps(extra or {}, sort_keys=True)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(Path(path)) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
-def load_checkpoint(path: Path, plugin: str) -> Checkpoint:
-    """Read a checkpoint written for ``plugin``; another plugin's or a foreign file is a ``WeightsError``."""
+def load_checkpoint(path: Path, plugin: str, also: tuple[str, ...] = ()) -> Checkpoint:
+    """Read a checkpoint written for ``plugin`` (or one of the plugins in ``also``, whose checkpoints it
+    can read); another plugin's or a foreign file is a ``WeightsError``."""
     path = Path(path)
     if not path.exists():
         raise WeightsError(f"checkpoint {path} does not exist")
@@ -62,9 +54,10 @@ def load_checkpoint(path: Path, plugin: str) -> Checkpoint:
         raise WeightsError(f"checkpoint {path} is not a readable safetensors file: {exc}") from None
     if metadata.get("format") != FORMAT:
         raise WeightsError(f"checkpoint {path} was not written by genbench (no '{FORMAT}' metadata)")
-    if metadata.get("plugin") != plugin:
-        raise WeightsError(f"checkpoint {path} belongs to plugin '{metadata.get('plugin')}', not '{plugin}'")
-    return Checkpoint(plugin, json.loads(metadata["config"]), tensors, json.loads(metadata.get("extra", "{}")))
+    if metadata.get("plugin") not in (plugin, *also):
+        accepted = " or ".join(f"'{name}'" for name in (plugin, *also))
+        raise WeightsError(f"checkpoint {path} belongs to plugin '{metadata.get('plugin')}', not {accepted}")
+    return Checkpoint(metadata["plugin"], json.loads(metadata["config"]), tensors, json.loads(metadata.get("extra", "{}")))
 
 
 def load_module_state(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, path: Path) -> None:

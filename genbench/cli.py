@@ -18,7 +18,7 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 #: Subcommand modules under ``genbench.commands``, in the order ``--help`` lists them.
-COMMANDS = ("list", "run", "show", "score", "compare", "leaderboard", "reference")
+COMMANDS = ("list", "run", "show", "sweep", "score", "compare", "leaderboard", "reference")
 
 
 def build_parser() -> argparse.ArgumentParser:

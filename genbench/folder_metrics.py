@@ -9,7 +9,7 @@ Keys are torch-fidelity's own: ``frechet_inception_distance``, ``kernel_inceptio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -23,6 +23,8 @@ class NetworkModel(GenerativeModel):
     """A ``GenerativeModel`` whose state is a dict of named ``nn.Module`` built from ``config``."""
 
     plugin_name: ClassVar[str]
+    #: Other plugins whose checkpoints this model also loads (ddim reads ddpm's).
+    loads_checkpoints_of: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: dict[str, Any]):
         super().__init__()
@@ -74,7 +76,7 @@ class NetworkModel(GenerativeModel):
 
     @classmethod
     def load(cls, path: Path, device: torch.device) -> "NetworkModel":
-        checkpoint = load_checkpoint(path, cls.plugin_name)
+        checkpoint = load_checkpoint(path, cls.plugin_name, also=cls.loads_checkpoints_of)
         model = cls(checkpoint.config)
         for name, module in model.networks.items():
             load_module_state(module, checkpoint.tensors, name, path)

@@ -19,7 +19,9 @@ def format_result(record: dict[str, Any]) -> str:
     lines = [
         f"run        {record['run_id']}",
         f"protocol   {protocol['name']} v{protocol['version']}  fingerprint {protocol['fingerprint']}",
-        f"plugin     {plugin['name']} ({plugin.get('distribution')} {plugin.get('version')})"
+        f"plugin     {plugin['name']} "
+        + (f"({plugin['distribution']} {plugin.get('version')})" if plugin.get("distribution")
+           else f"({plugin.get('description')})")
         + (f"  settings {plugin['settings']}" if plugin.get("settings") else ""),
         f"checkpoint {plugin.get('checkpoint') or '-'}  sha256 {(plugin.get('checkpoint_sha256') or '-')[:16]}",
         "",

@@ -351,6 +351,7 @@ class Runner:
         data = self.load_data(protocol, train_split)
         image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
         self.log(f"training {spec.name} on {protocol.data.dataset}/{train_split} ({len(data)} images)")
+        torch.manual_seed(seed)  # the random initialisation is part of a seeded training
         model = _plugin_call(spec.name, "create", cls.create, image_format, config, data.num_classes)
         report = _plugin_call(spec.name, "train", model.train,
                               TrainingData(data.images, data.labels, data.captions, data.num_classes),

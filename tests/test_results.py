@@ -71,3 +71,24 @@ def test_unreadable_result_files_are_named(tmp_path):
         read_result(tmp_path / "future.json")
     with pytest.raises(ResultsError, match=r"results directory .*nowhere does not exist"):
         load_results(tmp_path / "nowhere")
+
+
+def test_atomic_writes_keep_the_old_file_on_failure_and_use_normal_permissions(tmp_path):
+    from genbench.storage import atomic_path, atomic_write_text
+
+    target = tmp_path / "r.json"
+    atomic_write_text(target, "old")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

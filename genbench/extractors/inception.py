@@ -4,7 +4,9 @@ Images go in as uint8. Grey images are repeated to three identical channels (wha
 ``convert("RGB")`` does, so a grey PNG folder gives the same features through torch-fidelity's
 own loader). torch-fidelity then resizes every image to 299×299 inside the network with its
 TensorFlow-1.x-compatible bilinear interpolation (``align_corners=False``) and scales pixels
-to ``(x - 128) / 128``; genbench does no resizing of its own.
+to ``(x - 128) / 128``; genbench does no resizing of its own, unless a protocol asks for a
+``resize`` first (seed 000's KID on 75x75 images: resized to 75x75, then to 299x299 inside the
+network, since torch-fidelity's InceptionV3 always runs at 299x299).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
 from genbench.errors import ProtocolError, WeightsError
@@ -33,6 +36,15 @@ TORCH_FIDELITY_INCEPTION = WeightsSource(
 DEFAULT_FEATURES = ("2048", "logits_unbiased")
 RESIZE = "torch-fidelity: bilinear to 299x299 as TensorFlow 1.x (align_corners=False), inside the network"
 GREY = "grey repeated to 3 channels (as PIL convert('RGB'))"
+PRE_RESIZE = "first bilinear to {size}x{size} (align_corners=False, no antialias, as Keras' Resizing), rounded to uint8"
+
+
+def pre_resize(images: torch.Tensor, size: int | None) -> torch.Tensor:
+    """An optional resize before the network (seed 000 measures KID on 75x75 images); uint8 in and out."""
+    if size is None or tuple(images.shape[-2:]) == (size, size):
+        return images
+    resized = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
+    return resized.round().clamp(0, 255).to(torch.uint8)
 
 
 def three_channels(images: torch.Tensor, extractor: str) -> torch.Tensor:
@@ -71,18 +83,20 @@ def check_pinned_sha256(settings: dict[str, Any], digest: str, path: Path) -> No
 def check_settings(kind: str, settings: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(settings) - allowed)
     if unknown:
-        raise ProtocolError(f"extractor kind '{kind}' has no setting '{unknown[0]}' (settings: {', '.join(sorted(allowed))})")
+        raise ProtocolError(f"extractor kind '{kind}' has no setting '{unknown[0]}' "
+                            f"(settings: {', '.join(sorted(allowed))})")
 
 
 class InceptionExtractor(FeatureExtractor):
     """torch-fidelity's network on the run's device; features come back float64 on the CPU."""
 
     def __init__(self, network: FeatureExtractorInceptionV3, features: tuple[str, ...], sha256: str,
-                 device: torch.device):
+                 device: torch.device, resize: int | None = None):
         self.network = network.to(device)
         self.feature_names = features
         self.device = device
         self._sha256 = sha256
+        self.resize = resize
 
     @property
     def weights_sha256(self) -> str:
@@ -90,18 +104,22 @@ class InceptionExtractor(FeatureExtractor):
 
     def extract(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            rows = self.network(three_channels(images, "inception").to(self.device))
+            rows = self.network(pre_resize(three_channels(images, "inception").to(self.device), self.resize))
         return {name: value.double().cpu() for name, value in zip(self.feature_names, rows)}
 
     def describe(self) -> dict[str, Any]:
         return {"weights_sha256": self._sha256, "library": f"torch-fidelity {version('torch-fidelity')}",
                 "network": "inception-v3-compat", "features": list(self.feature_names),
-                "resize": RESIZE, "grey": GREY}
+                "resize": RESIZE if self.resize is None else f"{PRE_RESIZE.format(size=self.resize)}; then {RESIZE}",
+                "grey": GREY}
 
 
 def build_inception_extractor(settings: dict[str, Any], context: Any) -> InceptionExtractor:
     """torch-fidelity's ``FeatureExtractorInceptionV3`` with checked weights; ``features`` picks its outputs."""
-    check_settings("inception", settings, {"features", "sha256"})
+    check_settings("inception", settings, {"features", "sha256", "resize"})
+    resize = settings.get("resize")
+    if resize is not None and (not isinstance(resize, int) or isinstance(resize, bool) or resize < 1):
+        raise ProtocolError(f"extractor kind 'inception' setting 'resize' must be a positive integer, got {resize!r}")
     features = tuple(settings.get("features", DEFAULT_FEATURES))
     provided = FeatureExtractorInceptionV3.get_provided_features_list()
     bad = [f for f in features if f not in provided]
@@ -115,7 +133,7 @@ def build_inception_extractor(settings: dict[str, Any], context: Any) -> Incepti
                                               feature_extractor_weights_path=str(path))
     except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
         raise WeightsError(f"{path} does not fit torch-fidelity's InceptionV3: {str(exc).splitlines()[0]}") from None
-    return InceptionExtractor(network, features, digest, context.device)
+    return InceptionExtractor(network, features, digest, context.device, resize)
 
 
 INCEPTION = ExtractorSpec(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
-from torch_fidelity.metric_prc import KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
+from torch_fidelity.metric_prc import (KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION, KEY_METRIC_RECALL,
+                                      prc_features_to_metric)
 
 from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
 from genbench.metrics.checks import enough_samples, finite_features
@@ -78,8 +79,8 @@ def precision_recall(inputs: MetricInputs) -> dict[str, float]:
     why = f"each sample's radius is the distance to its {k}-th nearest neighbour in its own set"
     enough_samples("prc", "generated", len(generated), k + 1, why)
     enough_samples("prc", "reference", len(reference), k + 1, why)
-    return prc_features_to_metric(generated, reference, prc_neighborhood=k, prc_batch_size=inputs.settings["batch_size"],
-                                  save_cpu_ram=False, verbose=False)
+    return prc_features_to_metric(generated, reference, prc_neighborhood=k,
+                                  prc_batch_size=inputs.settings["batch_size"], save_cpu_ram=False, verbose=False)
 
 
 def precision_from_inputs(inputs: MetricInputs) -> MetricValue:

@@ -1,8 +1,6 @@
 """Fixtures for the metrics engine: random-weight feature networks saved under their official file names.
 
-Nothing is downloaded. The InceptionV3 is torch-fidelity's own network with torchvision's random
-initialisation; a random Inception's activations vanish with depth, so its BatchNorm statistics
-are calibrated on random images (one pass in training mode, cumulative averages) before saving.
+Nothing is downloaded; the files are loaded through the same offline paths a user's would be.
 """
 
 from __future__ import annotations
@@ -13,12 +11,10 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torchvision
-from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
 from genbench.extractors.cleanfid_backend import PYTORCH_FID_INCEPTION, TORCHSCRIPT_INCEPTION
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
-from imagesets import make_images
+from genbench.extractors.random_inception import write_random_inception_weights
 
 
 @pytest.fixture(autouse=True)
@@ -31,21 +27,7 @@ def isolated_torch_hub(tmp_path, monkeypatch):
 def inception_weights(tmp_path_factory) -> Path:
     """A weights directory with a random, BatchNorm-calibrated torch-fidelity InceptionV3 file."""
     directory = tmp_path_factory.mktemp("inception-weights")
-    torch.manual_seed(0)
-    initial = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=True)
-    path = directory / TORCH_FIDELITY_INCEPTION.filename
-    torch.save(initial.state_dict(), path)
-    network = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
-                                          feature_extractor_weights_path=str(path))
-    for module in network.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None
-            module.train()
-    with torch.no_grad():
-        network(make_images(seed=99, count=8))
-    network.eval()
-    torch.save(network.state_dict(), path)
+    write_random_inception_weights(directory / TORCH_FIDELITY_INCEPTION.filename)
     return directory
 
 

@@ -12,6 +12,7 @@ import torch_fidelity
 from genbench.cli import main
 from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
+from genbench.datasets.shapes import load_shapes_split
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
 from genbench.hashing import sha256_file
 from genbench.protocol import load_protocol_file
@@ -110,7 +111,8 @@ def test_score_npz_with_another_count_reuses_the_cache_under_its_own_fingerprint
     digest = sha256_file(inception_weights / TORCH_FIDELITY_INCEPTION.filename)
     assert record["reference"]["cache_hits"] == {"inception": True}
     assert record["protocol"]["definition"]["sampling"]["num_samples"] == 30
-    assert record["protocol"]["fingerprint"] != load_protocol_file(shared["protocol"]).fingerprint({"inception": digest})
+    standard = load_protocol_file(shared["protocol"]).fingerprint({"inception": digest})
+    assert record["protocol"]["fingerprint"] != standard
 
 
 def test_samples_of_the_wrong_size_are_refused_in_one_line(shared, tmp_path, capsys):
@@ -121,3 +123,21 @@ def test_samples_of_the_wrong_size_are_refused_in_one_line(shared, tmp_path, cap
     assert capsys.readouterr().err == (
         f"genbench: error: samples {samples} are 32x32; protocol 'digits-inception' evaluates 16x16 images "
         f"(resize them the way your model's paper does, then score again)\n")
+
+
+def test_the_shapes_reference_split_scored_as_samples_with_its_captions_is_at_distance_zero(tmp_path, capsys):
+    """A text-to-image protocol scored with a captions file: the reference split itself is at distance zero."""
+    protocol = load_protocol_file(Path(__file__).parents[2] / "genbench" / "protocols" / "shapes.toml")
+    reference = load_shapes_split(DataRequest("test", 32, 3, None, protocol.data.options))
+    npz, captions = tmp_path / "test.npz", tmp_path / "captions.txt"
+    np.savez(npz, reference.images.permute(0, 2, 3, 1).numpy())
+    captions.write_text("\n".join(reference.captions) + "\n", encoding="utf-8")
+    code = main(["score", "--protocol", "shapes", "--samples", str(npz), "--captions", str(captions),
+                 "--results-dir", str(tmp_path / "results"), "--device", "cpu", "--quiet"])
+    assert code == 0
+    assert "plugin     external (samples read from" in capsys.readouterr().out
+    (path,) = (tmp_path / "results").glob("*.json")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["samples"]["captions_file"] == str(captions)
+    assert record["metrics"]["fd"]["value"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(record["metrics"]["kid"]["value"]) < 3 * record["metrics"]["kid"]["std"]

@@ -1,0 +1,85 @@
+"""genbench's metric pass against ``torch_fidelity.calculate_metrics`` (FID + KID + IS) on the same images.
+
+Two folders of N generated and N reference images (made here: smooth random colour fields, 32×32)
+are scored by torch-fidelity and by genbench's engine (``genbench compare``: the same Inception
+extractor, fixed feature chunks, reference-feature cache and torch-fidelity metric functions a
+run uses). The second round scores a new generated folder against the same reference, which
+genbench reads from its cache. Both values and the wall-time ratio are printed.
+
+Offline, the Inception weights are random (BatchNorm-calibrated, see
+``genbench.extractors.random_inception``): timings are those of the real network, values are
+not real FIDs. Pass ``--weights-dir`` holding ``weights-inception-2015-12-05-6726825d.pth`` to
+use the official file.
+
+    python bench/bench_metrics.py --num-images 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch_fidelity
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
+from genbench.extractors.random_inception import structured_images, write_random_inception_weights
+from genbench.folder_metrics import CHUNK, CompareOptions, compare_folders
+from genbench.grid import save_images
+
+
+def torch_fidelity_metrics(generated: Path, reference: Path, weights: Path, kid_subset_size: int) -> dict:
+    return torch_fidelity.calculate_metrics(
+        input1=str(generated), input2=str(reference), cuda=torch.cuda.is_available(), fid=True, kid=True, isc=True,
+        kid_subset_size=kid_subset_size, batch_size=CHUNK, feature_extractor_weights_path=str(weights),
+        cache=False, verbose=False)
+
+
+def timed(function, *args):
+    start = time.perf_counter()
+    value = function(*args)
+    return value, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--num-images", type=int, default=100, help="images per folder (default 100)")
+    parser.add_argument("--weights-dir", type=Path, help="directory with the official Inception weights file")
+    args = parser.parse_args()
+    n, kid_subset_size = args.num_images, min(1000, args.num_images // 2)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        weights_dir = args.weights_dir or root / "weights"
+        weights = weights_dir / TORCH_FIDELITY_INCEPTION.filename
+        if args.weights_dir is None:
+            write_random_inception_weights(weights)
+        folders = {name: root / name for name in ("reference", "generated-1", "generated-2")}
+        for seed, (name, folder) in enumerate(folders.items()):
+            save_images(structured_images(seed=seed, count=n, shift=30.0 * (name != "reference")), folder)
+        options = dict(kid_subset_size=kid_subset_size, allow_singular_covariance=n <= 2048, device=None,
+                       weights_dir=weights_dir, cache_dir=root / "cache", trust_weights=args.weights_dir is None)
+
+        print(f"{n} generated vs {n} reference images, 32x32; device "
+              f"{'cuda' if torch.cuda.is_available() else 'cpu'}, {torch.get_num_threads()} threads")
+        print(f"{'round':<28}{'torch-fidelity s':>17}{'genbench s':>12}{'ratio':>8}  values (fid, kid, isc)")
+        for label, generated in (("1: nothing cached", folders["generated-1"]),
+                                 ("2: reference cached", folders["generated-2"])):
+            theirs, their_seconds = timed(torch_fidelity_metrics, generated, folders["reference"], weights,
+                                          kid_subset_size)
+            ours, our_seconds = timed(compare_folders, CompareOptions(generated, folders["reference"], **options))
+            keys = ("frechet_inception_distance", "kernel_inception_distance_mean", "inception_score_mean")
+            worst = max(abs(ours[k] - theirs[k]) / abs(theirs[k]) for k in theirs)
+            print(f"{label:<28}{their_seconds:>17.1f}{our_seconds:>12.1f}{our_seconds / their_seconds:>8.2f}  "
+                  f"{', '.join(f'{ours[k]:.6g}' for k in keys)}  (max rel. diff {worst:.1e})")
+        features = torch.randn(n, 2048, generator=torch.Generator().manual_seed(0))
+        _, fid_seconds = timed(fid_statistics_to_metric, fid_features_to_statistics(features),
+                               fid_features_to_statistics(features + 1), False)
+        print(f"of each round, torch-fidelity's FID from statistics alone (both sides pay it): {fid_seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

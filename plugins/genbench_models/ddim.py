@@ -1,0 +1,63 @@
+"""DDIM (Song et al. 2021): DDPM's model and training, sampled in ``steps`` steps with noise scale ``eta``.
+
+η = 0 is deterministic, η = 1 is DDPM-like; for η > 0 the extra noise is drawn from the
+per-image generators like DDPM's, so samples never depend on the batch size. A ddim run
+can evaluate a ddpm checkpoint (same network, same schedule).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diffusers import DDIMScheduler
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+from genbench.errors import PluginError
+from genbench.hookspecs import hookimpl
+from genbench.model import ModelSpec
+from genbench_models.ddpm import DDPM, DIFFUSION_CONFIG, TINY_CONFIG
+
+
+class DDIM(DDPM):
+    """DDPM's model sampled by DDIM: ``steps`` steps, η = ``eta`` (0 deterministic, 1 DDPM-like)."""
+
+    plugin_name = "ddim"
+    loads_checkpoints_of = ("ddpm",)
+    capabilities = frozenset({"steps", "eta"})
+    settings = {"steps": 50, "eta": 0.0}
+
+    def configure(self, **values: Any) -> None:
+        """Apply ``steps`` / ``eta`` and refuse values the scheduler cannot use, before any sampling."""
+        super().configure(**values)
+        steps, eta = self.setting_values["steps"], self.setting_values["eta"]
+        total = self.scheduler_config()["num_train_timesteps"]
+        if not 1 <= steps <= total:
+            raise PluginError(f"ddim setting steps={steps} must lie between 1 and the model's {total} training steps")
+        if eta < 0:
+            raise PluginError(f"ddim setting eta={eta} must not be negative")
+
+    def sampling_scheduler(self) -> SchedulerMixin:
+        scheduler = DDIMScheduler.from_config(self.scheduler_config())
+        scheduler.set_timesteps(self.setting_values["steps"])
+        return scheduler
+
+    def step_options(self) -> dict[str, Any]:
+        return {"eta": float(self.setting_values["eta"])}
+
+    @property
+    def network_evaluations(self) -> int:
+        return int(self.setting_values["steps"])
+
+
+DDIM_SPEC = ModelSpec(
+    name="ddim",
+    model_class=DDIM,
+    description="DDIM sampling (settings steps, eta) of a DDPM-trained U-Net; loads ddpm checkpoints",
+    default_config=DIFFUSION_CONFIG,
+    tiny_config=TINY_CONFIG,
+)
+
+
+@hookimpl
+def genbench_models():
+    return [DDIM_SPEC]

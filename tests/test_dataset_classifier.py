@@ -1,0 +1,64 @@
+"""The Fashion-MNIST judge: trained by genbench on first use, cached with its hash and test accuracy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from diffusion_helpers import one_thread  # noqa: F401  (fixture)
+from genbench.datasets.base import DataRequest
+from genbench.datasets.fashion_mnist import load_fashion_mnist
+from genbench.errors import WeightsError
+from genbench.extractors.classifier import classifier_accuracy, load_classifier
+from genbench.extractors.dataset_classifier import build_dataset_classifier
+from genbench.hashing import sha256_file
+from genbench.registry import get_registry
+from genbench.runner import ExtractorContext
+from test_pixel_datasets import write_fashion_mnist
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+SETTINGS = {"dataset": "fmnist", "image_size": 28, "channels": 1, "epochs": 2, "batch_size": 4}
+
+
+@pytest.fixture
+def context(tmp_path):
+    write_fashion_mnist(tmp_path / "data", train=12, test=8)
+    return ExtractorContext(torch.device("cpu"), None, False, tmp_path / "cache", tmp_path / "data", get_registry())
+
+
+def test_trained_on_first_use_then_read_from_the_cache(context):
+    extractor = build_dataset_classifier(SETTINGS, context)
+    [weights] = (context.cache_dir / "classifiers").glob("fmnist-*.safetensors")
+    record = json.loads(weights.with_name(weights.name + ".json").read_text())
+    assert record["sha256"] == sha256_file(weights) == extractor.weights_sha256
+    test = load_fashion_mnist(DataRequest("test", 28, 1, context.data_dir))
+    assert record["test_accuracy"] == classifier_accuracy(load_classifier(weights), test.images, test.labels)
+    assert (record["train_images"], record["test_images"]) == (12, 8)
+    described = extractor.describe()
+    assert described["test_accuracy"] == record["test_accuracy"]
+    assert described["trained_on"] == {"dataset": "fmnist", "train_split": "train", "test_split": "test",
+                                       "epochs": 2, "seed": 0}
+    features = extractor.extract(test.images)
+    assert features["penultimate"].dtype == torch.float64 and features["logits"].shape == (8, 10)
+
+    modified = weights.stat().st_mtime_ns
+    again = build_dataset_classifier(SETTINGS, context)
+    assert weights.stat().st_mtime_ns == modified and again.weights_sha256 == extractor.weights_sha256
+
+
+def test_a_corrupt_cache_is_retrained_and_a_pinned_hash_is_enforced(context):
+    first = build_dataset_classifier(SETTINGS, context)
+    [weights] = (context.cache_dir / "classifiers").glob("fmnist-*.safetensors")
+    weights.write_bytes(b"truncated")
+    rebuilt = build_dataset_classifier(SETTINGS, context)
+    assert rebuilt.weights_sha256 == first.weights_sha256 == sha256_file(weights)  # seeded training
+    with pytest.raises(WeightsError, match=r"^reference classifier .* has SHA-256 [0-9a-f]{16}\.\.\., the protocol "
+                                           r"expects 0000000000000000\.\.\.$"):
+        build_dataset_classifier({**SETTINGS, "sha256": "0" * 64}, context)
+
+
+def test_settings_it_cannot_do_without_are_named(context):
+    with pytest.raises(WeightsError, match=r"^dataset-classifier extractor needs 'image_size', 'channels' in the protocol$"):
+        build_dataset_classifier({"dataset": "fmnist"}, context)
