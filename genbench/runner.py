@@ -38,6 +38,7 @@ from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
 from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
 from genbench.storage import atomic_write_text, load_verified, save_verified
+from genbench.training import bar_disabled
 from genbench.validation import validate_batch
 from genbench.weights import exported_weights_dir
 
@@ -373,7 +374,7 @@ class Runner:
         if resumed:
             self.log(f"resuming: {resumed} of {len(shards)} shards already done in {work_dir}")
         bar = tqdm(total=sampling.num_samples, initial=sum(len(s) for s in shards if done[s.index] is not None),
-                   desc=f"sampling {plugin}", unit="img", disable=not self.progress, leave=False)
+                   desc=f"sampling {plugin}", unit="img", disable=bar_disabled(self.progress), leave=False)
         for shard in shards:
             if done[shard.index] is not None or not self.group.owns(shard.index):
                 continue

@@ -26,6 +26,12 @@ BatchStep = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], 
 RECIPE_KEYS = {"epochs", "batch_size", "lr", "lr_d", "ema", "max_steps", "weight_decay", "config"}
 
 
+def bar_disabled(progress: bool) -> bool | None:
+    """tqdm's ``disable``: off when progress is off; otherwise None, which hides bars outside a terminal
+    (log files and CI get the status lines, not thousands of carriage returns)."""
+    return None if progress else True
+
+
 def check_recipe(recipe: dict[str, Any]) -> None:
     """Reject unknown recipe keys and non-positive sizes before any work."""
     unknown = set(recipe) - RECIPE_KEYS
@@ -84,7 +90,7 @@ def fit_steps(modules: dict[str, torch.nn.Module], step_fn: BatchStep, data: Tra
         module.to(device).train()
     start = time.perf_counter()
     step, loss_value = 0, float("nan")
-    bar = tqdm(total=total, desc=desc, unit="step", disable=not progress, leave=False)
+    bar = tqdm(total=total, desc=desc, unit="step", disable=bar_disabled(progress), leave=False)
     epochs_done = 0
     while step < total:
         for index in torch.randperm(len(data.images), generator=order).split(batch_size):

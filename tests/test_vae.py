@@ -62,3 +62,10 @@ def test_noise_rows_depend_only_on_their_seed():
     batch = SampleBatch([11, 12, 13], CPU)
     alone = SampleBatch([12], CPU).randn(3, 2)
     assert torch.equal(batch.randn(3, 2)[1], alone[0])
+
+
+def test_progress_bars_stay_out_of_logs_but_obey_quiet():
+    from genbench.training import bar_disabled
+
+    assert bar_disabled(False) is True
+    assert bar_disabled(True) is None  # tqdm then shows bars only on a terminal
