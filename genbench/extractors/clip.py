@@ -7,7 +7,6 @@ captions longer than the tokenizer's context, which the tokenizer cut; metrics r
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
