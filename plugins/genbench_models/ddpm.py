@@ -94,12 +94,12 @@ class DDPM(UNetDiffusion):
 
     @classmethod
     def from_pretrained(cls, name: str) -> "DDPM":
-        """Load the U-Net and scheduler config of a diffusers pipeline saved with ``save_pretrained``."""
+        """Load the U-Net and scheduler config of a diffusers pipeline directory (safetensors only)."""
         if not Path(name).is_dir() and offline():
             raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and downloads are off "
                                f"(offline); download https://huggingface.co/{name} and pass its directory as --checkpoint")
         try:
-            pipeline = DiffusionPipeline.from_pretrained(name)
+            pipeline = DiffusionPipeline.from_pretrained(name, use_safetensors=True)  # never unpickle
         except (OSError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise WeightsError(f"cannot load diffusers pipeline '{name}': {first}") from None
