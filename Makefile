@@ -14,7 +14,7 @@ DEMO_PLUGINS ?= vae ddpm ddim
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-cache-dir -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
