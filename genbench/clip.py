@@ -89,15 +89,14 @@ class ClipModel:
         encode = getattr(self.tokenizer, "encode", None)
         return torch.tensor([encode is not None and len(encode(t)) > limit for t in texts], dtype=torch.bool)
 
-    def tokenize(self, texts: list[str]) -> tuple[torch.Tensor, int]:
-        """Token ids ``[N, context_length]`` and how many texts were truncated to fit."""
-        return self.tokenizer(texts).to(self.device), int(self.truncated(texts).sum())
+    def tokenize(self, texts: list[str]) -> torch.Tensor:
+        """Token ids ``[N, context_length]``; longer texts are cut (``truncated`` tells which)."""
+        return self.tokenizer(texts).to(self.device)
 
     @torch.no_grad()
-    def encode_texts(self, texts: list[str]) -> tuple[torch.Tensor, int]:
-        """Unit-norm text embeddings ``[N, D]`` and the number of truncated texts."""
-        tokens, truncated = self.tokenize(texts)
-        return F.normalize(self.model.encode_text(tokens).float(), dim=-1), truncated
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        """Unit-norm text embeddings ``[N, D]``."""
+        return F.normalize(self.model.encode_text(self.tokenize(texts)).float(), dim=-1)
 
 
 def weights_file(name: str, weights_dir: Path | None) -> str:

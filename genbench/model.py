@@ -137,6 +137,10 @@ class GenerativeModel(ABC):
         """Network forward passes per generated image (1 for a VAE decoder, T for DDPM)."""
         return 1
 
+    def truncated_captions(self, captions: list[str]) -> int:
+        """How many of ``captions`` the model's text encoder cuts to fit its context (recorded in results)."""
+        return 0
+
     def to(self, device: torch.device) -> "GenerativeModel":
         for module in self.modules().values():
             module.to(device)

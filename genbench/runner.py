@@ -269,7 +269,8 @@ class Runner:
                      "batch_size": opts.batch_size or protocol.sampling.batch_size,
                      "feature_batch_size": protocol.sampling.feature_batch_size,
                      "conditions": protocol.sampling.conditions,
-                     "samples_per_caption": protocol.sampling.samples_per_caption},
+                     "samples_per_caption": protocol.sampling.samples_per_caption,
+                     "captions_truncated_by_model": self.truncated_captions(model, spec.name, conditions)},
             speed=speed,
             parameters=model.parameter_counts(),
             training=dataclasses.asdict(training) if training else None,
@@ -451,6 +452,13 @@ class Runner:
 
         clip = next((extractors[n] for n, s in protocol.extractors.items() if s["kind"] == "clip"), None)
         return render_gallery(sample, protocol.prompts, protocol.gallery_samples, device, results_dir, run_id, clip)
+
+    @staticmethod
+    def truncated_captions(model: GenerativeModel, plugin: str, conditions: Conditions) -> int | None:
+        """How many of the run's captions the model's text encoder cut (None for unconditional/class runs)."""
+        if conditions.captions is None:
+            return None
+        return int(_plugin_call(plugin, "truncated_captions", model.truncated_captions, conditions.captions))
 
     def measure_speed(self, model: GenerativeModel, protocol: Protocol, conditions: Conditions,
                       device: torch.device) -> dict[str, Any]:

@@ -140,11 +140,11 @@ def test_sampling_needs_a_caption_per_image(trained):
         model.sample(SampleBatch([1, 2], CPU))
 
 
-def test_overlong_captions_are_truncated_and_counted(trained):
-    model, _, _ = trained["dfgan"]
-    before = model.text_encoder.truncated
-    sample(model, [1, 2], ["word " * 200, ""])
-    assert model.text_encoder.truncated == before + 1
+@pytest.mark.parametrize("plugin", ["dfgan", "ldm"])
+def test_overlong_captions_are_truncated_and_counted(trained, plugin):
+    model, _, _ = trained[plugin]
+    assert model.truncated_captions(["word " * 200, "", "a red circle", "word " * 75, "word " * 76]) == 2
+    assert sample(model, [1, 2], ["word " * 200, ""]).shape[0] == 2  # cut, not refused
 
 
 def tiny_ldm_pipeline(directory):
@@ -191,6 +191,7 @@ def test_ldm_loads_a_diffusers_pipeline_directory(tmp_path):
     assert torch.equal(first, (expected.clamp(0, 1) * 255).round().to(torch.uint8))
     total = sum(p.numel() for m in (pipeline.vqvae, pipeline.bert, pipeline.unet) for p in m.parameters())
     assert model.parameter_counts()["all"] == total
+    assert model.truncated_captions(["red " * 75, "red " * 76, "a red square"]) == 1  # 77 tokens with [CLS], [SEP]
 
 
 def test_ldm_pipeline_directory_must_be_a_pipeline(tmp_path):

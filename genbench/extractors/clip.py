@@ -39,8 +39,7 @@ class ClipExtractor(FeatureExtractor):
     def extract(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, torch.Tensor]:
         features = {"image": self.clip.encode_images(images).double().cpu()}
         if captions is not None:
-            texts, _ = self.clip.encode_texts(list(captions))
-            features["text"] = texts.double().cpu()
+            features["text"] = self.clip.encode_texts(list(captions)).double().cpu()
             features["caption_truncated"] = self.clip.truncated(list(captions)).double().unsqueeze(1)
         return features
 

@@ -52,7 +52,7 @@ def train_shapes_clip(images: torch.Tensor, captions: list[str], epochs: int = 3
 def caption_accuracy(clip: ClipModel, images: torch.Tensor, captions: list[str]) -> float:
     """Share of images whose nearest caption (among all distinct captions) is their own."""
     vocabulary = sorted(set(captions))
-    texts, _ = clip.encode_texts(vocabulary)
+    texts = clip.encode_texts(vocabulary)
     nearest = (clip.encode_images(images) @ texts.T).argmax(1)
     truth = torch.tensor([vocabulary.index(c) for c in captions])
     return float((nearest == truth).float().mean())

@@ -34,6 +34,8 @@ from genbench_models.textenc import CLIP_DEFAULTS, ClipConditionedModel, caption
 
 OBJECTIVES = ("x0-mae", "eps-mse")
 SETTINGS = {"steps": 50, "guidance": 1.5}
+#: Tokens a diffusers LDMTextToImagePipeline keeps of a caption (its hard-coded max_length).
+PIPELINE_TOKENS = 77
 
 
 def autoencoder_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -265,6 +267,10 @@ class PretrainedLatentDiffusion(GenerativeModel):
 
     def modules(self) -> dict[str, nn.Module]:
         return {"vqvae": self.pipeline.vqvae, "bert": self.pipeline.bert, "unet": self.pipeline.unet}
+
+    def truncated_captions(self, captions: list[str]) -> int:
+        # the pipeline tokenizes with max_length=77, truncation=True ([CLS] and [SEP] included)
+        return sum(len(ids) > PIPELINE_TOKENS for ids in self.pipeline.tokenizer(list(captions)).input_ids)
 
     def to(self, device: torch.device) -> "PretrainedLatentDiffusion":
         self.pipeline.to(device)

@@ -49,12 +49,11 @@ def captions_of(batch: SampleBatch, plugin: str) -> list[str]:
 class ClipTextEncoder:
     """Sentence vectors and per-token states of captions from a frozen CLIP text tower.
 
-    Captions longer than the tokenizer's context are truncated by it; ``truncated`` counts them.
+    Captions longer than the tokenizer's context are truncated by it (``ClipConditionedModel.truncated_captions``).
     """
 
     def __init__(self, clip: ClipModel):
         self.clip = clip
-        self.truncated = 0
 
     @property
     def sentence_dim(self) -> int:
@@ -66,9 +65,7 @@ class ClipTextEncoder:
         return int(self.clip.model.transformer.width)
 
     def _tokens(self, captions: list[str], device: torch.device) -> torch.Tensor:
-        tokens, truncated = self.clip.tokenize(list(captions))
-        self.truncated += truncated
-        return tokens.to(device)
+        return self.clip.tokenize(list(captions)).to(device)
 
     @torch.no_grad()
     def sentences(self, captions: list[str]) -> torch.Tensor:
@@ -109,6 +106,9 @@ class ClipConditionedModel(NetworkModel):
 
     def captions_of(self, batch: SampleBatch) -> list[str]:
         return captions_of(batch, self.plugin_name)
+
+    def truncated_captions(self, captions: list[str]) -> int:
+        return int(self.clip.truncated(list(captions)).sum())
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {**self.networks, "clip": self.clip.model}
