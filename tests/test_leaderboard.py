@@ -12,7 +12,7 @@ from genbench.cli import main
 from genbench.errors import ResultsError
 from genbench.leaderboard import build_leaderboard, export_tables
 from genbench.leaderboard.artifacts import GalleryImage, gallery_images, safe_artifact
-from genbench.leaderboard.pages import sort_value
+from genbench.leaderboard.pages import GroupTables, sort_value, speed_plots
 from genbench.leaderboard.grouping import Change, definition_changes, group_differences, group_records, slug
 from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import Column, best_flags, group_frame, model_label
@@ -322,6 +322,21 @@ def test_pareto_front_for_both_directions():
               plots.Point(0.5, 30.0, "dominated"), plots.Point(0.01, 25.0, "fastest")]
     assert [p.label for p in plots.pareto_front(points, higher_is_better=False)] == ["fastest", "fast-bad", "slow-good"]
     assert [p.label for p in plots.pareto_front(points, higher_is_better=True)] == ["fastest", "dominated"]
+
+
+def test_reported_rows_are_drawn_on_the_speed_plot_but_never_on_its_front(tmp_path):
+    (tmp_path / "r.toml").write_text(REPORTED_TOML.replace('model = "real images"', 'model = "paper <b>model</b>"\n'
+                                                           'seconds_per_image = 0.0001'), encoding="utf-8")
+    records = [make_record("fast", fd=20.0, seconds_per_image=0.001), make_record("slow", fd=5.0, seconds_per_image=0.1)]
+    group = _groups(records + read_reported_dir(tmp_path))["digits", "fp1"]
+    svg = str(next(p["svg"] for p in speed_plots(GroupTables.of(group), "../") if p["file"].endswith("speed-fd.svg")))
+    # the reported row (faster and better than both) is a hollow diamond; both measured runs stay on the front
+    assert svg.count('class="gb-reported"') == 2  # its marker and the legend's
+    assert "<title>paper &lt;b&gt;model&lt;/b&gt;: fd ↓ 0.57, 0.0001 s/image (reported, not ranked)</title>" in svg
+    assert svg.count('class="gb-front"') == 2 and 'class="gb-point"' not in svg
+    assert "reported (published) numbers: shown, not ranked and not on the front" in svg
+    only_measured = speed_plots(GroupTables.of(_groups(records)["digits", "fp1"]), "../")[0]["svg"]
+    assert "gb-reported" not in str(only_measured).split("</style>")[1]
 
 
 def test_model_labels_name_settings_and_scored_samples():

@@ -91,17 +91,20 @@ def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, An
 
 
 def speed_plots(tables: GroupTables, link_prefix: str) -> list[dict[str, Any]]:
-    """Per metric: quality against seconds per image of the measured runs, Pareto front highlighted."""
-    frame = tables.frame[~tables.frame["reported"]]
+    """Per metric: quality against seconds per image, Pareto front of the measured runs highlighted and
+    reported rows drawn apart."""
+    frame = tables.frame
     found = []
     for metric in tables.metrics:
         if metric.key not in frame or metric.higher_is_better is None:
             continue
-        points = [plots.Point(float(r["seconds_per_image"]), float(r[metric.key]), r["label"],
-                              f"{link_prefix}{run_page(r['run_id'])}")
-                  for _, r in frame.iterrows() if pd.notna(r.get("seconds_per_image")) and pd.notna(r[metric.key])]
+        points: dict[bool, list[plots.Point]] = {False: [], True: []}
+        for _, r in frame.iterrows():
+            if pd.notna(r.get("seconds_per_image")) and pd.notna(r[metric.key]):
+                points[bool(r["reported"])].append(plots.Point(float(r["seconds_per_image"]), float(r[metric.key]),
+                                                               r["label"], f"{link_prefix}{run_page(r['run_id'])}"))
         title = f"{tables.group.name}: {metric.key} against seconds per image"
-        svg = plots.speed_quality_plot(points, metric.label, metric.higher_is_better, title)
+        svg = plots.speed_quality_plot(points[False], metric.label, metric.higher_is_better, title, points[True])
         if svg:
             found.append({"title": title, "svg": Markup(svg), "file": f"{tables.group.slug}.speed-{slug(metric.key)}.svg"})
     return found

@@ -23,7 +23,8 @@ STYLE = (
     ".gb-point{fill:#a0aec0;stroke:#fff;stroke-width:1}.gb-front{fill:#d9480f;stroke:#fff;stroke-width:1}"
     ".gb-front-line{fill:none;stroke:#d9480f;stroke-width:1.5;stroke-dasharray:4 3}"
     ".gb-name{font:11px system-ui,sans-serif;fill:#1a202c}.gb-bar{fill:#3b5bdb}"
-    ".gb-series{fill:none;stroke-width:2}</style>"
+    ".gb-series{fill:none;stroke-width:2}.gb-reported{fill:#fff;stroke:#1a202c;stroke-width:1.5}"
+    ".gb-note{font:11px system-ui,sans-serif;fill:#4a5568}</style>"
 )
 SERIES_COLOURS = ("#3b5bdb", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#1098ad", "#5c940d", "#e67700")
 
@@ -116,9 +117,13 @@ def _frame(x: _Scale, y: _Scale, x_label: str, y_label: str, title: str, extra_h
     return parts
 
 
-def _marker(point: Point, px: str, py: str, attributes: str, tooltip: str) -> str:
-    circle = f'<circle {attributes} cx="{px}" cy="{py}" r="5"><title>{escape(tooltip)}</title></circle>'
-    return f'<a href="{escape(point.href)}">{circle}</a>' if point.href else circle
+def _marker(point: Point, px: str, py: str, attributes: str, tooltip: str, shape: str = "circle") -> str:
+    if shape == "diamond":
+        d = f"M{px},{_fmt(float(py) - 6)}l6,6l-6,6l-6,-6z"
+        mark = f'<path {attributes} d="{d}"><title>{escape(tooltip)}</title></path>'
+    else:
+        mark = f'<circle {attributes} cx="{px}" cy="{py}" r="5"><title>{escape(tooltip)}</title></circle>'
+    return f'<a href="{escape(point.href)}">{mark}</a>' if point.href else mark
 
 
 def pareto_front(points: Sequence[Point], higher_is_better: bool) -> list[Point]:
@@ -131,14 +136,21 @@ def pareto_front(points: Sequence[Point], higher_is_better: bool) -> list[Point]
     return front
 
 
-def speed_quality_plot(points: Sequence[Point], metric_label: str, higher_is_better: bool, title: str) -> str:
-    """Quality (y) against seconds per image (x, log10), Pareto front highlighted and labelled."""
-    points = [p for p in points if p.x > 0 and math.isfinite(p.x) and math.isfinite(p.y)]
-    if not points:
+def _plottable(points: Sequence[Point]) -> list[Point]:
+    return [p for p in points if p.x > 0 and math.isfinite(p.x) and math.isfinite(p.y)]
+
+
+def speed_quality_plot(points: Sequence[Point], metric_label: str, higher_is_better: bool, title: str,
+                       reported: Sequence[Point] = ()) -> str:
+    """Quality (y) against seconds per image (x, log10), Pareto front of the measured ``points``
+    highlighted and labelled; ``reported`` (published) points drawn as hollow diamonds, never on the front."""
+    points, reported = _plottable(points), _plottable(reported)
+    if not points and not reported:
         return ""
-    x = _Scale(*_padded([p.x for p in points], True), LEFT, WIDTH - RIGHT, log=True)
-    y = _Scale(*_padded([p.y for p in points], False), HEIGHT - BOTTOM, TOP, log=False)
-    parts = _frame(x, y, "seconds per image (log scale)", metric_label, title)
+    everything = points + reported
+    x = _Scale(*_padded([p.x for p in everything], True), LEFT, WIDTH - RIGHT, log=True)
+    y = _Scale(*_padded([p.y for p in everything], False), HEIGHT - BOTTOM, TOP, log=False)
+    parts = _frame(x, y, "seconds per image (log scale)", metric_label, title, extra_height=22 if reported else 0)
     front = pareto_front(points, higher_is_better)
     steps = []
     for i, p in enumerate(front):
@@ -152,9 +164,17 @@ def speed_quality_plot(points: Sequence[Point], metric_label: str, higher_is_bet
         px, py = _fmt(x(p.x)), _fmt(y(p.y))
         tooltip = f"{p.label}: {metric_label} {p.y:.4g}, {p.x:.3g} s/image" + (" (Pareto front)" if p in on_front else "")
         parts.append(_marker(p, px, py, 'class="gb-front"' if p in on_front else 'class="gb-point"', tooltip))
+    for p in sorted(reported, key=lambda p: (p.x, p.y, p.label)):
+        tooltip = f"{p.label}: {metric_label} {p.y:.4g}, {p.x:.3g} s/image (reported, not ranked)"
+        parts.append(_marker(p, _fmt(x(p.x)), _fmt(y(p.y)), 'class="gb-reported"', tooltip, shape="diamond"))
     labels = _LabelPlacer()
-    for p in front:
+    for p in front + sorted(reported, key=lambda p: (p.x, p.y, p.label)):
         parts.append(labels.place(p.label, x(p.x), y(p.y)))
+    if reported:
+        note_y = HEIGHT + 8
+        parts.append(f'<path class="gb-reported" d="M{LEFT + 6},{note_y - 10}l6,6l-6,6l-6,-6z"/>'
+                     f'<text class="gb-note" x="{LEFT + 18}" y="{note_y}">reported (published) numbers: '
+                     f'shown, not ranked and not on the front</text>')
     parts.append("</svg>")
     return "".join(parts)
 
