@@ -45,10 +45,13 @@ def tiny_weights(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def vit_b32_weights_dir(tmp_path_factory):
-    """The real ViT-B-32 architecture at random init, saved under the file name a weights dir holds."""
+    """The real ViT-B-32 architecture at random init, saved under the file name a weights dir holds
+    (600 MB: removed after the session rather than left among pytest's kept temp dirs)."""
     directory = tmp_path_factory.mktemp("weights")
-    save_random_weights("ViT-B-32", directory / "open_clip-ViT-B-32-openai.safetensors")
-    return directory
+    path = directory / "open_clip-ViT-B-32-openai.safetensors"
+    save_random_weights("ViT-B-32", path)
+    yield directory
+    path.unlink()
 
 
 def images(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
