@@ -12,6 +12,7 @@ from PIL import Image
 
 from genbench.cli import main
 from genbench.datasets.base import DataRequest
+from genbench.datasets.captioned import decode_image, decode_images
 from genbench.datasets.captioned_folder import load_captioned_folder
 from genbench.datasets.coco import load_coco, select_captions, selection_sha256
 from genbench.datasets.shapes import COLOURS, POSITIONS, SHAPES, load_shapes_split
@@ -71,6 +72,20 @@ def test_jsonl_folder_counts_empty_captions_and_bad_images(tmp_path):
         load_captioned_folder(DataRequest("test", 8, 3, root=tmp_path, options={"max_bad_image_share": 0.1}))
     assert str(error.value) == (f"{tmp_path / 'test.jsonl'}: 1 of 5 images failed to decode (e.g. broken.png), "
                                 f"more than the protocol's max_bad_image_share 0.1")
+
+
+def test_threaded_decoding_keeps_the_order_and_every_pixel(tmp_path):
+    paths = []
+    for i in range(7):
+        paths.append(tmp_path / f"{i}.png")
+        write_png(paths[-1], i, size=(30 + i, 20))
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    paths.insert(3, tmp_path / "bad.png")
+    serial = list(decode_images(paths, 12, 3, workers=1))
+    threaded = list(decode_images(paths, 12, 3, workers=3, chunk=2))
+    assert [a is None for a in threaded] == [i == 3 for i in range(8)]
+    assert all(b is None if a is None else np.array_equal(a, b) for a, b in zip(serial, threaded))
+    assert np.array_equal(threaded[0], decode_image(paths[0], 12, 3)) and threaded[0].shape == (12, 12, 3)
 
 
 def test_sidecar_folder_and_bad_utf8(tmp_path):
