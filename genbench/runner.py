@@ -356,7 +356,7 @@ class Runner:
         torch.manual_seed(seed)  # the random initialisation is part of a seeded training
         model = _plugin_call(spec.name, "create", cls.create, image_format, config, data.num_classes)
         report = _plugin_call(spec.name, "train", model.train,
-                              TrainingData(data.images, data.labels, data.captions, data.num_classes),
+                              TrainingData(data.pixels(), data.labels, data.captions, data.num_classes),
                               recipe, seed, device, self.progress)
         _plugin_call(spec.name, "save", model.save, path)
         atomic_write_text(report_path, json.dumps(dataclasses.asdict(report), sort_keys=True))

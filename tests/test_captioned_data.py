@@ -12,12 +12,13 @@ from PIL import Image
 
 from genbench.cli import main
 from genbench.datasets.base import DataRequest
-from genbench.datasets.captioned import decode_image, decode_images
+from genbench.datasets.captioned import DecodedFiles, decode_image, decode_images
 from genbench.datasets.captioned_folder import load_captioned_folder
 from genbench.datasets.coco import load_coco, select_captions, selection_sha256
 from genbench.datasets.shapes import COLOURS, POSITIONS, SHAPES, load_shapes_split
 from genbench.errors import DataError, WeightsError
 from genbench.extractors.inception import INCEPTION
+from genbench.featurepass import extract_features
 from genbench.protocol import builtin_protocol_files, load_protocol_file
 from genbench.registry import load_registry
 
@@ -86,6 +87,35 @@ def test_threaded_decoding_keeps_the_order_and_every_pixel(tmp_path):
     assert [a is None for a in threaded] == [i == 3 for i in range(8)]
     assert all(b is None if a is None else np.array_equal(a, b) for a, b in zip(serial, threaded))
     assert np.array_equal(threaded[0], decode_image(paths[0], 12, 3)) and threaded[0].shape == (12, 12, 3)
+
+
+def test_captioned_sets_keep_files_not_pixels_and_decode_on_indexing(tmp_path):
+    (tmp_path / "img").mkdir()
+    lines = []
+    for i in range(5):
+        write_png(tmp_path / "img" / f"{i}.png", i, size=(16 + i, 12))
+        lines.append({"image": f"img/{i}.png", "caption": f"caption {i}"})
+    (tmp_path / "test.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    data = load_captioned_folder(DataRequest("test", 8, 3, root=tmp_path))
+    assert isinstance(data.images, DecodedFiles) and data.images.shape == (5, 3, 8, 8) and len(data) == 5
+    expected = torch.stack([torch.from_numpy(decode_image(tmp_path / "img" / f"{i}.png", 8, 3)).permute(2, 0, 1)
+                            for i in range(5)])
+    pixels = data.pixels()
+    assert pixels.dtype == torch.uint8 and torch.equal(pixels, expected)
+    assert torch.equal(data.images[1:4], expected[1:4]) and torch.equal(data.images[2], expected[2])
+    assert torch.equal(data.images[torch.tensor([4, 0, 4])], expected[[4, 0, 4]])
+    features = extract_features({"mean": MeanColour()}, data.images, data.captions, chunk=2)
+    assert torch.equal(features["mean/rgb"], extract_features({"mean": MeanColour()}, expected, None, 2)["mean/rgb"])
+    (tmp_path / "img" / "3.png").write_bytes(b"overwritten")
+    with pytest.raises(DataError, match=r"3.png: failed to decode, though it decoded when the data set was loaded"):
+        data.images[2:5]
+
+
+class MeanColour:
+    """A feature extractor as small as can be: each image's mean per channel."""
+
+    def extract(self, images, captions=None):
+        return {"rgb": images.double().mean((2, 3))}
 
 
 def test_sidecar_folder_and_bad_utf8(tmp_path):

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, Union
 
 import torch
 
 
+class LazyImages(Protocol):
+    """A stand-in for a uint8 ``[N, C, H, W]`` tensor that makes images only when indexed (files decoded on demand)."""
+
+    dtype: torch.dtype
+
+    @property
+    def shape(self) -> torch.Size: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: Any) -> torch.Tensor: ...
+
+
+ImageArray = Union[torch.Tensor, LazyImages]
+
+
 @dataclass
 class ImageDataset:
-    """Images as uint8 ``[N, C, H, W]`` at the protocol's size, with optional labels or captions."""
+    """Images as uint8 ``[N, C, H, W]`` at the protocol's size, with optional labels or captions.
 
-    images: torch.Tensor
+    ``images`` is a tensor, or ``LazyImages`` for sets too large to hold decoded (COCO, folders):
+    the feature pass reads those a chunk at a time; ``pixels()`` decodes them all.
+    """
+
+    images: ImageArray
     labels: torch.Tensor | None = None
     captions: list[str] | None = None
     num_classes: int | None = None
@@ -22,6 +42,10 @@ class ImageDataset:
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
+
+    def pixels(self) -> torch.Tensor:
+        """All images as one uint8 tensor (decoding lazy images)."""
+        return self.images if isinstance(self.images, torch.Tensor) else self.images[:]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ option of the protocol, 0.01 by default). The counts go into ``ImageDataset.info
 Images are converted to RGB (or grey), then scaled so the shorter side fits the protocol's size
 with PIL's bicubic filter and centre-cropped (``PIL.ImageOps.fit``). Decoding runs on a thread per
 core (PIL releases the GIL while it decodes and resizes); the order, and so every pixel, is the
-same as one thread's.
+same as one thread's. Loading decodes every image once to find the failures, but keeps only the
+file list (``DecodedFiles``): the feature pass decodes again a chunk at a time, so ``coco30k``'s
+30 000 images at 256² never sit in memory together (5.9 GB as uint8).
 """
 
 from __future__ import annotations
@@ -86,26 +88,60 @@ def decode_images(paths: list[Path], image_size: int, channels: int, workers: in
             yield from (future.result() for future in pending)
 
 
+class DecodedFiles:
+    """uint8 ``[N, C, S, S]`` images that are decoded from their files when indexed (``LazyImages``).
+
+    Indexing takes what a tensor's first dimension takes: an int, a slice, or a sequence/tensor of indices.
+    """
+
+    dtype = torch.uint8
+
+    def __init__(self, paths: list[Path], image_size: int, channels: int):
+        self.paths, self.image_size, self.channels = list(paths), image_size, channels
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self.paths), self.channels, self.image_size, self.image_size))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: Any) -> torch.Tensor:
+        if isinstance(index, int):
+            return self[[index]][0]
+        if isinstance(index, slice):
+            chosen = self.paths[index]
+        else:
+            chosen = [self.paths[int(i)] for i in (index.tolist() if isinstance(index, torch.Tensor) else index)]
+        images = torch.empty((len(chosen), self.channels, self.image_size, self.image_size), dtype=torch.uint8)
+        for row, (path, array) in enumerate(zip(chosen, decode_images(chosen, self.image_size, self.channels))):
+            if array is None:
+                raise DataError(f"{path}: failed to decode, though it decoded when the data set was loaded "
+                                f"(changed since?)")
+            images[row] = torch.from_numpy(array).permute(2, 0, 1)
+        return images
+
+
 def load_captioned_files(pairs: list[CaptionedFile], request: DataRequest, source: str,
                          info: dict[str, Any] | None = None) -> ImageDataset:
-    """Decode the pairs' images at the request's size; failures are skipped, counted and bounded."""
+    """The pairs whose image decodes at the request's size, as ``DecodedFiles``; failures are skipped,
+    counted and bounded."""
     pairs, empty = drop_empty_captions(pairs)
     if not pairs:
         raise DataError(f"{source}: no (image, caption) pairs with a non-empty caption")
-    size = request.image_size
-    images = torch.empty((len(pairs), request.channels, size, size), dtype=torch.uint8)  # filled in place: one copy
-    captions, failed = [], []
-    for pair, array in zip(pairs, decode_images([p.path for p in pairs], size, request.channels)):
+    kept: list[CaptionedFile] = []
+    failed: list[str] = []
+    for pair, array in zip(pairs, decode_images([p.path for p in pairs], request.image_size, request.channels)):
         if array is None:
             failed.append(pair.path.name)
         else:
-            images[len(captions)] = torch.from_numpy(array).permute(2, 0, 1)
-            captions.append(pair.caption)
+            kept.append(pair)
     limit = float(request.options.get("max_bad_image_share", DEFAULT_MAX_BAD_IMAGE_SHARE))
-    if len(failed) > limit * len(pairs) or not captions:
+    if len(failed) > limit * len(pairs) or not kept:
         raise DataError(f"{source}: {len(failed)} of {len(pairs)} images failed to decode (e.g. {failed[0]}), "
                         f"more than the protocol's max_bad_image_share {limit}")
-    images = images[:len(captions)] if failed else images
+    images = DecodedFiles([p.path for p in kept], request.image_size, request.channels)
+    captions = [p.caption for p in kept]
     record = {**(info or {}), "source": source, "pairs": len(pairs) + empty, "images": len(captions),
               "empty_captions_dropped": empty, "images_failed_to_decode": len(failed),
               "failed_files": failed[:20], "resize": RESIZE}
