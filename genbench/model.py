@@ -159,14 +159,20 @@ class GenerativeModel(ABC):
             "trainable": sum(p.numel() for p in params.values() if p.requires_grad),
         }
 
-    def configure(self, **values: Any) -> None:
-        """Apply sampling settings; an undeclared key is an error naming the declared ones."""
+    @classmethod
+    def check_settings(cls, values: dict[str, Any]) -> None:
+        """Refuse keys not declared in ``settings`` (naming the declared ones) and values of the wrong type."""
         for key, value in values.items():
-            if key not in self.settings:
-                declared = ", ".join(sorted(self.settings)) or "none"
-                raise PluginError(f"unknown setting '{key}' for this model (declared settings: {declared})")
-            default = self.settings[key]
-            self.setting_values[key] = _coerce(key, value, default)
+            if key not in cls.settings:
+                declared = ", ".join(sorted(cls.settings)) or "none"
+                raise PluginError(f"unknown setting '{key}' (declared settings: {declared})")
+            _coerce(key, value, cls.settings[key])
+
+    def configure(self, **values: Any) -> None:
+        """Apply sampling settings, checked by ``check_settings``."""
+        self.check_settings(values)
+        for key, value in values.items():
+            self.setting_values[key] = _coerce(key, value, self.settings[key])
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:

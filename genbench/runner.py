@@ -13,9 +13,10 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from tqdm.auto import tqdm
@@ -193,6 +194,17 @@ def _plugin_call(plugin: str, hook: str, fn, *args, **kwargs):
         raise PluginError(f"plugin '{plugin}' {hook}() raised {type(exc).__name__}: {exc}") from exc
 
 
+@contextmanager
+def _naming_plugin(plugin: str) -> Iterator[None]:
+    """A ``PluginError`` that does not name ``plugin`` (a refused setting) is re-raised with its name in front."""
+    try:
+        yield
+    except PluginError as exc:
+        if str(exc).startswith(f"plugin '{plugin}'"):
+            raise
+        raise PluginError(f"plugin '{plugin}': {exc}") from None
+
+
 class Runner:
     """One evaluation run; ``run()`` returns the result record it wrote."""
 
@@ -233,8 +245,12 @@ class Runner:
         self.progress = self.progress and self.group.is_main
         reference = self.load_data(protocol, protocol.data.reference_split)
 
+        if opts.checkpoint is None:  # the model will be created from this class: refuse bad settings before training
+            with _naming_plugin(spec.name):
+                spec.model_class.check_settings(model_settings)
         model, training, checkpoint = self.obtain_model(spec, protocol, recipe_overrides, seed, device, results_dir)
-        _plugin_call(spec.name, "configure", model.configure, **model_settings)
+        with _naming_plugin(spec.name):
+            _plugin_call(spec.name, "configure", model.configure, **model_settings)
         checkpoint_sha = sha256_file(checkpoint) if checkpoint and checkpoint.is_file() else None
 
         conditions = plan_conditions(protocol, reference)

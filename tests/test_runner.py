@@ -144,12 +144,16 @@ def test_checkpoint_errors(tmp_path, vae_checkpoint):
 
 
 def test_bad_settings_fail_before_any_work(tmp_path, vae_checkpoint):
-    with pytest.raises(PluginError, match=r"unknown setting 'steps' for this model \(declared settings: none\)"):
+    with pytest.raises(PluginError, match=r"^plugin 'vae': unknown setting 'steps' \(declared settings: none\)$"):
         genbench.run(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, results_dir=tmp_path,
                      quiet=True, settings={"steps": "20"})
     with pytest.raises(ProtocolError, match=r"training recipe has unknown keys \['epoch'\]"):
         genbench.run(plugin="vae", protocol="digits", results_dir=tmp_path, quiet=True,
                      settings={"train.epoch": "2"})
+    # without a checkpoint the model would be trained first: the setting is refused before that
+    with pytest.raises(PluginError, match=r"^plugin 'ddim': setting 'steps' expects int, got 'many'$"):
+        genbench.run(plugin="ddim", protocol="digits", results_dir=tmp_path, quiet=True, settings={"steps": "many"})
+    assert not (tmp_path / "checkpoints").exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
