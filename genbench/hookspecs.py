@@ -29,7 +29,12 @@ def genbench_protocols() -> list:
 
 @hookspec
 def genbench_datasets() -> list:
-    """Return the ``DatasetSpec`` objects this plugin provides (name and a loader per split)."""
+    """Return the ``DatasetSpec`` objects this plugin provides (name and a loader per split).
+
+    A loader returns an ``ImageDataset``: uint8 ``[N, C, H, W]`` images at the protocol's size
+    (a tensor, or ``LazyImages`` that decode when indexed, for sets too large to hold) with
+    labels or captions.
+    """
 
 
 @hookspec
