@@ -103,6 +103,7 @@ def test_captioned_sets_keep_files_not_pixels_and_decode_on_indexing(tmp_path):
     pixels = data.pixels()
     assert pixels.dtype == torch.uint8 and torch.equal(pixels, expected)
     assert torch.equal(data.images[1:4], expected[1:4]) and torch.equal(data.images[2], expected[2])
+    assert torch.equal(data.images[np.int64(-1)], expected[-1]) and torch.equal(data.images[[0, 1]], expected[:2])
     assert torch.equal(data.images[torch.tensor([4, 0, 4])], expected[[4, 0, 4]])
     features = extract_features({"mean": MeanColour()}, data.images, data.captions, chunk=2)
     assert torch.equal(features["mean/rgb"], extract_features({"mean": MeanColour()}, expected, None, 2)["mean/rgb"])

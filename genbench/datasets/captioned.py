@@ -107,12 +107,13 @@ class DecodedFiles:
         return len(self.paths)
 
     def __getitem__(self, index: Any) -> torch.Tensor:
-        if isinstance(index, int):
-            return self[[index]][0]
         if isinstance(index, slice):
             chosen = self.paths[index]
         else:
-            chosen = [self.paths[int(i)] for i in (index.tolist() if isinstance(index, torch.Tensor) else index)]
+            rows = torch.as_tensor(index, dtype=torch.long)  # int, numpy integer, list or tensor of indices
+            if rows.ndim == 0:
+                return self[[int(rows)]][0]
+            chosen = [self.paths[i] for i in rows.tolist()]
         images = torch.empty((len(chosen), self.channels, self.image_size, self.image_size), dtype=torch.uint8)
         for row, (path, array) in enumerate(zip(chosen, decode_images(chosen, self.image_size, self.channels))):
             if array is None:
