@@ -1,7 +1,9 @@
 """Checkpoints as one safetensors file: tensors plus the plugin name and config in its metadata.
 
 Keeping the config inside the same file (rather than a JSON beside it) makes a checkpoint one
-atomic thing to write, copy and hash. Loading never unpickles.
+atomic thing to write, copy and hash. Files are written canonically (the safetensors header's
+keys sorted), so identical tensors and config give identical bytes and one SHA-256. Loading never
+unpickles.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, safe_open, save
 
 from genbench.errors import WeightsError
 from genbench.storage import atomic_path
@@ -34,8 +36,22 @@ def save_checkpoint(path: Path, plugin: str, config: dict[str, Any], tensors: di
     """Write atomically (temp file + rename) so a killed run never leaves half a checkpoint."""
     metadata = {"format": FORMAT, "plugin": plugin, "config": json.dumps(config, sort_keys=True),
                 "extra": json.dumps(extra or {}, sort_keys=True)}
+    data = canonical_safetensors({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata)
     with atomic_path(Path(path)) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        tmp.write_bytes(data)
+
+
+def canonical_safetensors(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> bytes:
+    """safetensors bytes whose JSON header has sorted keys and no spaces (the library's order varies by run).
+
+    The tensor data and its offsets are the library's own (laid out in a fixed order); only the
+    header is rewritten, padded with spaces to 8 bytes as the format requires.
+    """
+    raw = save(tensors, metadata=metadata)
+    length = int.from_bytes(raw[:8], "little")
+    header = json.dumps(json.loads(raw[8:8 + length]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    return len(header).to_bytes(8, "little") + header + raw[8 + length:]
 
 
 def load_checkpoint(path: Path, plugin: str, also: tuple[str, ...] = ()) -> Checkpoint:

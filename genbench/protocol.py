@@ -22,6 +22,9 @@ from genbench.errors import ProtocolError
 from genbench.model import Task
 
 CONDITIONS = ("none", "classes", "captions")
+#: Version of the rule that gives image i its seed (``genbench.sampling``); part of every fingerprint.
+#: 2: SHA-256-derived 32-bit generator seeds (1 let torch drop the run seed's bits).
+SAMPLING_PLAN_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class DataSection:
     reference_split: str
     train_split: str | None
     options: dict[str, Any]
+    #: The pinned content identity of the reference set (``genbench.reference_identity``), or None.
+    reference_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,11 @@ class Protocol:
             kept.pop(key, None)
         return kept
 
-    def fingerprint(self, extractor_weights: dict[str, str]) -> str:
-        """Hash of the definition plus the SHA-256 of each extractor's weights actually used."""
-        payload = {"definition": self.definition(), "extractor_weights": dict(sorted(extractor_weights.items()))}
+    def fingerprint(self, extractor_weights: dict[str, str], reference_sha256: str) -> str:
+        """Hash of the definition, the SHA-256 of each extractor's weights actually used, the content identity
+        of the reference data actually read, and the sampling plan's version (how image i's seed is derived)."""
+        payload = {"definition": self.definition(), "extractor_weights": dict(sorted(extractor_weights.items())),
+                   "reference_sha256": reference_sha256, "sampling_plan": SAMPLING_PLAN_VERSION}
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -137,6 +144,15 @@ class _Fields:
         return _Fields(value, f"{self.prefix}{key}.", self.source)
 
 
+def _run_seed(sampling: _Fields) -> int:
+    from genbench.sampling import RUN_SEED_LIMIT
+
+    seed = sampling.get("seed", int, 0)
+    if not 0 <= seed < RUN_SEED_LIMIT:
+        raise sampling.fail("seed", f"must be from 0 to 2**63 - 1, got {seed}")
+    return seed
+
+
 def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
     """Validate a parsed protocol file and build the ``Protocol``."""
     top = _Fields(raw, "", source)
@@ -155,7 +171,9 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
         reference_split=data.get("reference_split", str),
         train_split=data.get("train_split", str, None),
         options={k: v for k, v in data.table.items()
-                 if k not in ("dataset", "image_size", "channels", "reference_split", "train_split")},
+                 if k not in ("dataset", "image_size", "channels", "reference_split", "train_split",
+                              "reference_sha256")},
+        reference_sha256=data.get("reference_sha256", str, None),
     )
     if data_section.channels not in (1, 3):
         raise data.fail("channels", f"must be 1 or 3, got {data_section.channels}")
@@ -170,7 +188,7 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
         raise sampling.fail("shard_size", f"must be a multiple of feature_batch_size ({feature_batch}), got {shard_size}")
     sampling_section = SamplingSection(
         num_samples=sampling.get("num_samples", int, positive=True),
-        seed=sampling.get("seed", int, 0),
+        seed=_run_seed(sampling),
         shard_size=shard_size,
         batch_size=sampling.get("batch_size", int, shard_size, positive=True),
         feature_batch_size=feature_batch,

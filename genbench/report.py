@@ -55,4 +55,8 @@ def format_result(record: dict[str, Any]) -> str:
     if training:
         lines.append(f"training   {training['epochs']} epochs, {training['steps']} steps, "
                      f"{training['seconds']:.1f} s ({training['seconds_per_epoch']:.2f} s/epoch)")
+    warnings = record.get("warnings") or []
+    if warnings:
+        lines.append("")
+        lines += [f"warning    {warning}" for warning in warnings]
     return "\n".join(lines)

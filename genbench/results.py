@@ -1,22 +1,30 @@
 """Result records: one schema-versioned JSON file per run, written atomically; loaded into pandas.
 
-The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
+The record's shape (``RESULT_SCHEMA_VERSION`` 2; 1 lacked the identities, determinism and warnings)::
 
     schema_version   int, this module's RESULT_SCHEMA_VERSION
     run_id           str, unique; also the file name stem
     status           "measured" (a genbench run) or "reported" (a published number typed in)
     protocol         {name, version, fingerprint, task, source, definition}
     plugin           {name, model, distribution, version, task, checkpoint, checkpoint_sha256,
-                      config, settings, capabilities}
-    samples          {num_samples, seed, shard_size, batch_size, feature_batch_size, shards}
+                      config, settings, capabilities, code: {distribution, version, package,
+                      sources_sha256, base_modules} (the code that sampled; part of the run key)}
+    samples          {num_samples, seed, shard_size, batch_size, feature_batch_size, conditions,
+                      distinct (distinct images by hash), determinism: {deterministic, problems,
+                      tolerance_levels, probe_batches}}
     extractors       {name: {kind, weights_sha256, ...settings}}
     metrics          {key: {metric, extractor, feature, settings, value, std, higher_is_better, extras}}
     speed            {device, network_evaluations_per_image, by_batch_size{b: {seconds_per_image,
                       images_per_second, ...}}, peak_device_memory_bytes}
     parameters       {all, trainable}
-    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe} or null
-    reference        {split, num_images, cache_hits, data_info (when the loader reports any): skipped images,
-                      dropped captions, caption selection hash}
+    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe, checkpoint_sha256,
+                      identity: {plugin, config, recipe, seed, data, code, environment: {device_type,
+                      threads, libraries}}} or null
+    reference        {split, num_images, sha256 (content identity, in the fingerprint), identity (its parts:
+                      shape, pixels_sha256, labels_sha256, captions_sha256, source), mismatch ({expected,
+                      found}, only under --allow-reference-mismatch), cache_hits, data_info (when the loader
+                      reports any): skipped images, dropped captions, caption selection hash}
+    warnings         [str]: what a reader must know (few distinct samples, a non-deterministic plugin)
     artifacts        {grid: file name beside the result, samples_dir: or null,
                       gallery: [{prompt, file, seeds, diversity?}] one grid per protocol prompt}
     environment      {hardware, python, platform, libraries}
@@ -38,7 +46,7 @@ import pandas as pd
 from genbench.errors import ResultsError
 from genbench.storage import atomic_write_text
 
-RESULT_SCHEMA_VERSION = 1
+RESULT_SCHEMA_VERSION = 2
 
 
 def new_run_id(protocol: str, plugin: str, when: datetime | None = None) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -16,14 +18,15 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from tqdm.auto import tqdm
 
 from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.determinism import HOW_TO_FIX, ProbeImages
 from genbench.distributed import ProcessGroup, local_device, process_group
-from genbench.errors import GenbenchError, MetricError, PluginError, ProtocolError
+from genbench.errors import DataError, GenbenchError, MetricError, PluginError, ProtocolError
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
 from genbench.gallery import render_gallery
@@ -34,16 +37,26 @@ from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.protocol import Protocol, parse_protocol
 from genbench.provenance import environment
+from genbench.code_identity import code_identity
 from genbench.reference_cache import default_cache_dir, reference_features
+from genbench.reference_identity import reference_identity
 from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
-from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
+from genbench.sampling import (Conditions, Shard, caption_groups, check_run_seed, plan_conditions, plan_shards,
+                               sample_seed, training_seed)
 from genbench.storage import atomic_write_text, load_verified, save_verified
-from genbench.training import bar_disabled
+from genbench.trained import checkpoint_path, numeric_environment, training_lock, verified_report, write_report
+from genbench.training import bar_disabled, check_recipe
 from genbench.validation import validate_batch
 from genbench.weights import exported_weights_dir
 
 GRID_IMAGES = 64
+#: Shard tensor holding each image's digest (first 8 bytes of the SHA-256 of its pixels, as int64).
+DIGESTS = "image_digests"
+#: A run whose share of distinct images is below this gets a warning (a plugin returning one image for every seed).
+DISTINCT_WARNING_SHARE = 0.9
+#: File in a work directory recording what the run's key was made of.
+RUN_PARTS = "run.json"
 
 
 @dataclass
@@ -65,6 +78,10 @@ class RunOptions:
     data_dir: Path | None = None
     trust_weights: bool = False
     command: list[str] | None = None
+    #: Score against a reference set whose identity differs from the protocol's pin (own fingerprint).
+    allow_reference_mismatch: bool = False
+    #: Run a plugin that fails the determinism probe; the result says ``deterministic: false`` and is not ranked.
+    allow_nondeterministic: bool = False
 
 
 @dataclass
@@ -81,13 +98,16 @@ class ExtractorContext:
 
 @dataclass
 class Evaluation:
-    """A protocol made ready to score samples: device, metric settings, built extractors, fingerprint."""
+    """A protocol made ready to score samples: device, metric settings, built extractors, the reference
+    set with its content identity, and the fingerprint that covers all of them."""
 
     protocol: Protocol
     device: torch.device
     context: ExtractorContext
     metric_settings: dict[str, dict[str, Any]]
     extractors: dict[str, FeatureExtractor]
+    reference: ImageDataset
+    reference_identity: dict[str, Any]
     fingerprint: str
 
 
@@ -177,6 +197,54 @@ def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[st
     return resolved
 
 
+def image_digests(images: torch.Tensor) -> torch.Tensor:
+    """Per image, the first 8 bytes of the SHA-256 of its uint8 pixels (int64): equal images, equal digests."""
+    return torch.tensor([int.from_bytes(hashlib.sha256(image.contiguous().numpy().tobytes()).digest()[:8], "big",
+                                        signed=True) for image in images], dtype=torch.int64)
+
+
+def distinct_count(digests: torch.Tensor) -> int:
+    return int(torch.unique(digests).numel())
+
+
+def sample_warnings(probe: ProbeImages, digests: torch.Tensor) -> list[str]:
+    """What a reader of the result must know: too few distinct samples, a non-deterministic plugin."""
+    warnings = []
+    distinct = distinct_count(digests)
+    if distinct < DISTINCT_WARNING_SHARE * len(digests):
+        warnings.append(f"only {distinct} of {len(digests)} samples are distinct images (below "
+                        f"{DISTINCT_WARNING_SHARE:.0%}): the plugin returns the same image for many seeds")
+    if not probe.deterministic:
+        warnings.append(f"the plugin is not deterministic ({'; '.join(probe.problems)}): the same command gives "
+                        f"other numbers, so this result is never ranked")
+    return warnings
+
+
+def checked_reference_identity(protocol: Protocol, reference: ImageDataset, allow_mismatch: bool) -> dict[str, Any]:
+    """The reference set's identity (``genbench.reference_identity``), refused when it is not the protocol's pin
+    unless ``allow_mismatch`` (then it carries ``mismatch: {expected, found}``)."""
+    identity = reference_identity(reference)
+    pinned = protocol.data.reference_sha256
+    if pinned is None or pinned == identity["sha256"]:
+        return identity
+    if not allow_mismatch:
+        raise DataError(f"reference data of protocol '{protocol.name}' ({protocol.data.dataset}/"
+                        f"{protocol.data.reference_split}) has identity {identity['sha256']}, the protocol pins "
+                        f"{pinned} (another release or a damaged copy?); pass --allow-reference-mismatch to score "
+                        f"against it under its own fingerprint")
+    return {**identity, "mismatch": {"expected": pinned, "found": identity["sha256"]}}
+
+
+def reference_section(evaluation: Evaluation, cache_hits: dict[str, bool]) -> dict[str, Any]:
+    """The result's ``reference`` section: split, size, content identity, cache use and what loading found."""
+    reference, identity = evaluation.reference, evaluation.reference_identity
+    section = {"split": evaluation.protocol.data.reference_split, "num_images": len(reference),
+               "sha256": identity["sha256"], "identity": identity["parts"], "cache_hits": cache_hits}
+    if identity.get("mismatch"):
+        section["mismatch"] = identity["mismatch"]
+    return {**section, "data_info": reference.info} if reference.info else section
+
+
 def shard_path(work_dir: Path, index: int) -> Path:
     """Where shard ``index`` of a run keeps its features (and grid images) until the result is written."""
     return work_dir / f"shard-{index:06d}.safetensors"
@@ -238,31 +306,44 @@ class Runner:
             raise ProtocolError(f"plugin '{spec.name}' is a {spec.task.value} model; protocol '{protocol.name}' "
                                 f"evaluates {protocol.task.value} models")
         results_dir = ensure_writable(opts.results_dir)
-        seed = protocol.sampling.seed if opts.seed is None else opts.seed
+        seed = check_run_seed(protocol.sampling.seed if opts.seed is None else opts.seed)
         evaluation = self.prepare(protocol)
         device, extractors, fingerprint = evaluation.device, evaluation.extractors, evaluation.fingerprint
         self.group = process_group(device)
         self.progress = self.progress and self.group.is_main
-        reference = self.load_data(protocol, protocol.data.reference_split)
+        reference = evaluation.reference
 
         if opts.checkpoint is None:  # the model will be created from this class: refuse bad settings before training
             with _naming_plugin(spec.name):
                 spec.model_class.check_settings(model_settings)
-        model, training, checkpoint = self.obtain_model(spec, protocol, recipe_overrides, seed, device, results_dir)
+        model, training, checkpoint = self.obtain_model(provided, protocol, recipe_overrides, seed, device, results_dir)
         with _naming_plugin(spec.name):
             _plugin_call(spec.name, "configure", model.configure, **model_settings)
-        checkpoint_sha = sha256_file(checkpoint) if checkpoint and checkpoint.is_file() else None
+        if training is not None:
+            checkpoint_sha = training["checkpoint_sha256"]
+        else:
+            checkpoint_sha = sha256_file(checkpoint) if checkpoint and checkpoint.is_file() else None
 
         conditions = plan_conditions(protocol, reference)
-        run_key = sha256_json({"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
-                               "settings": model.setting_values, "seed": seed,
-                               "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None})[:20]
-        work_dir = results_dir / ".work" / f"{protocol.name}-{spec.name}-{run_key}"
-        generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
-                                                    seed, device, work_dir)
+        sample = functools.partial(self.sample_images, model, spec.name, protocol, conditions, seed, device)
+        probe = ProbeImages(sample, protocol.sampling.num_samples) if self.group.is_main else None
+        if probe is not None:
+            self.check_determinism(probe, spec.name)
+        code = code_identity(spec.model_class, provided.plugin.distribution, provided.plugin.version)
+        run_parts = {"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
+                     "settings": model.setting_values, "seed": seed, "code": code,
+                     "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None}
+        work_dir = self.work_dir(results_dir, f"{protocol.name}-{spec.name}", run_parts)
+        generated, images, digests = self.sample_and_extract(sample, spec.name, protocol, extractors, conditions,
+                                                             work_dir)
         if not self.group.is_main:
             return None
-        metrics, reference_section = self.evaluate(evaluation, reference, generated, conditions)
+        probe.compare_with_run(images[:len(probe.images)])
+        self.check_determinism(probe, spec.name)
+        warnings = sample_warnings(probe, digests)
+        for warning in warnings:
+            self.log(f"warning: {warning}")
+        metrics, reference_info = self.evaluate(evaluation, generated, conditions)
         self.log("measuring sampling speed")
         speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
 
@@ -274,22 +355,25 @@ class Runner:
             save_images(images, results_dir / artifacts["samples_dir"])
         artifacts["gallery"] = self.gallery(model, spec.name, protocol, extractors, device, results_dir, run_id)
         record = result_record(
-            evaluation, run_id, reference_section, metrics, started, clock, opts.command,
+            evaluation, run_id, reference_info, metrics, started, clock, opts.command,
             plugin={"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
                     "distribution": provided.plugin.distribution, "version": provided.plugin.version,
                     "task": spec.task.value, "checkpoint": str(checkpoint) if checkpoint else None,
                     "checkpoint_sha256": checkpoint_sha, "config": getattr(model, "config", None),
-                    "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities)},
+                    "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities),
+                    "code": code},
             samples={"num_samples": protocol.sampling.num_samples, "seed": seed,
                      "shard_size": protocol.sampling.shard_size,
                      "batch_size": opts.batch_size or protocol.sampling.batch_size,
                      "feature_batch_size": protocol.sampling.feature_batch_size,
                      "conditions": protocol.sampling.conditions,
                      "samples_per_caption": protocol.sampling.samples_per_caption,
-                     "captions_truncated_by_model": self.truncated_captions(model, spec.name, conditions)},
+                     "captions_truncated_by_model": self.truncated_captions(model, spec.name, conditions),
+                     "distinct": distinct_count(digests), "determinism": probe.summary()},
+            warnings=warnings,
             speed=speed,
             parameters=model.parameter_counts(),
-            training=dataclasses.asdict(training) if training else None,
+            training=training,
             artifacts=artifacts,
         )
         path = write_result(results_dir, record)
@@ -299,27 +383,38 @@ class Runner:
         return record
 
     def prepare(self, protocol: Protocol) -> Evaluation:
-        """Resolve the device, the metric settings and the extractors (weights checked) of ``protocol``."""
+        """Resolve the device, the metric settings and the extractors (weights checked) of ``protocol``, load its
+        reference set and check its identity against the protocol's pin; the fingerprint covers all three."""
         opts = self.options
         device = resolve_device(opts.device)
         settings_by_metric = metric_settings(protocol, self.registry)
         context = ExtractorContext(device, opts.weights_dir, opts.trust_weights,
                                    Path(opts.cache_dir or default_cache_dir()), opts.data_dir, self.registry)
         extractors = build_extractors(protocol, self.registry, context)
-        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()})
-        return Evaluation(protocol, device, context, settings_by_metric, extractors, fingerprint)
+        reference = self.load_data(protocol, protocol.data.reference_split)
+        identity = checked_reference_identity(protocol, reference, opts.allow_reference_mismatch)
+        if identity.get("mismatch"):
+            self.log(f"reference data differs from the protocol's pin ({identity['mismatch']['expected'][:16]}...): "
+                     f"scored under its own fingerprint, never ranked with the standard one")
+        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()}, identity["sha256"])
+        return Evaluation(protocol, device, context, settings_by_metric, extractors, reference, identity, fingerprint)
 
-    def evaluate(self, evaluation: Evaluation, reference: ImageDataset, generated: dict[str, torch.Tensor],
+    def evaluate(self, evaluation: Evaluation, generated: dict[str, torch.Tensor],
                  conditions: Conditions) -> tuple[dict[str, Any], dict[str, Any]]:
         """The protocol's metrics of generated features against the (cached) reference features."""
-        protocol = evaluation.protocol
-        ref_features, hits = reference_features(
-            reference, self.data_identity(protocol, protocol.data.reference_split), evaluation.extractors,
-            protocol.extractors, protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
+        protocol, reference = evaluation.protocol, evaluation.reference
+        ref_features, hits = self.reference_features(evaluation)
         metrics = self.compute_metrics(protocol, self.registry, evaluation.metric_settings, generated, ref_features,
                                        conditions, reference.num_classes)
-        section = {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
-        return metrics, {**section, "data_info": reference.info} if reference.info else section
+        return metrics, reference_section(evaluation, hits)
+
+    def reference_features(self, evaluation: Evaluation) -> tuple[dict[str, torch.Tensor], dict[str, bool]]:
+        """The reference set's features, cached under its content identity (a changed copy never hits)."""
+        protocol = evaluation.protocol
+        identity = {**self.data_identity(protocol, protocol.data.reference_split),
+                    "sha256": evaluation.reference_identity["sha256"]}
+        return reference_features(evaluation.reference, identity, evaluation.extractors, protocol.extractors,
+                                  protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
 
     def data_identity(self, protocol: Protocol, split: str) -> dict[str, Any]:
         data = protocol.data
@@ -337,9 +432,14 @@ class Runner:
                               f"{tuple(dataset.images.shape[1:])}; the protocol needs uint8 {expected}")
         return dataset
 
-    def obtain_model(self, spec: ModelSpec, protocol: Protocol, recipe_overrides: dict[str, Any], seed: int,
-                     device: torch.device, results_dir: Path) -> tuple[GenerativeModel, TrainingReport | None, Path | None]:
-        """Load the given checkpoint, or train with the protocol's recipe (reusing a finished training)."""
+    def obtain_model(self, provided: Provided[ModelSpec], protocol: Protocol, recipe_overrides: dict[str, Any],
+                     seed: int, device: torch.device,
+                     results_dir: Path) -> tuple[GenerativeModel, dict[str, Any] | None, Path | None]:
+        """Load the given checkpoint, or train with the protocol's recipe (reusing a finished, verified training).
+
+        Returns the model, the training section of the result (None for a given checkpoint) and the checkpoint.
+        """
+        spec = provided.item
         cls = spec.model_class
         if self.options.checkpoint is not None:
             model = _plugin_call(spec.name, "load", cls.load, Path(self.options.checkpoint), device)
@@ -349,41 +449,90 @@ class Runner:
             raise PluginError(f"no checkpoint given and protocol '{protocol.name}' has no training recipe for "
                               f"plugin '{spec.name}': pass --checkpoint PATH")
         recipe.update(recipe_overrides)
+        check_recipe(recipe)  # a bad recipe fails before anything is locked, loaded or trained
         config = {**spec.default_config, **recipe.pop("config", {})}
         train_split = protocol.data.train_split
         if train_split is None:
             raise ProtocolError(f"protocol '{protocol.name}' has a training recipe but no data.train_split")
-        self.group.barrier()  # every rank sees the same checkpoint state before deciding to train
         identity = {"plugin": spec.name, "config": config, "recipe": recipe, "seed": seed,
-                    "data": self.data_identity(protocol, train_split)}
-        path = results_dir / "checkpoints" / f"{spec.name}-{protocol.name}-{sha256_json(identity)[:12]}.safetensors"
-        report_path = path.with_name(path.name + ".training.json")
-        if path.exists() and report_path.exists():
-            self.log(f"reusing trained checkpoint {path}")
-            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
-            return _plugin_call(spec.name, "load", cls.load, path, device), report, path
+                    "data": self.data_identity(protocol, train_split),
+                    "code": code_identity(cls, provided.plugin.distribution, provided.plugin.version),
+                    "environment": numeric_environment(device)}
+        path = checkpoint_path(results_dir, spec.name, protocol.name, identity)
+        self.group.barrier()  # every rank sees the same checkpoint state before deciding to train
+        if self.group.is_main:
+            with training_lock(path):
+                report, why = verified_report(path, identity)
+                if report is None:
+                    if path.exists():
+                        self.log(f"not reusing {path}: {why}; training again")
+                    report = self.train(cls, spec.name, protocol, train_split, config, recipe, seed, device, path)
+                    write_report(path, report, identity)
+                    self.log(f"checkpoint saved to {path}")
+                else:
+                    self.log(f"reusing trained checkpoint {path} (SHA-256 verified)")
+        self.group.barrier()  # the main rank trained or verified; the others load what it saved
         if not self.group.is_main:
-            self.group.barrier()  # the main rank trains; the others load what it saved
-            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
-            return _plugin_call(spec.name, "load", cls.load, path, device), report, path
-        data = self.load_data(protocol, train_split)
-        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
-        self.log(f"training {spec.name} on {protocol.data.dataset}/{train_split} ({len(data)} images)")
-        torch.manual_seed(seed)  # the random initialisation is part of a seeded training
-        model = _plugin_call(spec.name, "create", cls.create, image_format, config, data.num_classes)
-        report = _plugin_call(spec.name, "train", model.train,
-                              TrainingData(data.pixels(), data.labels, data.captions, data.num_classes),
-                              recipe, seed, device, self.progress)
-        _plugin_call(spec.name, "save", model.save, path)
-        atomic_write_text(report_path, json.dumps(dataclasses.asdict(report), sort_keys=True))
-        self.log(f"checkpoint saved to {path}")
-        self.group.barrier()
-        return model.to(device).eval(), report, path
+            report, why = verified_report(path, identity)
+            if report is None:
+                raise GenbenchError(f"rank {self.group.rank}: checkpoint {path} is not usable after training: {why}")
+        model = _plugin_call(spec.name, "load", cls.load, path, device)
+        training = {**dataclasses.asdict(report), "identity": identity, "checkpoint_sha256": sha256_file(path)}
+        return model, training, path
 
-    def sample_and_extract(self, model: GenerativeModel, plugin: str, protocol: Protocol,
-                           extractors: dict[str, FeatureExtractor], conditions: Conditions, seed: int,
-                           device: torch.device, work_dir: Path) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Features of all generated images (keyed ``extractor/feature``) and the images kept for the grid."""
+    def train(self, cls: type[GenerativeModel], plugin: str, protocol: Protocol, split: str, config: dict[str, Any],
+              recipe: dict[str, Any], seed: int, device: torch.device, path: Path) -> TrainingReport:
+        """Create and train a model from the run seed's training seed and save it to ``path``."""
+        data = self.load_data(protocol, split)
+        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
+        self.log(f"training {plugin} on {protocol.data.dataset}/{split} ({len(data)} images)")
+        generator_seed = training_seed(seed)
+        torch.manual_seed(generator_seed)  # the random initialisation is part of a seeded training
+        model = _plugin_call(plugin, "create", cls.create, image_format, config, data.num_classes)
+        report = _plugin_call(plugin, "train", model.train,
+                              TrainingData(data.pixels(), data.labels, data.captions, data.num_classes),
+                              recipe, generator_seed, device, self.progress)
+        _plugin_call(plugin, "save", model.save, path)
+        return report
+
+    def work_dir(self, results_dir: Path, stem: str, run_parts: dict[str, Any]) -> Path:
+        """The run's work directory, keyed by ``run_parts``; an unfinished run of other code or settings in a
+        sibling directory is not resumed, and the log says what differs."""
+        work_dir = results_dir / ".work" / f"{stem}-{sha256_json(run_parts)[:20]}"
+        if self.group.is_main and not (work_dir / RUN_PARTS).exists():
+            comparable = json.loads(json.dumps(run_parts, default=str))
+            for sibling in sorted((results_dir / ".work").glob(f"{stem}-*/{RUN_PARTS}")):
+                try:
+                    earlier = json.loads(sibling.read_text(encoding="utf-8"))
+                    changed = sorted(k for k in comparable if earlier.get(k) != comparable[k])
+                except (OSError, ValueError, AttributeError):
+                    continue
+                self.log(f"not resuming the unfinished run in {sibling.parent}: changed since: "
+                         f"{', '.join(changed)}; starting fresh")
+            atomic_write_text(work_dir / RUN_PARTS, json.dumps(comparable, sort_keys=True, indent=1))
+        return work_dir
+
+    def sample_images(self, model: GenerativeModel, plugin: str, protocol: Protocol, conditions: Conditions,
+                      seed: int, device: torch.device, indices: list[int]) -> torch.Tensor:
+        """Images ``indices`` of the run (their seeds and conditions) in one ``sample`` call, validated, on the CPU."""
+        own = conditions.pick(indices)
+        batch = SampleBatch([sample_seed(seed, i) for i in indices], device, own.labels, own.captions)
+        images = _plugin_call(plugin, "sample", model.sample, batch)
+        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
+        return validate_batch(images, len(batch), image_format, plugin).cpu()
+
+    def check_determinism(self, probe: ProbeImages, plugin: str) -> None:
+        """Stop a plugin whose images do not depend on their seeds alone, unless ``--allow-nondeterministic``."""
+        if probe.deterministic or self.options.allow_nondeterministic:
+            return
+        raise PluginError(f"plugin '{plugin}' is not deterministic: {'; '.join(probe.problems)}; {HOW_TO_FIX} "
+                          f"(or pass --allow-nondeterministic: the result is then marked and never ranked)")
+
+    def sample_and_extract(self, sample: Callable[[list[int]], torch.Tensor], plugin: str, protocol: Protocol,
+                           extractors: dict[str, FeatureExtractor], conditions: Conditions,
+                           work_dir: Path) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Features of all generated images (keyed ``extractor/feature``), the images kept for the grid and
+        each image's digest (``image_digests``)."""
         sampling = protocol.sampling
         shards = plan_shards(sampling.num_samples, sampling.shard_size)
         done = {s.index: load_verified(shard_path(work_dir, s.index)) for s in shards}
@@ -395,38 +544,36 @@ class Runner:
         for shard in shards:
             if done[shard.index] is not None or not self.group.owns(shard.index):
                 continue
-            done[shard.index] = self.run_shard(model, plugin, protocol, extractors, conditions, seed, device,
-                                               shard, work_dir, bar)
+            done[shard.index] = self.run_shard(sample, protocol, extractors, conditions, shard, work_dir, bar)
         bar.close()
         self.group.barrier()
         if not self.group.is_main:
-            return {}, torch.empty(0)
+            return {}, torch.empty(0), torch.empty(0)
         for shard in shards:
             if done[shard.index] is None:
                 done[shard.index] = load_verified(shard_path(work_dir, shard.index))
             if done[shard.index] is None:
                 raise GenbenchError(f"shard {shard.index} of {work_dir} is missing or corrupt after every rank "
                                     f"finished; run the same command again to redo it")
-        keys = [k for k in done[0] if k != "images"]
+        keys = [k for k in done[0] if k not in ("images", DIGESTS)]
         features = {k: torch.cat([done[s.index][k] for s in shards]) for k in keys}
         images = torch.cat([done[s.index]["images"] for s in shards if "images" in done[s.index]])
-        return features, images
+        digests = torch.cat([done[s.index][DIGESTS] for s in shards])
+        return features, images, digests
 
-    def run_shard(self, model, plugin, protocol, extractors, conditions, seed, device, shard: Shard,
-                  work_dir: Path, bar) -> dict[str, torch.Tensor]:
+    def run_shard(self, sample: Callable[[list[int]], torch.Tensor], protocol: Protocol,
+                  extractors: dict[str, FeatureExtractor], conditions: Conditions, shard: Shard, work_dir: Path,
+                  bar) -> dict[str, torch.Tensor]:
         batch_size = self.options.batch_size or protocol.sampling.batch_size
-        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
         parts = []
         for start in range(shard.start, shard.stop, batch_size):
             stop = min(start + batch_size, shard.stop)
-            own = conditions.slice(start, stop)
-            batch = SampleBatch([sample_seed(seed, i) for i in range(start, stop)], device, own.labels, own.captions)
-            images = _plugin_call(plugin, "sample", model.sample, batch)
-            parts.append(validate_batch(images, len(batch), image_format, plugin).cpu())
+            parts.append(sample(list(range(start, stop))))
             bar.update(stop - start)
         images = torch.cat(parts)
         tensors = extract_features(extractors, images, conditions.slice(shard.start, shard.stop).captions,
                                    protocol.sampling.feature_batch_size)
+        tensors[DIGESTS] = image_digests(images)
         if shard.index * protocol.sampling.shard_size < GRID_IMAGES or self.options.save_samples:
             tensors["images"] = images
         save_verified(shard_path(work_dir, shard.index), tensors, {"start": shard.start})

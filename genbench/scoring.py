@@ -45,6 +45,7 @@ class ScoreOptions:
     trust_weights: bool = False
     quiet: bool = False
     command: list[str] | None = None
+    allow_reference_mismatch: bool = False
 
 
 def images_sha256(images: torch.Tensor) -> str:
@@ -75,7 +76,8 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
     runner = Runner(RunOptions(plugin=EXTERNAL, protocol=options.protocol, device=options.device,
                                results_dir=options.results_dir, quiet=options.quiet, cache_dir=options.cache_dir,
                                weights_dir=options.weights_dir, data_dir=options.data_dir,
-                               trust_weights=options.trust_weights, command=options.command))
+                               trust_weights=options.trust_weights, command=options.command,
+                               allow_reference_mismatch=options.allow_reference_mismatch))
     protocol = runner.registry.protocol(options.protocol)
     results_dir = ensure_writable(options.results_dir)
     images, conversion = fit_to_protocol(load_samples(options.samples), protocol, options.samples)
@@ -86,15 +88,14 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
                    f"scored as protocol.sampling.num_samples={len(images)} (its own fingerprint)")
         protocol = override_protocol(protocol, {"sampling.num_samples": str(len(images))})
     evaluation = runner.prepare(protocol)
-    reference = runner.load_data(protocol, protocol.data.reference_split)
     if options.captions is not None:
         conditions = Conditions(captions=load_captions(options.captions, len(images)))
     else:
-        conditions = plan_conditions(protocol, reference)
+        conditions = plan_conditions(protocol, evaluation.reference)
     runner.log(f"extracting features of {len(images)} samples from {options.samples}")
     generated = extract_features(evaluation.extractors, images, conditions.captions,
                                  protocol.sampling.feature_batch_size)
-    metrics, reference_section = runner.evaluate(evaluation, reference, generated, conditions)
+    metrics, reference_section = runner.evaluate(evaluation, generated, conditions)
     run_id = new_run_id(protocol.name, EXTERNAL)
     artifacts = {"grid": f"{run_id}.grid.png", "samples_dir": None}
     save_grid(images[:GRID_IMAGES], results_dir / artifacts["grid"])

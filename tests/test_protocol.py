@@ -14,7 +14,7 @@ from genbench.runner import override_protocol
 
 DIGITS_FILE = next(p for p in builtin_protocol_files() if p.stem == "digits")
 #: The pinned fingerprint of the shipped digits protocol with its shipped classifier weights.
-DIGITS_FINGERPRINT = "bcf9ad71daac577a"
+DIGITS_FINGERPRINT = "e07c0087706ca2df"
 
 
 @pytest.fixture
@@ -28,10 +28,10 @@ def classifier_weights(protocol) -> dict[str, str]:
 
 def test_digits_protocol_parses_with_its_pinned_fingerprint():
     protocol = load_protocol_file(DIGITS_FILE)
-    assert (protocol.name, protocol.version, protocol.task.value) == ("digits", 1, "unconditional")
+    assert (protocol.name, protocol.version, protocol.task.value) == ("digits", 2, "unconditional")
     assert (protocol.data.image_size, protocol.data.channels) == (16, 1)
     assert [m.key for m in protocol.metrics] == ["fd", "kid", "is", "confidence"]
-    assert protocol.fingerprint(classifier_weights(protocol)) == DIGITS_FINGERPRINT
+    assert protocol.fingerprint(classifier_weights(protocol), protocol.data.reference_sha256) == DIGITS_FINGERPRINT
 
 
 def test_fingerprint_ignores_description_training_and_prompts_but_not_definitions(raw):
@@ -40,11 +40,13 @@ def test_fingerprint_ignores_description_training_and_prompts_but_not_definition
     cosmetic = copy.deepcopy(raw)
     cosmetic["description"] = "another description"
     cosmetic["training"]["vae"]["epochs"] = 1
-    assert parse_protocol(cosmetic).fingerprint(weights) == base.fingerprint(weights)
+    reference = base.data.reference_sha256
+    assert parse_protocol(cosmetic).fingerprint(weights, reference) == base.fingerprint(weights, reference)
     changed = copy.deepcopy(raw)
     changed["sampling"]["num_samples"] = 999
-    assert parse_protocol(changed).fingerprint(weights) != base.fingerprint(weights)
-    assert base.fingerprint({"classifier": "0" * 64}) != base.fingerprint(weights)
+    assert parse_protocol(changed).fingerprint(weights, reference) != base.fingerprint(weights, reference)
+    assert base.fingerprint({"classifier": "0" * 64}, reference) != base.fingerprint(weights, reference)
+    assert base.fingerprint(weights, "0" * 64) != base.fingerprint(weights, reference)
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -92,7 +94,7 @@ def test_overrides_change_the_fingerprint_and_reject_unknown_fields(raw):
     base = parse_protocol(raw, source="digits.toml")
     smaller = override_protocol(base, {"sampling.num_samples": "200"})
     assert smaller.sampling.num_samples == 200
-    assert smaller.fingerprint(classifier_weights(base)) != base.fingerprint(classifier_weights(base))
+    assert smaller.fingerprint(classifier_weights(base), "r") != base.fingerprint(classifier_weights(base), "r")
     with pytest.raises(ProtocolError, match=r"--set protocol.sampling.num_sample: protocol 'digits' has no "
                                             r"field 'num_sample'"):
         override_protocol(base, {"sampling.num_sample": "200"})

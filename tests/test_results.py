@@ -67,7 +67,7 @@ def test_unreadable_result_files_are_named(tmp_path):
     with pytest.raises(ResultsError, match=r"other.json is not a genbench result \(no schema_version\)"):
         read_result(tmp_path / "other.json")
     (tmp_path / "future.json").write_text(json.dumps({"schema_version": 99}), encoding="utf-8")
-    with pytest.raises(ResultsError, match=r"has schema 99; this genbench reads up to 1"):
+    with pytest.raises(ResultsError, match=r"has schema 99; this genbench reads up to 2"):
         read_result(tmp_path / "future.json")
     with pytest.raises(ResultsError, match=r"results directory .*nowhere does not exist"):
         load_results(tmp_path / "nowhere")

@@ -13,6 +13,7 @@ from PIL import Image
 
 from genbench.cli import main
 from genbench.clip import load_clip
+from genbench.determinism import FIRST_BATCH, SECOND_BATCH
 from genbench.datasets.base import DataRequest, ImageDataset
 from genbench.datasets.shapes import load_shapes_split
 from genbench.errors import MetricError, ProtocolError
@@ -127,7 +128,10 @@ def test_shapes_run_end_to_end(plugin_installer, tmp_path):
     reference = load_shapes_split(DataRequest("test", 32, 3, options={"test_size": 1000}))
     # captions reach the plugin unchanged and in order (training and sampling); the gallery's prompts follow
     assert painter.TRAINED_ON == load_shapes_split(DataRequest("train", 32, 3, options={"train_size": 4000})).captions
-    assert painter.RECEIVED[:200] == reference.captions[:200]
+    # the determinism probe asks first for images 0 and 1: [0, 1, 0, 1], then [1, 0]
+    probe = [reference.captions[i] for i in (*FIRST_BATCH, *SECOND_BATCH)]
+    assert painter.RECEIVED[:len(probe)] == probe
+    assert painter.RECEIVED[len(probe):len(probe) + 200] == reference.captions[:200]
     assert set(record["metrics"]) == {"fd", "kid", "clip_score", "diversity"}
     assert record["samples"]["samples_per_caption"] == 1
     run_captions = reference.captions[:record["samples"]["num_samples"]]
@@ -178,7 +182,7 @@ def test_samples_per_caption_and_prompts_are_validated():
     assert plan_conditions(protocol, reference).captions == ["a", "a", "a", "b", "b", "b", "a"]
     assert protocol.gallery_samples == 8 and "gallery" not in protocol.definition()
     cosmetic = {**raw, "prompts": ["a cat"], "gallery": {"samples_per_prompt": 2}}
-    assert parse_protocol(cosmetic).fingerprint({}) == protocol.fingerprint({})
+    assert parse_protocol(cosmetic).fingerprint({}, "r") == protocol.fingerprint({}, "r")
     digits = tomllib.loads(files["digits"].read_text(encoding="utf-8"))
     with pytest.raises(ProtocolError, match=r"field 'prompts' needs task 'text-to-image', not 'unconditional'"):
         parse_protocol({**digits, "prompts": ["a cat"]})

@@ -31,6 +31,13 @@ def add_environment_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
 
 
+def add_reference_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to do when the reference data is not the copy the protocol pins: shared by commands that read it."""
+    parser.add_argument("--allow-reference-mismatch", action="store_true",
+                        help="score against a reference set whose content identity differs from the protocol's pin "
+                        "(the result gets its own fingerprint and is never ranked with the standard one)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin", required=True, help="model plugin name (see `genbench list`)")
     parser.add_argument("--protocol", required=True, help="protocol name or path to a protocol .toml file")
@@ -44,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "override (protocol.sampling.num_samples=200, which changes the fingerprint); repeatable")
     parser.add_argument("--batch-size", type=int, help="sampling batch size (does not change any metric)")
     parser.add_argument("--save-samples", action="store_true", help="also write every generated image as PNG")
+    parser.add_argument("--allow-nondeterministic", action="store_true",
+                        help="evaluate a plugin whose images do not depend on their seeds alone (the result says "
+                        "deterministic: false and the leaderboard never ranks it)")
+    add_reference_arguments(parser)
     add_environment_arguments(parser)
 
 
@@ -55,6 +66,7 @@ def options_from_args(args: argparse.Namespace):
         seed=args.seed, results_dir=args.results_dir, settings=dict(args.settings), batch_size=args.batch_size,
         save_samples=args.save_samples, quiet=args.quiet, cache_dir=args.cache_dir, weights_dir=args.weights_dir,
         data_dir=args.data_dir, trust_weights=args.trust_weights, command=["genbench", *args.argv],
+        allow_reference_mismatch=args.allow_reference_mismatch, allow_nondeterministic=args.allow_nondeterministic,
     )
 
 

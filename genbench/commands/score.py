@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genbench.commands.run import add_environment_arguments
+from genbench.commands.run import add_environment_arguments, add_reference_arguments
 
 NAME = "score"
 HELP = "compute a protocol's metrics for existing samples (image folder or .npz) and write a result file"
@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="text file, one caption per sample in sample order (text-to-image protocols)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"),
                         help="where result files go (default: results)")
+    add_reference_arguments(parser)
     add_environment_arguments(parser)
 
 
@@ -30,6 +31,7 @@ def handle(args: argparse.Namespace) -> int:
         protocol=args.protocol, samples=args.samples, captions=args.captions, device=args.device,
         results_dir=args.results_dir, cache_dir=args.cache_dir, weights_dir=args.weights_dir, data_dir=args.data_dir,
         trust_weights=args.trust_weights, quiet=args.quiet, command=["genbench", *args.argv],
+        allow_reference_mismatch=args.allow_reference_mismatch,
     ))
     print(format_result(record))
     print(f"result: {record['path']}")

@@ -26,6 +26,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from genbench.datasets.base import DataRequest, ImageDataset
 from genbench.errors import DataError
+from genbench.hashing import sha256_json
+from genbench.reference_identity import PixelHasher
 
 DEFAULT_MAX_BAD_IMAGE_SHARE = 0.01
 RESIZE = "PIL bicubic, shorter side to the protocol size, centre crop (PIL.ImageOps.fit)"
@@ -33,11 +35,13 @@ RESIZE = "PIL bicubic, shorter side to the protocol size, centre crop (PIL.Image
 
 @dataclass(frozen=True)
 class CaptionedFile:
-    """One (image file, caption) pair and the id it has in its source (COCO caption id, JSONL line)."""
+    """One (image file, caption) pair, the id the caption has in its source (COCO caption id, JSONL line)
+    and the image's id there (COCO image id; empty where the source has none)."""
 
     path: Path
     caption: str
     source_id: str
+    image_id: str = ""
 
 
 def read_utf8(path: Path) -> str:
@@ -51,7 +55,7 @@ def read_utf8(path: Path) -> str:
 
 def drop_empty_captions(pairs: list[CaptionedFile]) -> tuple[list[CaptionedFile], int]:
     """Pairs whose caption has text (whitespace stripped at both ends) and how many were dropped."""
-    kept = [CaptionedFile(p.path, p.caption.strip(), p.source_id) for p in pairs if p.caption.strip()]
+    kept = [CaptionedFile(p.path, p.caption.strip(), p.source_id, p.image_id) for p in pairs if p.caption.strip()]
     return kept, len(pairs) - len(kept)
 
 
@@ -124,19 +128,22 @@ class DecodedFiles:
 
 
 def load_captioned_files(pairs: list[CaptionedFile], request: DataRequest, source: str,
-                         info: dict[str, Any] | None = None) -> ImageDataset:
+                         info: dict[str, Any] | None = None, identity: dict[str, Any] | None = None) -> ImageDataset:
     """The pairs whose image decodes at the request's size, as ``DecodedFiles``; failures are skipped,
-    counted and bounded."""
+    counted and bounded. The pixels are hashed as they decode (``ImageDataset.pixels_sha256``);
+    ``identity`` joins the set's ``identity_source``."""
     pairs, empty = drop_empty_captions(pairs)
     if not pairs:
         raise DataError(f"{source}: no (image, caption) pairs with a non-empty caption")
     kept: list[CaptionedFile] = []
     failed: list[str] = []
+    hasher = PixelHasher()
     for pair, array in zip(pairs, decode_images([p.path for p in pairs], request.image_size, request.channels)):
         if array is None:
             failed.append(pair.path.name)
         else:
             kept.append(pair)
+            hasher.add_hwc(array)
     limit = float(request.options.get("max_bad_image_share", DEFAULT_MAX_BAD_IMAGE_SHARE))
     if len(failed) > limit * len(pairs) or not kept:
         raise DataError(f"{source}: {len(failed)} of {len(pairs)} images failed to decode (e.g. {failed[0]}), "
@@ -146,4 +153,9 @@ def load_captioned_files(pairs: list[CaptionedFile], request: DataRequest, sourc
     record = {**(info or {}), "source": source, "pairs": len(pairs) + empty, "images": len(captions),
               "empty_captions_dropped": empty, "images_failed_to_decode": len(failed),
               "failed_files": failed[:20], "resize": RESIZE}
-    return ImageDataset(images=images, captions=captions, info=record)
+    source_identity = {**(identity or {}), "source_ids_sha256": sha256_json([p.source_id for p in kept]),
+                       "skipped_files": failed}
+    return ImageDataset(images=images, captions=captions, info=record, identity_source=source_identity,
+                        pixels_sha256=hasher.hexdigest(),
+                        selection=[{"image_id": p.image_id, "caption_id": p.source_id, "file": p.path.name,
+                                    "caption": p.caption} for p in kept])

@@ -10,8 +10,10 @@ When online and the files are missing, the official zips are downloaded and unpa
 the source. Selection (``num_captions`` > 0): image ids with at least one non-empty caption,
 sorted; ``numpy.random.default_rng(selection_seed).choice`` picks ``num_captions`` of them
 without replacement; then, in ascending image id, the same generator picks one of each image's
-captions (sorted by caption id). The SHA-256 of the chosen caption ids (one per line, in that
-order) is recorded and, when the protocol pins ``selection_sha256``, checked.
+captions (sorted by caption id). The SHA-256 of the chosen ``image_id<TAB>caption_id`` lines (in
+that order) and the annotation file's SHA-256 are recorded and part of the reference identity;
+when the protocol pins ``selection_sha256``, it is checked. ``genbench reference --export-selection``
+writes the list.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
 from genbench.datasets.captioned import CaptionedFile, load_captioned_files, read_utf8
 from genbench.errors import DataError
+from genbench.hashing import sha256_file
 from genbench.weights import offline
 
 ANNOTATIONS_URL = "http://images.cocodataset.org/annotations/annotations_trainval{year}.zip"
@@ -86,7 +89,9 @@ def select_captions(annotations: dict[str, Any], count: int, seed: int) -> list[
 
 
 def selection_sha256(selection: list[tuple[int, int, str]]) -> str:
-    return hashlib.sha256("\n".join(str(caption_id) for _, caption_id, _ in selection).encode()).hexdigest()
+    """SHA-256 of the selected ``image_id<TAB>caption_id`` lines, in selection order (joined by newlines)."""
+    lines = (f"{image_id}\t{caption_id}" for image_id, caption_id, _ in selection)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def load_coco(request: DataRequest) -> ImageDataset:
@@ -110,10 +115,11 @@ def load_coco(request: DataRequest) -> ImageDataset:
     if pinned and pinned != digest:
         raise DataError(f"{captions_file}: the seeded caption selection hashes to {digest[:16]}..., the protocol "
                         f"pins {str(pinned)[:16]}... (a different annotations file?)")
-    pairs = [CaptionedFile(image_dir / files[image_id], caption, str(caption_id))
+    pairs = [CaptionedFile(image_dir / files[image_id], caption, str(caption_id), str(image_id))
              for image_id, caption_id, caption in selection]
+    identity = {"annotations_sha256": sha256_file(captions_file), "selection_sha256": digest}
     return load_captioned_files(pairs, request, str(captions_file),
-                                {"selection_sha256": digest, "num_selected": len(selection)})
+                                {**identity, "num_selected": len(selection)}, identity)
 
 
 COCO = DatasetSpec(

@@ -17,6 +17,16 @@ def is_reported(record: dict[str, Any]) -> bool:
     return record.get("status") == "reported"
 
 
+def unranked_reason(record: dict[str, Any]) -> str | None:
+    """Why a record is shown but never ranked: a reported (published) number, or a non-deterministic plugin."""
+    if is_reported(record):
+        return "reported"
+    determinism = (record.get("samples") or {}).get("determinism") or {}
+    if determinism.get("deterministic") is False:
+        return "not deterministic"
+    return None
+
+
 def slug(text: str) -> str:
     """A file-name-safe form of ``text``; a hash suffix keeps distinct texts distinct."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80]

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from genbench.leaderboard import formatting, plots
 from genbench.leaderboard.artifacts import gallery_images, safe_artifact
-from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug
+from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug, unranked_reason
 from genbench.leaderboard.tables import (VIEWS, Column, MetricInfo, available_views, best_flags, cell_text, cell_value,
                                          display_frame, group_frame, group_metrics, model_label, raw_frame, to_csv,
                                          to_markdown, view_columns)
@@ -85,7 +85,8 @@ def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, An
             cells.append({"text": cell_text(row, column), "sort": sort_value(cell_value(row, column.key), column.numeric),
                           "best": best, "css": css, "key": column.key})
         entry = {"cells": cells, "href": f"{link_prefix}{run_page(row['run_id'])}", "source": row.get("source"),
-                 "measured_as": cell_value(row, "measured_as")}
+                 "measured_as": cell_value(row, "measured_as"),
+                 "unranked": None if row["reported"] else row["unranked_reason"]}
         (reported if row["reported"] else ranked).append(entry)
     return {"headers": headers, "ranked": ranked, "reported": reported}
 
@@ -101,7 +102,7 @@ def speed_plots(tables: GroupTables, link_prefix: str) -> list[dict[str, Any]]:
         points: dict[bool, list[plots.Point]] = {False: [], True: []}
         for _, r in frame.iterrows():
             if pd.notna(r.get("seconds_per_image")) and pd.notna(r[metric.key]):
-                points[bool(r["reported"])].append(plots.Point(float(r["seconds_per_image"]), float(r[metric.key]),
+                points[bool(r["unranked"])].append(plots.Point(float(r["seconds_per_image"]), float(r[metric.key]),
                                                                r["label"], f"{link_prefix}{run_page(r['run_id'])}"))
         title = f"{tables.group.name}: {metric.key} against seconds per image"
         svg = plots.speed_quality_plot(points[False], metric.label, metric.higher_is_better, title, points[True])
@@ -285,6 +286,7 @@ def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) 
     speed = record.get("speed") or {}
     return {
         "record": record, "label": model_label(record), "reported": is_reported(record),
+        "unranked": unranked_reason(record), "warnings": record.get("warnings") or [],
         "protocol_href": f"../{protocol_page(group)}", "group": group,
         "metrics": metric_rows(record, [m.key for m in tables.metrics]),
         "speed": [(b, formatting.seconds(f.get("seconds_per_image")), formatting.rate(f.get("images_per_second")))

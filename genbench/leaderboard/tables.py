@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from genbench.leaderboard import formatting
-from genbench.leaderboard.grouping import ProtocolGroup, is_reported
+from genbench.leaderboard.grouping import ProtocolGroup, is_reported, unranked_reason
 from genbench.results import flatten
 
 #: Metric kinds in the order a reader expects them; other kinds follow by key.
@@ -113,9 +113,11 @@ def group_frame(group: ProtocolGroup, metrics: list[MetricInfo] | None = None) -
     metrics = group_metrics(group) if metrics is None else metrics
     frame = pd.DataFrame([leaderboard_row(r) for r in group.records])
     frame["reported"] = [is_reported(r) for r in group.records]
+    frame["unranked_reason"] = [unranked_reason(r) for r in group.records]
+    frame["unranked"] = frame["unranked_reason"].notna()
     frame["rank"] = pd.Series([pd.NA] * len(frame), dtype="Int64")
     primary = metrics[0] if metrics else None
-    measured = ~frame["reported"]
+    measured = ~frame["unranked"]
     if primary is not None and primary.key in frame:
         values = pd.to_numeric(frame[primary.key], errors="coerce")
         ranks = values[measured].rank(method="min", ascending=not primary.higher_is_better)
@@ -133,7 +135,7 @@ def best_flags(frame: pd.DataFrame, column: Column) -> pd.Series:
     flags = pd.Series(False, index=frame.index)
     if column.higher_is_better is None or column.key not in frame:
         return flags
-    values = pd.to_numeric(frame[column.key], errors="coerce").where(~frame["reported"])
+    values = pd.to_numeric(frame[column.key], errors="coerce").where(~frame["unranked"])
     if values.notna().sum() == 0:
         return flags
     best = values.max() if column.higher_is_better else values.min()
@@ -275,8 +277,8 @@ def display_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     rows = []
     for row in frame.to_dict("records"):
         texts = {column.label: cell_text(row, column) for column in columns}
-        if row["reported"]:
-            texts["model"] = f"{texts['model']} (reported)"
+        if row["unranked"]:
+            texts["model"] = f"{texts['model']} ({row['unranked_reason']})"
         rows.append(texts)
     return pd.DataFrame(rows, columns=[c.label for c in columns])
 

@@ -13,6 +13,7 @@ from genbench.cli import main
 from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
 from genbench.datasets.shapes import load_shapes_split
+from genbench.reference_identity import reference_identity
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
 from genbench.hashing import sha256_file
 from genbench.protocol import load_protocol_file
@@ -95,8 +96,10 @@ def test_score_folder_equals_torch_fidelity_and_is_recorded_as_external(shared, 
     assert record["plugin"]["name"] == "external"
     assert record["samples"]["num_samples"] == 40 and record["samples"]["conversion"] is None
     assert record["extractors"]["inception"]["weights_sha256"] == digest
-    assert record["protocol"]["fingerprint"] == protocol.fingerprint({"inception": digest})
-    assert record["reference"] == {"split": "test", "num_images": 360, "cache_hits": {"inception": False}}
+    assert record["protocol"]["fingerprint"] == protocol.fingerprint({"inception": digest}, record["reference"]["sha256"])
+    assert record["reference"]["sha256"] == reference_identity(reference)["sha256"]
+    assert {k: record["reference"][k] for k in ("split", "num_images", "cache_hits")} == {
+        "split": "test", "num_images": 360, "cache_hits": {"inception": False}}
     assert 0.0 <= record["metrics"]["precision"]["value"] <= 1.0 and record["metrics"]["kid"]["std"] > 0
 
 
@@ -111,7 +114,7 @@ def test_score_npz_with_another_count_reuses_the_cache_under_its_own_fingerprint
     digest = sha256_file(inception_weights / TORCH_FIDELITY_INCEPTION.filename)
     assert record["reference"]["cache_hits"] == {"inception": True}
     assert record["protocol"]["definition"]["sampling"]["num_samples"] == 30
-    standard = load_protocol_file(shared["protocol"]).fingerprint({"inception": digest})
+    standard = load_protocol_file(shared["protocol"]).fingerprint({"inception": digest}, record["reference"]["sha256"])
     assert record["protocol"]["fingerprint"] != standard
 
 
