@@ -32,7 +32,7 @@ from genbench.hashing import sha256_file, sha256_json
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
-from genbench.protocol import Protocol, parse_protocol
+from genbench.protocol import Protocol, check_declared_settings, parse_protocol
 from genbench.provenance import environment
 from genbench.reference_cache import default_cache_dir, reference_features
 from genbench.registry import Provided, Registry, get_registry
@@ -165,14 +165,12 @@ def build_extractors(protocol: Protocol, registry: Registry, context: ExtractorC
 
 
 def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[str, Any]]:
-    """Each metric's settings (defaults overridden by the protocol); unknown settings are errors."""
+    """Each metric's settings (defaults overridden by the protocol), after refusing every setting of the
+    protocol's data set, extractors and metrics that they do not declare."""
+    check_declared_settings(protocol, registry)
     resolved = {}
     for entry in protocol.metrics:
         spec = registry.metric(entry.metric)
-        unknown = set(entry.settings) - set(spec.defaults)
-        if unknown:
-            raise ProtocolError(f"protocol {protocol.source}: field 'metrics.{entry.key}.{sorted(unknown)[0]}' is not "
-                                f"a setting of metric '{spec.name}' (settings: {', '.join(spec.defaults) or 'none'})")
         resolved[entry.key] = {**spec.defaults, **entry.settings, "feature": entry.feature}
     return resolved
 
