@@ -205,6 +205,27 @@ class Protocol:
         recipe.update(self.training.get(plugin, {}))
         return recipe
 
+    def training_recipe(self, plugin: str, plugin_default: dict[str, Any] | None = None) -> "TrainingRecipe | None":
+        """The recipe a run trains ``plugin`` with, and its source: the protocol's ``[training.PLUGIN]``
+        (over its ``[training.default]``), else the plugin's own ``plugin_default``, else the protocol's
+        ``[training.default]``; None when there is none of these."""
+        if plugin in self.training:
+            over = " over [training.default]" if "default" in self.training else ""
+            return TrainingRecipe(self.recipe_for(plugin), f"protocol {self.name} [training.{plugin}]{over}")
+        if plugin_default is not None:
+            return TrainingRecipe(copy.deepcopy(plugin_default), f"plugin {plugin} default_recipe")
+        if "default" in self.training:
+            return TrainingRecipe(self.recipe_for(plugin), f"protocol {self.name} [training.default]")
+        return None
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """A training recipe and where it comes from (recorded in the result as ``training.recipe_source``)."""
+
+    values: dict[str, Any]
+    source: str
+
 
 class _Table:
     """One table of a protocol file read against its schema in ``PROTOCOL_KEYS``; errors name the file and key."""

@@ -14,7 +14,8 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
     speed            {device, network_evaluations_per_image, by_batch_size{b: {seconds_per_image,
                       images_per_second, ...}}, peak_device_memory_bytes}
     parameters       {all, trainable}
-    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe} or null
+    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe, recipe_source: where the
+                      recipe came from (protocol [training.NAME], plugin default_recipe, --set train.*)} or null
     reference        {split, num_images, cache_hits, data_info (when the loader reports any): skipped images,
                       dropped captions, caption selection hash}
     artifacts        {grid: file name beside the result, samples_dir: or null,

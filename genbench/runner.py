@@ -31,7 +31,8 @@ from genbench.grid import save_grid, save_images
 from genbench.hashing import sha256_file, sha256_json
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
-from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
+from genbench.model import (GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport,
+                            check_settings_read, recorded_settings)
 from genbench.protocol import Protocol, check_declared_settings, parse_protocol
 from genbench.provenance import environment
 from genbench.reference_cache import default_cache_dir, reference_features
@@ -39,7 +40,7 @@ from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
 from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
 from genbench.storage import atomic_write_text, load_verified, save_verified
-from genbench.training import bar_disabled
+from genbench.training import bar_disabled, choose_recipe
 from genbench.validation import validate_batch
 from genbench.weights import exported_weights_dir
 
@@ -253,7 +254,7 @@ class Runner:
 
         conditions = plan_conditions(protocol, reference)
         run_key = sha256_json({"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
-                               "settings": model.setting_values, "seed": seed,
+                               "settings": recorded_settings(model), "seed": seed,
                                "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None})[:20]
         work_dir = results_dir / ".work" / f"{protocol.name}-{spec.name}-{run_key}"
         generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
@@ -263,6 +264,7 @@ class Runner:
         metrics, reference_section = self.evaluate(evaluation, reference, generated, conditions)
         self.log("measuring sampling speed")
         speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
+        check_settings_read(model, spec.name)
 
         run_id = new_run_id(protocol.name, spec.name)
         artifacts = {"grid": f"{run_id}.grid.png", "samples_dir": None}
@@ -277,7 +279,7 @@ class Runner:
                     "distribution": provided.plugin.distribution, "version": provided.plugin.version,
                     "task": spec.task.value, "checkpoint": str(checkpoint) if checkpoint else None,
                     "checkpoint_sha256": checkpoint_sha, "config": getattr(model, "config", None),
-                    "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities)},
+                    "settings": recorded_settings(model), "capabilities": sorted(spec.model_class.capabilities)},
             samples={"num_samples": protocol.sampling.num_samples, "seed": seed,
                      "shard_size": protocol.sampling.shard_size,
                      "batch_size": opts.batch_size or protocol.sampling.batch_size,
@@ -337,16 +339,14 @@ class Runner:
 
     def obtain_model(self, spec: ModelSpec, protocol: Protocol, recipe_overrides: dict[str, Any], seed: int,
                      device: torch.device, results_dir: Path) -> tuple[GenerativeModel, TrainingReport | None, Path | None]:
-        """Load the given checkpoint, or train with the protocol's recipe (reusing a finished training)."""
+        """Load the given checkpoint, or train with the protocol's recipe or the plugin's default one
+        (``choose_recipe``), reusing a finished training."""
         cls = spec.model_class
         if self.options.checkpoint is not None:
             model = _plugin_call(spec.name, "load", cls.load, Path(self.options.checkpoint), device)
             return model, None, Path(self.options.checkpoint)
-        recipe = protocol.recipe_for(spec.name)
-        if recipe is None:
-            raise PluginError(f"no checkpoint given and protocol '{protocol.name}' has no training recipe for "
-                              f"plugin '{spec.name}': pass --checkpoint PATH")
-        recipe.update(recipe_overrides)
+        chosen = choose_recipe(protocol, spec, recipe_overrides)
+        recipe = dict(chosen.values)
         config = {**spec.default_config, **recipe.pop("config", {})}
         train_split = protocol.data.train_split
         if train_split is None:
@@ -372,6 +372,7 @@ class Runner:
         report = _plugin_call(spec.name, "train", model.train,
                               TrainingData(data.pixels(), data.labels, data.captions, data.num_classes),
                               recipe, seed, device, self.progress)
+        report = dataclasses.replace(report, recipe={**recipe, **report.recipe}, recipe_source=chosen.source)
         _plugin_call(spec.name, "save", model.save, path)
         atomic_write_text(report_path, json.dumps(dataclasses.asdict(report), sort_keys=True))
         self.log(f"checkpoint saved to {path}")

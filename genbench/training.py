@@ -14,9 +14,9 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from genbench.errors import ProtocolError
-from genbench.model import TrainingData, TrainingReport
-from genbench.protocol import PROTOCOL_KEYS, closest_key_hint
+from genbench.errors import PluginError, ProtocolError
+from genbench.model import ModelSpec, TrainingData, TrainingReport
+from genbench.protocol import PROTOCOL_KEYS, Protocol, TrainingRecipe, closest_key_hint
 
 #: ``loss(images_uint8, labels_or_None, captions_or_None) -> scalar loss``
 BatchLoss = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], torch.Tensor]
@@ -42,6 +42,22 @@ def check_recipe(recipe: dict[str, Any], origin: str = "training recipe") -> Non
         positive = PROTOCOL_KEYS["training.NAME"][key].positive
         if positive and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
             raise ProtocolError(f"{origin}: '{key}' must be a positive integer, got {value!r}")
+
+
+def choose_recipe(protocol: Protocol, spec: ModelSpec, overrides: dict[str, Any]) -> TrainingRecipe:
+    """The checked recipe that trains ``spec`` on ``protocol`` (``Protocol.training_recipe``) with the
+    ``--set train.*`` ``overrides`` applied; no recipe at all is a ``PluginError``."""
+    if spec.default_recipe is not None:
+        check_recipe(spec.default_recipe, f"plugin '{spec.name}' default_recipe")
+    check_recipe(overrides, "--set train.*")
+    chosen = protocol.training_recipe(spec.name, spec.default_recipe)
+    if chosen is None:
+        raise PluginError(f"no checkpoint given, protocol '{protocol.name}' has no training recipe for plugin "
+                          f"'{spec.name}' and the plugin has no default_recipe: pass --checkpoint PATH")
+    if not overrides:
+        return chosen
+    with_overrides = f"{chosen.source} + --set {', '.join(f'train.{k}' for k in sorted(overrides))}"
+    return TrainingRecipe({**chosen.values, **overrides}, with_overrides)
 
 
 def adam(modules: dict[str, torch.nn.Module], lr: float, weight_decay: float = 0.0,
