@@ -6,6 +6,10 @@ fingerprint hashes exactly those, so two results are comparable if and only if t
 fingerprints are equal. The training recipe, description and prompt gallery (``prompts`` and
 ``[gallery]``) are recorded but left out of the fingerprint: they change which model is
 evaluated or what pictures are saved, not how the ranked numbers are computed.
+
+``PROTOCOL_KEYS`` is the one schema of the file format: every key of every table, with its type,
+default and meaning. Parsing follows it, and any other key is refused with the closest known one,
+since a misspelled key would otherwise be stored and silently fork the fingerprint.
 """
 
 from __future__ import annotations
