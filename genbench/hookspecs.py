@@ -16,9 +16,26 @@ hookimpl = pluggy.HookimplMarker("genbench")
 
 @hookspec
 def genbench_models() -> list:
-    """Return the ``ModelSpec`` objects this plugin provides (name, task, model class).
+    """Return the ``ModelSpec`` objects this plugin provides (name, model class, default config and recipe).
 
-    Names are global: two plugins claiming one name is an error naming both distributions.
+    The model class subclasses ``genbench.model.GenerativeModel`` (``genbench.modelkit.NetworkModel``
+    brings checkpointing and the shared training loop). The runner calls, in order:
+
+    - ``create(image_format, config, num_classes)``, then ``train(data, recipe, seed, device)``
+      where ``data`` is a ``TrainingData`` (uint8 ``[N, C, H, W]`` images, labels or captions) and
+      ``recipe`` the protocol's ``[training.NAME]``, or else ``ModelSpec.default_recipe`` (so a new
+      model trains on ``digits`` without editing a protocol); it returns a ``TrainingReport``;
+      then ``save(path)``;
+    - or ``load(path, device)`` for ``--checkpoint``: a model ready to sample;
+      ``genbench.checkpoint.load_checkpoint`` returns a ``Checkpoint(plugin, config, tensors, extra)``;
+    - ``configure(**settings)`` once: ``--set`` values of the settings the class declares in
+      ``settings``, which the model then reads from ``self.setting_values`` (never from its config:
+      the result records ``self.setting_values``, and a declared setting the model never reads
+      there is refused);
+    - ``sample(batch)``: uint8 ``[N, C, H, W]`` drawn from ``batch.randn`` / ``batch.generators()``.
+
+    Names are global: a name two plugins claim is disabled for both, with the reason in
+    ``genbench list``.
     """
 
 
@@ -29,7 +46,8 @@ def genbench_protocols() -> list:
 
 @hookspec
 def genbench_datasets() -> list:
-    """Return the ``DatasetSpec`` objects this plugin provides (name and a loader per split).
+    """Return the ``DatasetSpec`` objects this plugin provides (name, a loader, and the ``settings`` a
+    protocol's ``[data]`` may give it; other keys are refused).
 
     A loader returns an ``ImageDataset``: uint8 ``[N, C, H, W]`` images at the protocol's size
     (a tensor, or ``LazyImages`` that decode when indexed, for sets too large to hold) with
@@ -39,9 +57,11 @@ def genbench_datasets() -> list:
 
 @hookspec
 def genbench_extractors() -> list:
-    """Return the ``ExtractorSpec`` objects this plugin provides (feature models metrics read)."""
+    """Return the ``ExtractorSpec`` objects this plugin provides (feature models metrics read), each with
+    the ``settings`` a protocol's ``[extractors.NAME]`` may give it; other keys are refused."""
 
 
 @hookspec
 def genbench_metrics() -> list:
-    """Return the ``MetricSpec`` objects this plugin provides (features in, numbers out)."""
+    """Return the ``MetricSpec`` objects this plugin provides (features in, numbers out), each with the
+    settings (``defaults``) a protocol's ``[metrics.NAME]`` may override; other keys are refused."""

@@ -64,7 +64,12 @@ class SampleBatch:
 
 @dataclass
 class TrainingData:
-    """What ``train`` receives: images as uint8 ``[N, C, H, W]`` plus labels or captions."""
+    """What ``train`` receives: the protocol's ``data.train_split`` at the protocol's image size.
+
+    ``images`` is a uint8 tensor ``[N, C, H, W]`` (0..255, on the CPU); ``labels`` an int64 tensor
+    ``[N]`` with ``num_classes`` for labelled sets, else None; ``captions`` one string per image for
+    captioned sets, else None.
+    """
 
     images: torch.Tensor
     labels: torch.Tensor | None = None
@@ -74,7 +79,12 @@ class TrainingData:
 
 @dataclass
 class TrainingReport:
-    """What training cost; recorded in the result."""
+    """What ``train`` returns: what training cost, recorded in the result (``training``).
+
+    The runner adds the recipe it handed over (``recipe``, under what the plugin reports) and
+    where it came from (``recipe_source``: the protocol's ``[training.NAME]``, the plugin's
+    ``ModelSpec.default_recipe`` or the protocol's ``[training.default]``, plus ``--set train.*``).
+    """
 
     epochs: int
     steps: int
@@ -82,14 +92,88 @@ class TrainingReport:
     seconds_per_epoch: float
     final_loss: float
     recipe: dict[str, Any] = field(default_factory=dict)
+    recipe_source: str | None = None
+
+
+class SettingValues(dict):
+    """A model's settings (``GenerativeModel.setting_values``) that note which ones the model reads.
+
+    A plugin that takes a setting from somewhere else (its config) would have results record a
+    value it never used; the runner refuses a run whose model never read a declared setting after
+    ``configure()`` (``check_settings_read``). Reading means ``values[key]``, ``get``, iterating,
+    ``items()``/``values()``/``keys()`` or unpacking (``**values``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __iter__(self):
+        self.read.update(dict.keys(self))
+        return super().__iter__()
+
+    def keys(self):
+        self.read.update(dict.keys(self))
+        return super().keys()
+
+    def values(self):
+        self.read.update(dict.keys(self))
+        return super().values()
+
+    def items(self):
+        self.read.update(dict.keys(self))
+        return super().items()
+
+    def recorded(self) -> dict[str, Any]:
+        """A plain copy for the harness (run key, result record) that does not count as the model reading."""
+        return {key: dict.__getitem__(self, key) for key in dict.keys(self)}
+
+
+def recorded_settings(model: "GenerativeModel") -> dict[str, Any]:
+    """The settings a result records for ``model``, read without counting as the model's own reads."""
+    values = model.setting_values
+    return values.recorded() if isinstance(values, SettingValues) else dict(values)
+
+
+def check_settings_read(model: "GenerativeModel", plugin: str) -> None:
+    """Refuse a run whose model never read a declared setting from ``self.setting_values`` after ``configure()``.
+
+    Call after the model has sampled: the setting's recorded value would not be the one it used.
+    """
+    values = getattr(model, "setting_values", None)
+    if not isinstance(values, SettingValues):
+        return
+    unread = [key for key in type(model).settings if key not in values.read]
+    if unread:
+        key = unread[0]
+        raise PluginError(f"plugin '{plugin}' declares setting '{key}' but never read it from self.setting_values "
+                          f"after configure(), so the recorded {key}={dict.get(values, key)!r} may not be what it "
+                          f"used; read settings from self.setting_values (see genbench.model.GenerativeModel)")
 
 
 class GenerativeModel(ABC):
     """A model a plugin provides. Subclasses set ``task`` and ``capabilities``.
 
-    ``sample`` returns uint8 images ``[N, C, H, W]`` in 0..255; the runner validates every
-    batch. Settings (``--set KEY=VALUE``) arrive through ``configure`` and must be declared
-    in ``settings`` with their defaults, so unknown keys are rejected before any work.
+    The runner's calls, in order: ``create(image_format, config, num_classes)`` then
+    ``train(TrainingData, recipe, seed, device)`` and ``save(path)`` — or ``load(path, device)``
+    for ``--checkpoint`` and for a checkpoint it trained before —, then ``configure(**settings)``
+    once, then ``sample(SampleBatch)`` batch after batch. ``sample`` returns uint8 images
+    ``[N, C, H, W]`` in 0..255 drawn only from ``batch.randn`` / ``batch.generators()``; the runner
+    validates every batch.
+
+    Settings (``--set KEY=VALUE``) must be declared in ``settings`` with their defaults (unknown keys
+    and wrong types are refused before any work); after ``configure()`` they are in
+    ``self.setting_values``, typed like the defaults, and that is where the model must read them:
+    the result records ``self.setting_values``, and a run whose model never read a declared setting
+    there after ``configure()`` is refused (``check_settings_read``). Never read them from the config.
     """
 
     task: ClassVar[Task] = Task.UNCONDITIONAL
@@ -98,26 +182,42 @@ class GenerativeModel(ABC):
     settings: ClassVar[dict[str, Any]] = {}
 
     def __init__(self) -> None:
-        self.setting_values: dict[str, Any] = dict(self.settings)
+        self.setting_values: SettingValues = SettingValues(self.settings)
 
     @classmethod
     @abstractmethod
     def create(cls, image_format: ImageFormat, config: dict[str, Any], num_classes: int | None = None) -> "GenerativeModel":
-        """Build an untrained model for images of ``image_format`` from a plugin config."""
+        """Build an untrained model for images of ``image_format``.
+
+        ``config`` is ``ModelSpec.default_config`` updated with the recipe's ``config``;
+        ``num_classes`` is the training set's class count (None when it has no labels).
+        """
 
     @classmethod
     @abstractmethod
     def load(cls, path: Path, device: torch.device) -> "GenerativeModel":
-        """Load a checkpoint written by ``save`` (or a format the plugin documents)."""
+        """Return a model ready to sample, on ``device``, from a checkpoint written by ``save``.
+
+        ``genbench.checkpoint.load_checkpoint(path, plugin_name)`` reads one written by
+        ``save_checkpoint`` and returns a ``Checkpoint(plugin, config, tensors, extra)``: the config
+        to rebuild the networks with and their tensors by ``network.parameter`` name (what
+        ``genbench.modelkit.NetworkModel`` does for you). Never unpickle: use safetensors.
+        """
 
     @abstractmethod
     def save(self, path: Path) -> None:
-        """Write a checkpoint (safetensors) that ``load`` reads back to identical samples."""
+        """Write a checkpoint (safetensors, e.g. ``genbench.checkpoint.save_checkpoint``) that ``load`` reads
+        back to identical samples."""
 
     @abstractmethod
     def train(self, data: TrainingData, recipe: dict[str, Any], seed: int, device: torch.device,
               progress: bool = True) -> TrainingReport:
-        """Train on ``data`` following the protocol's ``recipe``; deterministic for a seed."""
+        """Train on ``data`` (``TrainingData``: uint8 images, labels or captions) following ``recipe``.
+
+        ``recipe`` is the protocol's ``[training.NAME]`` (or ``ModelSpec.default_recipe``) with ``--set
+        train.*`` applied and ``config`` removed (it went to ``create``). Deterministic for a ``seed``;
+        ``genbench.training.fit`` runs the shared loop and returns the ``TrainingReport``.
+        """
 
     @abstractmethod
     def sample(self, batch: SampleBatch) -> torch.Tensor:
@@ -169,10 +269,19 @@ class GenerativeModel(ABC):
             _coerce(key, value, cls.settings[key])
 
     def configure(self, **values: Any) -> None:
-        """Apply sampling settings, checked by ``check_settings``."""
+        """Apply sampling settings, checked by ``check_settings``, to ``self.setting_values``.
+
+        The runner calls it once, after ``create``/``load`` and before any ``sample``, with the
+        user's ``--set`` values (none: the declared defaults stay). Reads of ``setting_values``
+        before this call do not count as using a setting: read them in ``sample`` (or in an
+        override of ``configure`` after calling this one).
+        """
         self.check_settings(values)
+        if not isinstance(self.setting_values, SettingValues):
+            self.setting_values = SettingValues(self.setting_values)
         for key, value in values.items():
             self.setting_values[key] = _coerce(key, value, self.settings[key])
+        self.setting_values.read.clear()
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:
@@ -202,6 +311,11 @@ class ModelSpec:
     default_config: dict[str, Any] = field(default_factory=dict)
     #: A tiny config for fast CPU tests, as timm registers ``test_*`` models.
     tiny_config: dict[str, Any] = field(default_factory=dict)
+    #: The plugin's own training recipe (keys of a protocol's ``[training.NAME]``: epochs, batch_size,
+    #: lr, ..., config), used when the protocol has no ``[training.<name>]`` for this model, so the
+    #: model trains on any protocol without editing it. Beats the protocol's ``[training.default]``;
+    #: the protocol's own recipe for the model wins. The result records which one was used.
+    default_recipe: dict[str, Any] | None = None
 
     @property
     def task(self) -> Task:

@@ -6,25 +6,131 @@ fingerprint hashes exactly those, so two results are comparable if and only if t
 fingerprints are equal. The training recipe, description and prompt gallery (``prompts`` and
 ``[gallery]``) are recorded but left out of the fingerprint: they change which model is
 evaluated or what pictures are saved, not how the ranked numbers are computed.
+
+``PROTOCOL_KEYS`` is the one schema of the file format: every key of every table, with its type,
+default and meaning. Parsing follows it, and any other key is refused with the closest known one,
+since a misspelled key would otherwise be stored and silently fork the fingerprint.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from genbench.errors import ProtocolError
 from genbench.model import Task
+
+if TYPE_CHECKING:
+    from genbench.registry import Registry
 
 CONDITIONS = ("none", "classes", "captions")
 #: Version of the rule that gives image i its seed (``genbench.sampling``); part of every fingerprint.
 #: 2: SHA-256-derived 32-bit generator seeds (1 let torch drop the run seed's bits).
 SAMPLING_PLAN_VERSION = 2
+
+
+class _Marker:
+    """A default that is not a value: ``REQUIRED`` (the key must be given) or ``DERIVED`` (computed from others)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+REQUIRED = _Marker("REQUIRED")
+DERIVED = _Marker("DERIVED")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a protocol table: its TOML type, its default (a value, ``REQUIRED`` or ``DERIVED``) and meaning."""
+
+    kind: type
+    doc: str
+    default: Any = REQUIRED
+    positive: bool = False
+
+
+#: Every key a protocol file may hold, table by table; ``""`` is the top level and ``X.NAME`` one
+#: entry of the table of tables ``[X]``. Any other key is refused, naming the closest known key.
+#: Tables in ``DECLARED_BY`` also accept the settings their component declares (see there).
+PROTOCOL_KEYS: dict[str, dict[str, Key]] = {
+    "": {
+        "name": Key(str, "the name `--protocol` takes and results are grouped by"),
+        "version": Key(int, "bumped whenever the definition changes", positive=True),
+        "task": Key(str, "what models are conditioned on: unconditional, class-conditional or text-to-image"),
+        "description": Key(str, "one line for listings and leaderboards (not in the fingerprint)", ""),
+        "prompts": Key(list, "captions drawn as fixed-seed gallery grids, text-to-image only "
+                             "(not in the fingerprint)", []),
+        "data": Key(dict, "the data set: reference images and training images"),
+        "sampling": Key(dict, "how many images are generated, with which seeds and conditions"),
+        "speed": Key(dict, "the timed sampling section", {}),
+        "extractors": Key(dict, "feature extractors, one [extractors.NAME] table each"),
+        "metrics": Key(dict, "reported numbers, one [metrics.NAME] table each (NAME is the result key)"),
+        "training": Key(dict, "training recipes, one [training.PLUGIN] table each, [training.default] for "
+                              "every other plugin (not in the fingerprint)", {}),
+        "gallery": Key(dict, "the prompt gallery (not in the fingerprint)", {}),
+    },
+    "data": {
+        "dataset": Key(str, "a registered data set (`genbench list`)"),
+        "image_size": Key(int, "side of the square images, generated and reference", positive=True),
+        "channels": Key(int, "1 (grey) or 3 (RGB)", positive=True),
+        "reference_split": Key(str, "the split generated images are compared with"),
+        "train_split": Key(str, "the split training recipes train on; none: no training", None),
+        "reference_sha256": Key(str, "the pinned content identity of the reference split (`genbench reference "
+                                     "--print-identity`); another copy is refused", None),
+    },
+    "sampling": {
+        "num_samples": Key(int, "images generated per run", positive=True),
+        "seed": Key(int, "the run seed (`--seed` overrides it)", 0),
+        "shard_size": Key(int, "images per resumable shard; a multiple of feature_batch_size", positive=True),
+        "batch_size": Key(int, "images per sample() call (shard_size when absent; changes no metric)",
+                          DERIVED, positive=True),
+        "feature_batch_size": Key(int, "images per extractor call", 50, positive=True),
+        "conditions": Key(str, "none, classes or captions; must fit the task", "none"),
+        "samples_per_caption": Key(int, "consecutive images per caption (captions only)", 1, positive=True),
+    },
+    "speed": {
+        "batch_sizes": Key(list, "batch sizes timed ([1, sampling.batch_size] when absent)", DERIVED),
+        "warmup": Key(int, "untimed batches before timing", 1),
+        "repeats": Key(int, "timed batches per batch size", 3, positive=True),
+    },
+    "extractors.NAME": {
+        "kind": Key(str, "a registered extractor kind (`genbench list`)"),
+    },
+    "metrics.NAME": {
+        "metric": Key(str, "a registered metric (`genbench list`)"),
+        "extractor": Key(str, "the NAME of one of this protocol's [extractors.NAME] tables"),
+        "feature": Key(str, "which of that extractor's features the metric reads"),
+    },
+    "training.NAME": {
+        "epochs": Key(int, "passes over the training split", None, positive=True),
+        "batch_size": Key(int, "images per training step", None, positive=True),
+        "lr": Key(float, "learning rate (of the generator, for GANs)", None),
+        "lr_d": Key(float, "discriminator learning rate (GANs)", None),
+        "ema": Key(float, "decay of an exponential moving average of the weights; absent: no EMA", None),
+        "max_steps": Key(int, "stop after this many steps (smoke runs)", None, positive=True),
+        "weight_decay": Key(float, "L2 weight decay of Adam", None),
+        "config": Key(dict, "plugin config (network widths, schedule) over the plugin's default_config", None),
+    },
+    "gallery": {
+        "samples_per_prompt": Key(int, "images per gallery prompt", 8, positive=True),
+    },
+}
+
+#: Tables that also accept the settings of the component one of their keys names: ``data`` the
+#: ``DatasetSpec.settings`` of its ``dataset``, ``extractors.NAME`` the ``ExtractorSpec.settings`` of
+#: its ``kind``, ``metrics.NAME`` the ``MetricSpec.defaults`` of its ``metric``. Those are checked
+#: against the installed plugins by ``check_declared_settings`` when the protocol is used.
+DECLARED_BY: dict[str, str] = {"data": "dataset", "extractors.NAME": "kind", "metrics.NAME": "metric"}
 
 
 @dataclass(frozen=True)
@@ -112,88 +218,144 @@ class Protocol:
         recipe.update(self.training.get(plugin, {}))
         return recipe
 
+    def training_recipe(self, plugin: str, plugin_default: dict[str, Any] | None = None) -> "TrainingRecipe | None":
+        """The recipe a run trains ``plugin`` with, and its source: the protocol's ``[training.PLUGIN]``
+        (over its ``[training.default]``), else the plugin's own ``plugin_default``, else the protocol's
+        ``[training.default]``; None when there is none of these."""
+        if plugin in self.training:
+            over = " over [training.default]" if "default" in self.training else ""
+            return TrainingRecipe(self.recipe_for(plugin), f"protocol {self.name} [training.{plugin}]{over}")
+        if plugin_default is not None:
+            return TrainingRecipe(copy.deepcopy(plugin_default), f"plugin {plugin} default_recipe")
+        if "default" in self.training:
+            return TrainingRecipe(self.recipe_for(plugin), f"protocol {self.name} [training.default]")
+        return None
 
-class _Fields:
-    """Typed access to one table of a protocol file; errors name the file and the field."""
 
-    def __init__(self, table: dict[str, Any], prefix: str, source: str):
-        self.table, self.prefix, self.source = table, prefix, source
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """A training recipe and where it comes from (recorded in the result as ``training.recipe_source``)."""
+
+    values: dict[str, Any]
+    source: str
+
+
+class _Table:
+    """One table of a protocol file read against its schema in ``PROTOCOL_KEYS``; errors name the file and key."""
+
+    def __init__(self, table: dict[str, Any], schema: str, path: str, source: str):
+        self.table, self.schema, self.path, self.source = table, PROTOCOL_KEYS[schema], path, source
+        if schema not in DECLARED_BY:
+            check_keys(table, self.schema, path, source)
 
     def fail(self, key: str, message: str) -> ProtocolError:
-        return ProtocolError(f"protocol {self.source}: field '{self.prefix}{key}' {message}")
+        return ProtocolError(f"protocol {self.source}: field '{self.path + '.' if self.path else ''}{key}' {message}")
 
-    def get(self, key: str, kind: type, default: Any = ..., positive: bool = False) -> Any:
+    def get(self, key: str, default: Any = ...) -> Any:
+        """The value of ``key``, checked against its type; ``default`` replaces a ``DERIVED`` default."""
+        spec = self.schema[key]
         if key not in self.table:
-            if default is ...:
+            default = spec.default if default is ... else default
+            if default is REQUIRED:
                 raise self.fail(key, "is missing")
-            return default
+            return copy.deepcopy(default)
         value = self.table[key]
-        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = isinstance(value, spec.kind) and not (spec.kind is int and isinstance(value, bool))
+        if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if not ok:
-            raise self.fail(key, f"must be {kind.__name__}, got {value!r}")
-        if positive and value <= 0:
+            raise self.fail(key, f"must be {spec.kind.__name__}, got {value!r}")
+        if spec.positive and value <= 0:
             raise self.fail(key, f"must be positive, got {value!r}")
         return value
 
-    def sub(self, key: str, required: bool = True) -> "_Fields":
-        value = self.table.get(key, None if required else {})
+    def sub(self, key: str) -> "_Table":
+        """A table of this one (``[data]``) checked against its own schema."""
+        value = self.get(key)
         if not isinstance(value, dict):
-            raise self.fail(key, "is missing" if value is None else "must be a table")
-        return _Fields(value, f"{self.prefix}{key}.", self.source)
+            raise self.fail(key, "must be a table")
+        return _Table(value, key, key, self.source)
+
+    def entries(self, key: str) -> dict[str, "_Table"]:
+        """The tables of a table of tables (``[metrics.NAME]``), each checked against the ``key.NAME`` schema."""
+        entries = {}
+        for name, value in self.get(key).items():
+            if not isinstance(value, dict):
+                raise self.fail(f"{key}.{name}", "must be a table")
+            entries[name] = _Table(value, f"{key}.NAME", f"{key}.{name}", self.source)
+        return entries
 
 
-def _run_seed(sampling: _Fields) -> int:
+def closest_key_hint(key: str, known: Iterable[str]) -> str:
+    """``did you mean 'x'?`` for the closest known key (difflib), else the list of known keys."""
+    known = sorted(known)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known) or 'none'}"
+
+
+def unknown_key(source: str, table: str, key: str, known: Iterable[str], component: str = "") -> ProtocolError:
+    """The one-line error for a key a table does not have, naming the closest known key."""
+    where = f"in [{table}]" if table else "at the top level"
+    return ProtocolError(f"protocol {source}: unknown key '{key}' {where}{component}; {closest_key_hint(key, known)}")
+
+
+def check_keys(table: dict[str, Any], known: Iterable[str], path: str, source: str, component: str = "") -> None:
+    """Refuse the first key of ``table`` not in ``known`` (a typo would silently fork the fingerprint)."""
+    known = set(known)
+    for key in table:
+        if key not in known:
+            raise unknown_key(source, path, key, known, component)
+
+
+def _run_seed(sampling: _Table) -> int:
     from genbench.sampling import RUN_SEED_LIMIT
 
-    seed = sampling.get("seed", int, 0)
+    seed = sampling.get("seed")
     if not 0 <= seed < RUN_SEED_LIMIT:
         raise sampling.fail("seed", f"must be from 0 to 2**63 - 1, got {seed}")
     return seed
 
 
 def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
-    """Validate a parsed protocol file and build the ``Protocol``."""
-    top = _Fields(raw, "", source)
-    name = top.get("name", str)
-    task_name = top.get("task", str)
+    """Validate a parsed protocol file against ``PROTOCOL_KEYS`` and build the ``Protocol``."""
+    top = _Table(raw, "", "", source)
+    name = top.get("name")
+    task_name = top.get("task")
     try:
         task = Task(task_name)
     except ValueError:
         raise top.fail("task", f"must be one of {[t.value for t in Task]}, got {task_name!r}") from None
 
     data = top.sub("data")
+    generic = PROTOCOL_KEYS["data"]
     data_section = DataSection(
-        dataset=data.get("dataset", str),
-        image_size=data.get("image_size", int, positive=True),
-        channels=data.get("channels", int, positive=True),
-        reference_split=data.get("reference_split", str),
-        train_split=data.get("train_split", str, None),
-        options={k: v for k, v in data.table.items()
-                 if k not in ("dataset", "image_size", "channels", "reference_split", "train_split",
-                              "reference_sha256")},
-        reference_sha256=data.get("reference_sha256", str, None),
+        dataset=data.get("dataset"),
+        image_size=data.get("image_size"),
+        channels=data.get("channels"),
+        reference_split=data.get("reference_split"),
+        train_split=data.get("train_split"),
+        options={k: v for k, v in data.table.items() if k not in generic},
+        reference_sha256=data.get("reference_sha256"),
     )
     if data_section.channels not in (1, 3):
         raise data.fail("channels", f"must be 1 or 3, got {data_section.channels}")
 
     sampling = top.sub("sampling")
-    conditions = sampling.get("conditions", str, "none")
+    conditions = sampling.get("conditions")
     if conditions not in CONDITIONS:
         raise sampling.fail("conditions", f"must be one of {list(CONDITIONS)}, got {conditions!r}")
-    feature_batch = sampling.get("feature_batch_size", int, 50, positive=True)
-    shard_size = sampling.get("shard_size", int, positive=True)
+    feature_batch = sampling.get("feature_batch_size")
+    shard_size = sampling.get("shard_size")
     if shard_size % feature_batch:
         raise sampling.fail("shard_size", f"must be a multiple of feature_batch_size ({feature_batch}), got {shard_size}")
     sampling_section = SamplingSection(
-        num_samples=sampling.get("num_samples", int, positive=True),
+        num_samples=sampling.get("num_samples"),
         seed=_run_seed(sampling),
         shard_size=shard_size,
-        batch_size=sampling.get("batch_size", int, shard_size, positive=True),
+        batch_size=sampling.get("batch_size", shard_size),
         feature_batch_size=feature_batch,
         conditions=conditions,
-        samples_per_caption=sampling.get("samples_per_caption", int, 1, positive=True),
+        samples_per_caption=sampling.get("samples_per_caption"),
     )
     if sampling_section.samples_per_caption > 1 and conditions != "captions":
         raise sampling.fail("samples_per_caption", "needs conditions = 'captions'")
@@ -201,49 +363,48 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
     if conditions != expected:
         raise sampling.fail("conditions", f"must be '{expected}' for task '{task.value}', got {conditions!r}")
 
-    speed = top.sub("speed", required=False)
-    batch_sizes = speed.get("batch_sizes", list, [1, sampling_section.batch_size])
+    speed = top.sub("speed")
+    batch_sizes = speed.get("batch_sizes", [1, sampling_section.batch_size])
     if not batch_sizes or not all(isinstance(b, int) and b > 0 for b in batch_sizes):
         raise speed.fail("batch_sizes", f"must be a list of positive integers, got {batch_sizes!r}")
-    speed_section = SpeedSection(tuple(batch_sizes), speed.get("warmup", int, 1), speed.get("repeats", int, 3, positive=True))
+    speed_section = SpeedSection(tuple(batch_sizes), speed.get("warmup"), speed.get("repeats"))
 
-    extractors_table = top.sub("extractors")
     extractors: dict[str, dict[str, Any]] = {}
-    for ext_name in extractors_table.table:
-        ext = extractors_table.sub(ext_name)
-        ext.get("kind", str)
+    for ext_name, ext in top.entries("extractors").items():
+        ext.get("kind")
         extractors[ext_name] = dict(ext.table)
 
-    metrics_table = top.sub("metrics")
     metrics = []
-    for key in metrics_table.table:
-        entry = metrics_table.sub(key)
-        extractor = entry.get("extractor", str)
+    for key, entry in top.entries("metrics").items():
+        extractor = entry.get("extractor")
         if extractor not in extractors:
             raise entry.fail("extractor", f"names no extractor of this protocol (have: {', '.join(extractors)})")
         metrics.append(MetricEntry(
             key=key,
-            metric=entry.get("metric", str),
+            metric=entry.get("metric"),
             extractor=extractor,
-            feature=entry.get("feature", str),
-            settings={k: v for k, v in entry.table.items() if k not in ("metric", "extractor", "feature")},
+            feature=entry.get("feature"),
+            settings={k: v for k, v in entry.table.items() if k not in PROTOCOL_KEYS["metrics.NAME"]},
         ))
     if not metrics:
         raise top.fail("metrics", "must name at least one metric")
 
-    training_table = top.sub("training", required=False)
-    training = {plugin: dict(training_table.sub(plugin).table) for plugin in training_table.table}
-    prompts = top.get("prompts", list, [])
+    training = {}
+    for plugin, recipe in top.entries("training").items():
+        for key in recipe.table:
+            recipe.get(key)
+        training[plugin] = dict(recipe.table)
+    prompts = top.get("prompts")
     if not all(isinstance(p, str) for p in prompts):
         raise top.fail("prompts", "must be a list of strings")
     if prompts and task != Task.TEXT_TO_IMAGE:
         raise top.fail("prompts", f"needs task 'text-to-image', not '{task.value}'")
-    gallery = top.sub("gallery", required=False)
+    gallery = top.sub("gallery")
 
     return Protocol(
         name=name,
-        version=top.get("version", int, positive=True),
-        description=top.get("description", str, ""),
+        version=top.get("version"),
+        description=top.get("description"),
         task=task,
         data=data_section,
         sampling=sampling_section,
@@ -254,8 +415,24 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
         prompts=tuple(prompts),
         raw=raw,
         source=source,
-        gallery_samples=gallery.get("samples_per_prompt", int, 8, positive=True),
+        gallery_samples=gallery.get("samples_per_prompt"),
     )
+
+
+def check_declared_settings(protocol: Protocol, registry: "Registry") -> None:
+    """Refuse settings in ``[data]``, ``[extractors.NAME]`` and ``[metrics.NAME]`` that the installed data set,
+    extractor kind or metric does not declare (``DECLARED_BY``); third-party components get the same check."""
+    dataset = registry.dataset(protocol.data.dataset)
+    check_keys(protocol.raw["data"], [*PROTOCOL_KEYS["data"], *dataset.settings], "data", protocol.source,
+               f" (dataset '{dataset.name}')")
+    for name, settings in protocol.extractors.items():
+        kind = registry.extractor(settings["kind"])
+        check_keys(settings, [*PROTOCOL_KEYS["extractors.NAME"], *kind.settings], f"extractors.{name}",
+                   protocol.source, f" (extractor kind '{kind.name}')")
+    for entry in protocol.metrics:
+        metric = registry.metric(entry.metric)
+        check_keys(protocol.raw["metrics"][entry.key], [*PROTOCOL_KEYS["metrics.NAME"], *metric.defaults],
+                   f"metrics.{entry.key}", protocol.source, f" (metric '{metric.name}')")
 
 
 def load_protocol_file(path: Path) -> Protocol:

@@ -52,7 +52,11 @@ class Provided(Generic[T]):
 
 @dataclass
 class Registry:
-    """Everything the installed plugins provide, looked up by name."""
+    """Everything the installed plugins provide, looked up by name.
+
+    ``disabled`` holds, per kind (``models``, ``protocols``, ...), the names two or more plugins
+    claimed, with those plugins: no entry of such a name is used, and asking for it says why.
+    """
 
     plugins: list[PluginInfo] = field(default_factory=list)
     models: dict[str, Provided[ModelSpec]] = field(default_factory=dict)
@@ -60,9 +64,10 @@ class Registry:
     datasets: dict[str, Provided[DatasetSpec]] = field(default_factory=dict)
     extractors: dict[str, Provided[ExtractorSpec]] = field(default_factory=dict)
     metrics: dict[str, Provided[MetricSpec]] = field(default_factory=dict)
+    disabled: dict[str, dict[str, list[PluginInfo]]] = field(default_factory=dict)
 
     def model(self, name: str) -> Provided[ModelSpec]:
-        return _lookup(self.models, name, "model plugin", PluginError)
+        return self._lookup("models", name, PluginError)
 
     def protocol(self, name: str):
         """A protocol by registered name, or loaded from a path to a TOML file."""
@@ -70,24 +75,48 @@ class Registry:
 
         if name not in self.protocols and (name.endswith(".toml") or os.sep in name) and Path(name).exists():
             return load_protocol_file(Path(name))
-        return _lookup(self.protocols, name, "protocol", ProtocolError).item
+        return self._lookup("protocols", name, ProtocolError).item
 
     def dataset(self, name: str) -> DatasetSpec:
-        return _lookup(self.datasets, name, "dataset", ProtocolError).item
+        return self._lookup("datasets", name, ProtocolError).item
 
     def extractor(self, name: str) -> ExtractorSpec:
-        return _lookup(self.extractors, name, "feature extractor", ProtocolError).item
+        return self._lookup("extractors", name, ProtocolError).item
 
     def metric(self, name: str) -> MetricSpec:
-        return _lookup(self.metrics, name, "metric", ProtocolError).item
+        return self._lookup("metrics", name, ProtocolError).item
+
+    def disabled_reason(self, kind: str, name: str) -> str:
+        """Why the disabled ``name`` of ``kind`` is not used: the plugins that all provide it."""
+        providers = " and by ".join(sorted(f"{p.distribution} ({p.module})" for p in self.disabled[kind][name]))
+        return f"{KINDS[kind]} '{name}' is disabled: it is provided by {providers}; uninstall all but one of them"
+
+    def failed_plugins(self) -> list[PluginInfo]:
+        """Plugins that failed to import, implement an unknown hook or whose hooks raised (``genbench list``)."""
+        return [info for info in self.plugins if info.error]
+
+    def _lookup(self, kind: str, name: str, error: type[GenbenchError]) -> Provided[Any]:
+        """The entry ``name`` of ``kind``; a disabled name, a plugin of that name that failed to load,
+        or an unknown name (with close matches) is a one-line error."""
+        table, what = getattr(self, kind), KINDS[kind]
+        if name in table:
+            return table[name]
+        if name in self.disabled.get(kind, {}):
+            raise error(self.disabled_reason(kind, name))
+        failed = self.failed_plugins()
+        same_name = next((info for info in failed if info.name == name), None)
+        if same_name is not None:
+            raise error(f"{what} '{name}' is not available: plugin '{name}' ({same_name.distribution} "
+                        f"{same_name.version}, module {same_name.module}) is broken: {same_name.error}")
+        close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
+        hint = f"; did you mean: {', '.join(close)}?" if close else f"; known: {', '.join(sorted(table)) or 'none'}"
+        broken = f" (broken plugins: {', '.join(i.name for i in failed)}; see genbench list)" if failed else ""
+        raise error(f"unknown {what} '{name}'{hint}{broken}")
 
 
-def _lookup(table: dict[str, Provided[T]], name: str, what: str, error: type[GenbenchError]) -> Provided[T]:
-    if name in table:
-        return table[name]
-    close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
-    hint = f"; did you mean: {', '.join(close)}?" if close else f"; known: {', '.join(sorted(table)) or 'none'}"
-    raise error(f"unknown {what} '{name}'{hint}")
+#: What each table of a ``Registry`` holds, as error messages name it.
+KINDS = {"models": "model plugin", "protocols": "protocol", "datasets": "dataset",
+         "extractors": "feature extractor", "metrics": "metric"}
 
 
 def _plugin_manager(trace: bool) -> pluggy.PluginManager:
@@ -122,8 +151,9 @@ def load_registry(load_only: list[str] | None = None, autoload: bool | None = No
                   trace: bool | None = None) -> Registry:
     """Register the core, load entry points, collect what every plugin provides.
 
-    A plugin that fails to import is recorded with its error and skipped; two plugins
-    claiming one name raise ``PluginError`` naming both distributions.
+    One bad plugin never takes the others down: a plugin that fails to import, implements an
+    unknown hook or whose hook raises is recorded with its error (``genbench list`` shows it); a
+    name two plugins claim is disabled for both (``Registry.disabled``), and asking for it says why.
     """
     env = os.environ
     if load_only is None and env.get("GENBENCH_LOAD_PLUGINS"):
@@ -153,54 +183,72 @@ def load_registry(load_only: list[str] | None = None, autoload: bool | None = No
                 module = ep.load()
                 pm.register(module, name=ep.name)
             except Exception as exc:  # a broken plugin must not break the others
-                info.error = f"{type(exc).__name__}: {exc}"
+                info.error = f"failed to import: {type(exc).__name__}: {exc}"
                 continue
             infos[ep.name] = info
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"a plugin implements an unknown hook: {exc}") from None
+    _unregister_unknown_hooks(pm, infos)
+    pm.check_pending()  # cannot fail now; kept so pluggy's own check still guards the contract
 
-    _collect(pm, "genbench_models", registry.models, infos, "model plugin")
-    _collect(pm, "genbench_datasets", registry.datasets, infos, "dataset")
-    _collect(pm, "genbench_extractors", registry.extractors, infos, "feature extractor")
-    _collect(pm, "genbench_metrics", registry.metrics, infos, "metric")
+    for hook_name, kind, spec_type in (("genbench_models", "models", ModelSpec),
+                                       ("genbench_datasets", "datasets", DatasetSpec),
+                                       ("genbench_extractors", "extractors", ExtractorSpec),
+                                       ("genbench_metrics", "metrics", MetricSpec)):
+        for info, items in _call_each(pm, hook_name, infos):
+            for item in items:
+                if isinstance(item, spec_type):
+                    _add(registry, kind, item.name, item, info)
+                else:
+                    _fail(info, f"{hook_name} returned {type(item).__name__} {item!r:.60}, not a {spec_type.__name__}")
     _collect_protocols(pm, registry, infos)
     return registry
 
 
+def _fail(info: PluginInfo, message: str) -> None:
+    """Record a plugin's failure (several are joined); what else it provides stays usable."""
+    info.error = f"{info.error}; {message}" if info.error else message
+
+
+def _unregister_unknown_hooks(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
+    """A plugin implementing a hook genbench does not define (a misspelling) is unregistered with that
+    error, as pytest's ``check_pending`` refuses it, without taking the other plugins down."""
+    known = [name for name in dir(hookspecs) if name.startswith("genbench_")]
+    unknown = [(impl.plugin_name, hook_name) for hook_name, caller in vars(pm.hook).items()
+               if isinstance(caller, pluggy.HookCaller) and not caller.has_spec()
+               for impl in caller.get_hookimpls() if not impl.optionalhook]
+    for plugin_name, hook_name in unknown:
+        close = difflib.get_close_matches(hook_name, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else f" (hooks: {', '.join(known)})"
+        _fail(infos[plugin_name], f"implements unknown hook '{hook_name}'{hint}")
+        if pm.has_plugin(plugin_name):
+            pm.unregister(name=plugin_name)
+
+
 def _call_each(pm: pluggy.PluginManager, hook_name: str, infos: dict[str, PluginInfo]):
-    """Call one hook implementation at a time, so each contribution is attributed to its plugin."""
+    """Call one hook implementation at a time, so each contribution is attributed to its plugin and a
+    hook that raises fails only its own plugin."""
     hook = getattr(pm.hook, hook_name)
     for impl in reversed(hook.get_hookimpls()):
         info = infos[impl.plugin_name]
-        if info.error:
-            continue
         caller = pm.subset_hook_caller(hook_name, remove_plugins=[p for n, p in pm.list_name_plugin()
                                                                    if n != impl.plugin_name])
         try:
-            for answer in caller():
-                yield info, list(answer or [])
-        except GenbenchError:
-            raise
-        except Exception as exc:
-            info.error = f"{hook_name} failed: {type(exc).__name__}: {exc}"
+            answers = [list(answer or []) for answer in caller()]
+        except Exception as exc:  # a broken plugin must not break the others
+            _fail(info, f"{hook_name} failed: {type(exc).__name__}: {exc}")
+            continue
+        for answer in answers:
+            yield info, answer
 
 
-def _add(table: dict[str, Provided[Any]], name: str, item: Any, info: PluginInfo, what: str) -> None:
-    if name in table:
-        other = table[name].plugin
-        raise PluginError(
-            f"{what} '{name}' is provided twice: by {other.distribution} ({other.module}) "
-            f"and by {info.distribution} ({info.module})"
-        )
-    table[name] = Provided(item, info)
-
-
-def _collect(pm, hook_name: str, table: dict, infos: dict[str, PluginInfo], what: str) -> None:
-    for info, items in _call_each(pm, hook_name, infos):
-        for item in items:
-            _add(table, item.name, item, info, what)
+def _add(registry: Registry, kind: str, name: str, item: Any, info: PluginInfo) -> None:
+    """Register ``item`` as ``name``; a name two plugins claim is disabled for both (``Registry.disabled``)."""
+    table, disabled = getattr(registry, kind), registry.disabled.setdefault(kind, {})
+    if name in disabled:
+        disabled[name].append(info)
+    elif name in table:
+        disabled[name] = [table.pop(name).plugin, info]
+    else:
+        table[name] = Provided(item, info)
 
 
 def _collect_protocols(pm, registry: Registry, infos: dict[str, PluginInfo]) -> None:
@@ -208,8 +256,15 @@ def _collect_protocols(pm, registry: Registry, infos: dict[str, PluginInfo]) -> 
 
     for info, items in _call_each(pm, "genbench_protocols", infos):
         for item in items:
-            protocol = item if isinstance(item, Protocol) else load_protocol_file(Path(item))
-            _add(registry.protocols, protocol.name, protocol, info, "protocol")
+            try:
+                protocol = item if isinstance(item, Protocol) else load_protocol_file(Path(item))
+            except GenbenchError as exc:
+                _fail(info, f"genbench_protocols: {exc}")
+                continue
+            except Exception as exc:
+                _fail(info, f"genbench_protocols: {item!r:.60}: {type(exc).__name__}: {exc}")
+                continue
+            _add(registry, "protocols", protocol.name, protocol, info)
 
 
 _cached: Registry | None = None

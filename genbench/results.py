@@ -17,9 +17,10 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 2; 1 lacked the identities, determ
     speed            {device, network_evaluations_per_image, by_batch_size{b: {seconds_per_image,
                       images_per_second, ...}}, peak_device_memory_bytes}
     parameters       {all, trainable}
-    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe, checkpoint_sha256,
-                      identity: {plugin, config, recipe, seed, data, code, environment: {device_type,
-                      threads, libraries}}} or null
+    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe, recipe_source: where the
+                      recipe came from (protocol [training.NAME], plugin default_recipe, --set train.*),
+                      checkpoint_sha256, identity: {plugin, config, recipe, seed, data, code, environment:
+                      {device_type, threads, libraries}}} or null
     reference        {split, num_images, sha256 (content identity, in the fingerprint), identity (its parts:
                       shape, pixels_sha256, labels_sha256, captions_sha256, source), mismatch ({expected,
                       found}, only under --allow-reference-mismatch), cache_hits, data_info (when the loader

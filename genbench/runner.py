@@ -34,8 +34,9 @@ from genbench.grid import save_grid, save_images
 from genbench.hashing import sha256_file, sha256_json
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
-from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
-from genbench.protocol import Protocol, parse_protocol
+from genbench.model import (GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport,
+                            check_settings_read, recorded_settings)
+from genbench.protocol import Protocol, check_declared_settings, parse_protocol
 from genbench.provenance import environment
 from genbench.code_identity import code_identity
 from genbench.reference_cache import default_cache_dir, reference_features
@@ -46,7 +47,7 @@ from genbench.sampling import (Conditions, Shard, caption_groups, check_run_seed
                                sample_seed, training_seed)
 from genbench.storage import atomic_write_text, load_verified, save_verified
 from genbench.trained import checkpoint_path, numeric_environment, training_lock, verified_report, write_report
-from genbench.training import bar_disabled, check_recipe
+from genbench.training import bar_disabled, choose_recipe
 from genbench.validation import validate_batch
 from genbench.weights import exported_weights_dir
 
@@ -185,14 +186,12 @@ def build_extractors(protocol: Protocol, registry: Registry, context: ExtractorC
 
 
 def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[str, Any]]:
-    """Each metric's settings (defaults overridden by the protocol); unknown settings are errors."""
+    """Each metric's settings (defaults overridden by the protocol), after refusing every setting of the
+    protocol's data set, extractors and metrics that they do not declare."""
+    check_declared_settings(protocol, registry)
     resolved = {}
     for entry in protocol.metrics:
         spec = registry.metric(entry.metric)
-        unknown = set(entry.settings) - set(spec.defaults)
-        if unknown:
-            raise ProtocolError(f"protocol {protocol.source}: field 'metrics.{entry.key}.{sorted(unknown)[0]}' is not "
-                                f"a setting of metric '{spec.name}' (settings: {', '.join(spec.defaults) or 'none'})")
         resolved[entry.key] = {**spec.defaults, **entry.settings, "feature": entry.feature}
     return resolved
 
@@ -331,7 +330,7 @@ class Runner:
             self.check_determinism(probe, spec.name)
         code = code_identity(spec.model_class, provided.plugin.distribution, provided.plugin.version)
         run_parts = {"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
-                     "settings": model.setting_values, "seed": seed, "code": code,
+                     "settings": recorded_settings(model), "seed": seed, "code": code,
                      "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None}
         work_dir = self.work_dir(results_dir, f"{protocol.name}-{spec.name}", run_parts)
         generated, images, digests = self.sample_and_extract(sample, spec.name, protocol, extractors, conditions,
@@ -346,6 +345,7 @@ class Runner:
         metrics, reference_info = self.evaluate(evaluation, generated, conditions)
         self.log("measuring sampling speed")
         speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
+        check_settings_read(model, spec.name)
 
         run_id = new_run_id(protocol.name, spec.name)
         artifacts = {"grid": f"{run_id}.grid.png", "samples_dir": None}
@@ -360,7 +360,7 @@ class Runner:
                     "distribution": provided.plugin.distribution, "version": provided.plugin.version,
                     "task": spec.task.value, "checkpoint": str(checkpoint) if checkpoint else None,
                     "checkpoint_sha256": checkpoint_sha, "config": getattr(model, "config", None),
-                    "settings": model.setting_values, "capabilities": sorted(spec.model_class.capabilities),
+                    "settings": recorded_settings(model), "capabilities": sorted(spec.model_class.capabilities),
                     "code": code},
             samples={"num_samples": protocol.sampling.num_samples, "seed": seed,
                      "shard_size": protocol.sampling.shard_size,
@@ -444,12 +444,8 @@ class Runner:
         if self.options.checkpoint is not None:
             model = _plugin_call(spec.name, "load", cls.load, Path(self.options.checkpoint), device)
             return model, None, Path(self.options.checkpoint)
-        recipe = protocol.recipe_for(spec.name)
-        if recipe is None:
-            raise PluginError(f"no checkpoint given and protocol '{protocol.name}' has no training recipe for "
-                              f"plugin '{spec.name}': pass --checkpoint PATH")
-        recipe.update(recipe_overrides)
-        check_recipe(recipe)  # a bad recipe fails before anything is locked, loaded or trained
+        chosen = choose_recipe(protocol, spec, recipe_overrides)
+        recipe = dict(chosen.values)
         config = {**spec.default_config, **recipe.pop("config", {})}
         train_split = protocol.data.train_split
         if train_split is None:
@@ -467,6 +463,8 @@ class Runner:
                     if path.exists():
                         self.log(f"not reusing {path}: {why}; training again")
                     report = self.train(cls, spec.name, protocol, train_split, config, recipe, seed, device, path)
+                    report = dataclasses.replace(report, recipe={**recipe, **report.recipe},
+                                                 recipe_source=chosen.source)
                     write_report(path, report, identity)
                     self.log(f"checkpoint saved to {path}")
                 else:

@@ -14,8 +14,9 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from genbench.errors import ProtocolError
-from genbench.model import TrainingData, TrainingReport
+from genbench.errors import PluginError, ProtocolError
+from genbench.model import ModelSpec, TrainingData, TrainingReport
+from genbench.protocol import PROTOCOL_KEYS, Protocol, TrainingRecipe, closest_key_hint
 
 #: ``loss(images_uint8, labels_or_None, captions_or_None) -> scalar loss``
 BatchLoss = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], torch.Tensor]
@@ -23,7 +24,8 @@ BatchLoss = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], 
 #: (a GAN's discriminator and generator steps); the first entry is the reported loss.
 BatchStep = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], dict[str, float]]
 
-RECIPE_KEYS = {"epochs", "batch_size", "lr", "lr_d", "ema", "max_steps", "weight_decay", "config"}
+#: The keys a training recipe may hold (``[training.NAME]`` in ``genbench.protocol.PROTOCOL_KEYS``).
+RECIPE_KEYS = frozenset(PROTOCOL_KEYS["training.NAME"])
 
 
 def bar_disabled(progress: bool) -> bool | None:
@@ -32,14 +34,30 @@ def bar_disabled(progress: bool) -> bool | None:
     return None if progress else True
 
 
-def check_recipe(recipe: dict[str, Any]) -> None:
-    """Reject unknown recipe keys and non-positive sizes before any work."""
-    unknown = set(recipe) - RECIPE_KEYS
-    if unknown:
-        raise ProtocolError(f"training recipe has unknown keys {sorted(unknown)} (known: {sorted(RECIPE_KEYS)})")
-    for key in ("epochs", "batch_size"):
-        if key in recipe and (not isinstance(recipe[key], int) or recipe[key] <= 0):
-            raise ProtocolError(f"training recipe '{key}' must be a positive integer, got {recipe[key]!r}")
+def check_recipe(recipe: dict[str, Any], origin: str = "training recipe") -> None:
+    """Reject unknown recipe keys and non-positive sizes before any work; ``origin`` names where the recipe came from."""
+    for key, value in recipe.items():
+        if key not in RECIPE_KEYS:
+            raise ProtocolError(f"{origin}: unknown key '{key}'; {closest_key_hint(key, RECIPE_KEYS)}")
+        positive = PROTOCOL_KEYS["training.NAME"][key].positive
+        if positive and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            raise ProtocolError(f"{origin}: '{key}' must be a positive integer, got {value!r}")
+
+
+def choose_recipe(protocol: Protocol, spec: ModelSpec, overrides: dict[str, Any]) -> TrainingRecipe:
+    """The checked recipe that trains ``spec`` on ``protocol`` (``Protocol.training_recipe``) with the
+    ``--set train.*`` ``overrides`` applied; no recipe at all is a ``PluginError``."""
+    if spec.default_recipe is not None:
+        check_recipe(spec.default_recipe, f"plugin '{spec.name}' default_recipe")
+    check_recipe(overrides, "--set train.*")
+    chosen = protocol.training_recipe(spec.name, spec.default_recipe)
+    if chosen is None:
+        raise PluginError(f"no checkpoint given, protocol '{protocol.name}' has no training recipe for plugin "
+                          f"'{spec.name}' and the plugin has no default_recipe: pass --checkpoint PATH")
+    if not overrides:
+        return chosen
+    with_overrides = f"{chosen.source} + --set {', '.join(f'train.{k}' for k in sorted(overrides))}"
+    return TrainingRecipe({**chosen.values, **overrides}, with_overrides)
 
 
 def adam(modules: dict[str, torch.nn.Module], lr: float, weight_decay: float = 0.0,

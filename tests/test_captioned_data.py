@@ -226,6 +226,7 @@ def test_bad_caption_file_stops_the_command_with_one_line(tmp_path, capsys):
     (folder / "a.txt").write_bytes(b"a red \xc3(circle")
     shapes = next(p for p in builtin_protocol_files() if p.stem == "shapes").read_text(encoding="utf-8")
     mine = tmp_path / "mine.toml"
+    shapes = shapes.replace("train_size = 4000\n", "").replace("test_size = 1000\n", "")  # shapes-only settings
     mine.write_text(shapes.replace('dataset = "shapes"', f'dataset = "captioned-folder"\npath = "{tmp_path / "data"}"'),
                     encoding="utf-8")
     assert main(["reference", "--protocol", str(mine), "--results-dir", str(tmp_path / "results")]) == 2

@@ -64,7 +64,7 @@ def test_list_reports_a_broken_plugin_with_its_error(plugin_installer, capsys):
     plugin_installer.install("broken-gen", "broken", "broken_list_plugin", "raise RuntimeError('no GPU driver')\n")
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "broken       broken-gen 1.0  (broken_list_plugin)  ERROR: RuntimeError: no GPU driver" in out
+    assert "broken       broken-gen 1.0  (broken_list_plugin)  ERROR: failed to import: RuntimeError: no GPU driver" in out
     assert "vae          [unconditional]" in out
 
 

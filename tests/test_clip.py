@@ -13,7 +13,7 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from safetensors.torch import load_file, save_file
 
 from genbench.clip import load_clip
-from genbench.errors import MetricError, ProtocolError, WeightsError
+from genbench.errors import MetricError, WeightsError
 from genbench.extractors.clip import build_clip_extractor
 from genbench.hashing import sha256_file
 from genbench.metrics.base import MetricInputs
@@ -163,8 +163,6 @@ def test_clip_extractor_settings_are_checked(tiny_weights, tmp_path):
     with pytest.raises(WeightsError) as error:
         build_clip_extractor({"model": TINY, "pretrained": "mine.safetensors"}, context)
     assert str(error.value).startswith(f"CLIP weights 'mine.safetensors' not found (looked in: {tmp_path}, ")
-    with pytest.raises(ProtocolError, match=r"clip extractor has no setting 'size' \(settings: model, pretrained"):
-        build_clip_extractor({"model": TINY, "size": 3}, context)
     (tmp_path / "mine.safetensors").write_bytes(tiny_weights.read_bytes())
     extractor = build_clip_extractor({"model": TINY, "pretrained": "mine.safetensors"}, context)
     assert extractor.weights_sha256 == sha256_file(tiny_weights)

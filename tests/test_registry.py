@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from genbench import hookspecs
+from genbench.cli import main
 from genbench.errors import PluginError, ProtocolError
 from genbench.registry import load_registry
 
@@ -42,28 +43,96 @@ def test_third_party_plugin_is_discovered_with_its_distribution(plugin_installer
     assert provided.item.description == "a third-party VAE"
 
 
-def test_two_plugins_claiming_one_name_name_both_distributions(plugin_installer):
-    plugin_installer.install("acme-gen", "acme", "acme_clash", THIRD_PARTY.format(name="vae"))
+CLASH = ("model plugin 'vae' is disabled: it is provided by acme-gen (acme_clash) and by "
+         "genbench (genbench_models.vae); uninstall all but one of them")
+
+SHAPES_AGAIN = """
+@hookimpl
+def genbench_protocols():
+    from genbench.protocol import builtin_protocol_files
+    return [next(p for p in builtin_protocol_files() if p.stem == "shapes")]
+"""
+
+BAD_HOOKS = """
+from genbench import hookimpl
+from genbench.errors import ProtocolError
+
+
+@hookimpl
+def genbench_datasets():
+    raise ProtocolError("no data today")
+
+
+@hookimpl
+def genbench_metrics():
+    return ["fid"]
+
+
+@hookimpl
+def genbench_protocols():
+    return ["/nonexistent/protocol.toml"]
+"""
+
+
+def test_a_name_two_plugins_claim_is_disabled_for_both_and_the_rest_keeps_working(plugin_installer, capsys):
+    plugin_installer.install("acme-gen", "acme", "acme_clash", THIRD_PARTY.format(name="vae") + SHAPES_AGAIN)
+    registry = load_registry()
+    assert "vae" not in registry.models and "shapes" not in registry.protocols
     with pytest.raises(PluginError) as error:
-        load_registry()
-    message = str(error.value)
-    assert "model plugin 'vae' is provided twice" in message
-    assert "genbench (genbench_models.vae)" in message and "acme-gen (acme_clash)" in message
+        registry.model("vae")
+    assert str(error.value) == CLASH
+    with pytest.raises(ProtocolError, match=r"^protocol 'shapes' is disabled: it is provided by acme-gen "
+                                            r"\(acme_clash\) and by genbench \(genbench.builtins\); "):
+        registry.protocol("shapes")
+    assert registry.model("ddpm").plugin.distribution == "genbench"  # every other entry still works
+    assert "digits" in registry.protocols
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert f"  vae          ERROR: {CLASH}\n" in out
+    assert "  ddpm         [unconditional]" in out
+    assert main(["run", "--plugin", "vae", "--protocol", "digits"]) == 2
+    assert capsys.readouterr().err == f"genbench: error: {CLASH}\n"
 
 
 def test_broken_plugin_is_reported_and_does_not_break_the_others(plugin_installer):
     plugin_installer.install("broken-gen", "broken", "broken_gen_plugin", "import does_not_exist_anywhere\n")
     registry = load_registry()
     broken = next(p for p in registry.plugins if p.name == "broken")
-    assert broken.error == "ModuleNotFoundError: No module named 'does_not_exist_anywhere'"
+    assert broken.error == "failed to import: ModuleNotFoundError: No module named 'does_not_exist_anywhere'"
     assert "vae" in registry.models
 
 
-def test_misspelled_hook_fails_loudly(plugin_installer):
+def test_run_with_a_plugin_that_failed_to_import_says_why(plugin_installer, capsys):
+    plugin_installer.install("broken-gen", "broken", "broken_gen_plugin", "import does_not_exist_anywhere\n", "0.2")
+    assert main(["run", "--plugin", "broken", "--protocol", "digits"]) == 2
+    assert capsys.readouterr().err == (
+        "genbench: error: model plugin 'broken' is not available: plugin 'broken' (broken-gen 0.2, module "
+        "broken_gen_plugin) is broken: failed to import: ModuleNotFoundError: No module named "
+        "'does_not_exist_anywhere'\n")
+    with pytest.raises(PluginError, match=r"^unknown model plugin 'vea'; did you mean: vae\? \(broken plugins: "
+                                          r"broken; see genbench list\)$"):
+        load_registry().model("vea")
+
+
+def test_a_hook_that_raises_or_returns_junk_fails_only_its_plugin(plugin_installer, capsys):
+    plugin_installer.install("bad-hooks", "badhooks", "bad_hooks_plugin", BAD_HOOKS)
+    registry = load_registry()
+    info = next(p for p in registry.plugins if p.name == "badhooks")
+    assert info.error == ("genbench_datasets failed: ProtocolError: no data today; genbench_metrics returned str "
+                          "'fid', not a MetricSpec; genbench_protocols: protocol file /nonexistent/protocol.toml "
+                          "does not exist")
+    assert {"digits", "shapes"} <= set(registry.datasets) and "fid" in registry.metrics
+    assert main(["list"]) == 0
+    assert f"  badhooks     bad-hooks 1.0  (bad_hooks_plugin)  ERROR: {info.error}\n" in capsys.readouterr().out
+
+
+def test_misspelled_hook_is_refused_with_the_hook_it_meant(plugin_installer):
     plugin_installer.install("typo-gen", "typo", "typo_gen_plugin",
                              "from genbench import hookimpl\n\n@hookimpl\ndef genbench_modles():\n    return []\n")
-    with pytest.raises(PluginError, match="unknown hook"):
-        load_registry()
+    registry = load_registry()
+    typo = next(p for p in registry.plugins if p.name == "typo")
+    assert typo.error == "implements unknown hook 'genbench_modles' (did you mean 'genbench_models'?)"
+    assert "vae" in registry.models
 
 
 def test_load_only_switch_limits_entry_points(plugin_installer, monkeypatch):

@@ -1,4 +1,7 @@
-"""``genbench list``: installed plugins (with distribution and version), models, protocols, data, metrics."""
+"""``genbench list``: installed plugins (with distribution and version), models, protocols, data, metrics.
+
+Broken plugins and names disabled because two plugins claim them are listed with their error.
+"""
 
 from __future__ import annotations
 
@@ -21,24 +24,26 @@ def handle(args: argparse.Namespace) -> int:
     for info in registry.plugins:
         state = f"  ERROR: {info.error}" if info.error else ""
         print(f"  {info.name:<{w}} {info.distribution} {info.version}  ({info.module}){state}")
-    print("Models:")
-    w = _width(registry.models)
-    for name, provided in sorted(registry.models.items()):
-        spec = provided.item
-        print(f"  {name:<{w}} [{spec.task.value}] {spec.description}  "
-              f"({provided.plugin.distribution} {provided.plugin.version})")
-    print("Protocols:")
-    w = _width(registry.protocols)
-    for name, provided in sorted(registry.protocols.items()):
-        protocol = provided.item
-        print(f"  {name:<{w}} v{protocol.version} [{protocol.task.value}] {protocol.description}")
-    for title, table in (("Datasets", registry.datasets), ("Extractors", registry.extractors),
-                         ("Metrics", registry.metrics)):
+    for kind, title in (("models", "Models"), ("protocols", "Protocols"), ("datasets", "Datasets"),
+                        ("extractors", "Extractors"), ("metrics", "Metrics")):
+        table, disabled = getattr(registry, kind), registry.disabled.get(kind, {})
         print(f"{title}:")
-        w = _width(table)
-        for name, provided in sorted(table.items()):
-            print(f"  {name:<{w}} {provided.item.description}")
+        w = _width([*table, *disabled])
+        lines = {name: f"  {name:<{w}} {_describe(kind, provided)}" for name, provided in table.items()}
+        lines.update({name: f"  {name:<{w}} ERROR: {registry.disabled_reason(kind, name)}" for name in disabled})
+        for name in sorted(lines):
+            print(lines[name])
     return 0
+
+
+def _describe(kind: str, provided) -> str:
+    """One entry's line after its name: models with task and distribution, protocols with version and task."""
+    item = provided.item
+    if kind == "models":
+        return f"[{item.task.value}] {item.description}  ({provided.plugin.distribution} {provided.plugin.version})"
+    if kind == "protocols":
+        return f"v{item.version} [{item.task.value}] {item.description}"
+    return item.description
 
 
 def _width(names) -> int:

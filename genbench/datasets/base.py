@@ -81,3 +81,6 @@ class DatasetSpec:
     description: str
     load: DatasetLoader
     splits: tuple[str, ...] = ("train", "test")
+    #: Settings a protocol's ``[data]`` table may give besides the generic keys (they reach the loader as
+    #: ``DataRequest.options``), with their defaults (None: no default); any other key is refused.
+    settings: dict[str, Any] = field(default_factory=dict)

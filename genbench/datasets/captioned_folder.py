@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
-from genbench.datasets.captioned import CaptionedFile, load_captioned_files, read_utf8
+from genbench.datasets.captioned import DEFAULT_MAX_BAD_IMAGE_SHARE, CaptionedFile, load_captioned_files, read_utf8
 from genbench.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -66,4 +66,5 @@ CAPTIONED_FOLDER = DatasetSpec(
     description="user (image, caption) pairs: ROOT/<split>.jsonl or ROOT/<split>/ with .txt captions",
     load=load_captioned_folder,
     splits=(),
+    settings={"path": None, "max_bad_image_share": DEFAULT_MAX_BAD_IMAGE_SHARE},
 )

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
-from genbench.datasets.captioned import CaptionedFile, load_captioned_files, read_utf8
+from genbench.datasets.captioned import DEFAULT_MAX_BAD_IMAGE_SHARE, CaptionedFile, load_captioned_files, read_utf8
 from genbench.errors import DataError
 from genbench.hashing import sha256_file
 from genbench.weights import offline
@@ -127,4 +127,6 @@ COCO = DatasetSpec(
     description="COCO captions 2014/2017 (root dir; downloads when online), seeded one-caption-per-image choice",
     load=load_coco,
     splits=("train", "val"),
+    settings={"year": 2014, "num_captions": 0, "selection_seed": 0, "selection_sha256": None,
+              "max_bad_image_share": DEFAULT_MAX_BAD_IMAGE_SHARE},
 )

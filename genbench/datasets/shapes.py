@@ -85,4 +85,5 @@ SHAPES_DATASET = DatasetSpec(
     name="shapes",
     description="procedurally drawn coloured shapes with describing captions (offline, deterministic)",
     load=load_shapes_split,
+    settings={f"{split}_size": count for split, count in DEFAULT_COUNTS.items()},
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -44,3 +44,6 @@ class ExtractorSpec:
     name: str
     description: str
     build: Callable[..., FeatureExtractor]
+    #: Settings a protocol's ``[extractors.NAME]`` table may give, with their defaults (None: no default);
+    #: any other key is refused when the protocol is used, naming the closest of these.
+    settings: dict[str, Any] = field(default_factory=dict)

@@ -136,4 +136,6 @@ CLASSIFIER = ExtractorSpec(
     name="classifier",
     description="small CNN reference classifier (penultimate features, logits) with pinned weights",
     build=build_classifier_extractor,
+    #: ``test_accuracy`` records the shipped weights' measured accuracy; it is not used to compute anything.
+    settings={"weights": None, "sha256": None, "test_accuracy": None},
 )

@@ -29,7 +29,7 @@ from cleanfid.resize import build_resizer
 
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
-from genbench.extractors.inception import (OFFICIAL_INCEPTION_SHA256, check_pinned_sha256, check_settings,
+from genbench.extractors.inception import (OFFICIAL_INCEPTION_SHA256, check_pinned_sha256,
                                            hub_checkpoints, resolve_hub_weights, three_channels)
 from genbench.weights import WeightsSource, resolve, weights_dir_from_env
 
@@ -111,7 +111,6 @@ class CleanFidExtractor(FeatureExtractor):
 
 def build_cleanfid_extractor(settings: dict[str, Any], context: Any) -> CleanFidExtractor:
     """The protocol's ``mode`` (default ``clean``) with its weights file located and checked."""
-    check_settings("cleanfid", settings, {"mode", "sha256"})
     mode = settings.get("mode", "clean")
     if mode not in MODES:
         raise ProtocolError(f"extractor kind 'cleanfid': mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -131,4 +130,5 @@ CLEANFID = ExtractorSpec(
     name="cleanfid",
     description="clean-fid's resize and Inception features (mode clean / legacy_tensorflow / legacy_pytorch)",
     build=build_cleanfid_extractor,
+    settings={"mode": "clean", "sha256": None},
 )

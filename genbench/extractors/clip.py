@@ -12,12 +12,9 @@ from typing import Any
 import torch
 
 from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip, weights_file
-from genbench.errors import ProtocolError, WeightsError
+from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
 from genbench.weights import weights_dir_from_env
-
-SETTINGS = ("model", "pretrained", "sha256", "caption_accuracy")
-
 
 class ClipExtractor(FeatureExtractor):
     """``image`` embeddings always; ``text`` and ``caption_truncated`` when captions come with the images."""
@@ -46,9 +43,6 @@ class ClipExtractor(FeatureExtractor):
 
 def build_clip_extractor(settings: dict[str, Any], context: Any) -> ClipExtractor:
     """Load the protocol's open_clip model (weights directory first, download only when online)."""
-    unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise ProtocolError(f"clip extractor has no setting '{unknown[0]}' (settings: {', '.join(SETTINGS)})")
     weights_dir = weights_dir_from_env(getattr(context, "weights_dir", None))
     pretrained = weights_file(settings.get("pretrained", DEFAULT_PRETRAINED), weights_dir)
     clip = load_clip(settings.get("model", DEFAULT_MODEL), pretrained, weights_dir, context.device)
@@ -63,4 +57,6 @@ CLIP = ExtractorSpec(
     name="clip",
     description="open_clip image embeddings and paired caption embeddings (unit-norm), for CLIP score and diversity",
     build=build_clip_extractor,
+    #: ``caption_accuracy`` records the shipped model's measured accuracy; it is not used to compute anything.
+    settings={"model": DEFAULT_MODEL, "pretrained": DEFAULT_PRETRAINED, "sha256": None, "caption_accuracy": None},
 )

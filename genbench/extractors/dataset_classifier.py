@@ -83,4 +83,5 @@ DATASET_CLASSIFIER = ExtractorSpec(
     name="dataset-classifier",
     description="reference classifier trained by genbench on the protocol's data set on first use, cached",
     build=build_dataset_classifier,
+    settings={**dict.fromkeys(REQUIRED), **DEFAULTS, "sha256": None},
 )

@@ -80,13 +80,6 @@ def check_pinned_sha256(settings: dict[str, Any], digest: str, path: Path) -> No
         raise WeightsError(f"{path} has SHA-256 {digest[:16]}..., the protocol expects {expected[:16]}...")
 
 
-def check_settings(kind: str, settings: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(settings) - allowed)
-    if unknown:
-        raise ProtocolError(f"extractor kind '{kind}' has no setting '{unknown[0]}' "
-                            f"(settings: {', '.join(sorted(allowed))})")
-
-
 class InceptionExtractor(FeatureExtractor):
     """torch-fidelity's network on the run's device; features come back float64 on the CPU."""
 
@@ -116,7 +109,6 @@ class InceptionExtractor(FeatureExtractor):
 
 def build_inception_extractor(settings: dict[str, Any], context: Any) -> InceptionExtractor:
     """torch-fidelity's ``FeatureExtractorInceptionV3`` with checked weights; ``features`` picks its outputs."""
-    check_settings("inception", settings, {"features", "sha256", "resize"})
     resize = settings.get("resize")
     if resize is not None and (not isinstance(resize, int) or isinstance(resize, bool) or resize < 1):
         raise ProtocolError(f"extractor kind 'inception' setting 'resize' must be a positive integer, got {resize!r}")
@@ -140,4 +132,5 @@ INCEPTION = ExtractorSpec(
     name="inception",
     description="torch-fidelity InceptionV3 (inception-v3-compat): 2048-d pool features and unbiased logits",
     build=build_inception_extractor,
+    settings={"features": list(DEFAULT_FEATURES), "sha256": None, "resize": None},
 )
