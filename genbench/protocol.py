@@ -91,8 +91,9 @@ class Protocol:
             kept.pop(key, None)
         return kept
 
-    def fingerprint(self, extractor_weights: dict[str, str]) -> str:
-        """Hash of the definition plus the SHA-256 of each extractor's weights actually used."""
+    def fingerprint(self, extractor_weights: dict[str, Any]) -> str:
+        """Hash of the definition plus each extractor's identity (``FeatureExtractor.identity``: the SHA-256
+        of the weights actually used, and build-time settings such as CLIP's preprocessing mode)."""
         payload = {"definition": self.definition(), "extractor_weights": dict(sorted(extractor_weights.items()))}
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]

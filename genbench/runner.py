@@ -306,7 +306,7 @@ class Runner:
         context = ExtractorContext(device, opts.weights_dir, opts.trust_weights,
                                    Path(opts.cache_dir or default_cache_dir()), opts.data_dir, self.registry)
         extractors = build_extractors(protocol, self.registry, context)
-        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()})
+        fingerprint = protocol.fingerprint({n: e.identity for n, e in extractors.items()})
         return Evaluation(protocol, device, context, settings_by_metric, extractors, fingerprint)
 
     def evaluate(self, evaluation: Evaluation, reference: ImageDataset, generated: dict[str, torch.Tensor],
