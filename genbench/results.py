@@ -6,8 +6,9 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
     run_id           str, unique; also the file name stem
     status           "measured" (a genbench run) or "reported" (a published number typed in)
     protocol         {name, version, fingerprint, task, source, definition}
-    plugin           {name, model, distribution, version, task, checkpoint, checkpoint_sha256,
-                      config, settings, capabilities}
+    plugin           {name, model, distribution, version, task, checkpoint, checkpoint_sha256 (a file's
+                      SHA-256; a directory's, e.g. a diffusers pipeline's, hashing.sha256_tree; null for a
+                      hub name), config, settings, capabilities}
     samples          {num_samples, seed, shard_size, batch_size, feature_batch_size, shards}
     extractors       {name: {kind, weights_sha256, ...settings}}
     metrics          {key: {metric, extractor, feature, settings, value, std, higher_is_better, extras}}

@@ -28,7 +28,7 @@ from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
 from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
-from genbench.hashing import sha256_file, sha256_json
+from genbench.hashing import checkpoint_sha256, sha256_json
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
@@ -251,7 +251,7 @@ class Runner:
         model, training, checkpoint = self.obtain_model(spec, protocol, recipe_overrides, seed, device, results_dir)
         with _naming_plugin(spec.name):
             _plugin_call(spec.name, "configure", model.configure, **model_settings)
-        checkpoint_sha = sha256_file(checkpoint) if checkpoint and checkpoint.is_file() else None
+        checkpoint_sha = checkpoint_sha256(checkpoint)  # a pipeline directory is hashed as a tree
 
         conditions = plan_conditions(protocol, reference)
         run_key = sha256_json({"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
