@@ -1,22 +1,27 @@
 """open_clip models loaded the genbench way: weights directory first, hub download only when online.
 
 One loader serves the CLIP-score metric and the text-to-image plugins' frozen text towers, so
-both record the same weights hash and preprocess images the same documented way: grey images
-are repeated to three channels, then open_clip's eval transform is applied to the tensor batch
-(resize the shorter side to the model's input size with its interpolation, antialiased;
-centre crop; normalise with its mean and std).
+both record the same weights hash. Images for the CLIP score go exactly the way of open_clip's
+own pipeline (each uint8 image becomes a PIL image and goes through the eval transform
+``create_model_and_transforms`` returns), so genbench's CLIP score is the number open_clip and
+torchmetrics give. Training losses that need gradients through the preprocessing use the same
+steps on float tensors (``preprocess_tensor``); it is not faster on a CPU (bench/README.md), so
+the metric never uses it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
+from PIL import Image
 
+from genbench.downloads import check_reachable
 from genbench.errors import WeightsError
 from genbench.hashing import sha256_file
 from genbench.weights import WeightsSource, resolve
@@ -25,6 +30,11 @@ DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "openai"
 #: Preprocessing settings a pretrained tag carries; a weights file alone would lose them.
 PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
+#: How the metric path preprocesses images (recorded in results; part of the protocol fingerprint).
+PREPROCESS = "open_clip-pil"
+PREPROCESS_STEPS = ("open_clip's own eval transform (as create_model_and_transforms returns it) on PIL images: "
+                    "PIL resize of the shorter side with the model's interpolation, centre crop, grey to RGB, "
+                    "normalise with the model's mean and std")
 #: open_clip architectures genbench ships (``*.json`` model configs beside its reference weights).
 REFERENCE_CONFIGS = Path(__file__).resolve().parent / "reference"
 
@@ -59,11 +69,26 @@ class ClipModel:
         size = self.model.visual.image_size
         return int(size[0] if isinstance(size, (tuple, list)) else size)
 
-    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 ``[N, C, H, W]`` -> normalised float input of the image tower.
+    @cached_property
+    def transform(self) -> Callable[[Image.Image], torch.Tensor]:
+        """open_clip's eval transform for this model: what ``create_model_and_transforms`` returns."""
+        from open_clip.transform import PreprocessCfg, image_transform_v2
 
-        open_clip's own eval transform (resize shorter side, centre crop, normalise with the
-        model's preprocess config), applied by torchvision to tensor batches on the device.
+        return image_transform_v2(PreprocessCfg(**self.model.visual.preprocess_cfg), is_train=False)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 ``[N, C, H, W]`` -> image-tower input by open_clip's own pipeline: each image as a PIL
+        image (grey as mode ``L``) through ``transform``."""
+        arrays = images.to(torch.uint8).cpu().permute(0, 2, 3, 1).numpy()
+        pils = [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arrays]
+        return torch.stack([self.transform(p) for p in pils]).to(self.device)
+
+    def preprocess_tensor(self, images: torch.Tensor) -> torch.Tensor:
+        """Pixels ``[N, C, H, W]`` in 0..255 (uint8 or float) -> image-tower input, differentiably.
+
+        open_clip's eval steps (resize shorter side, centre crop, normalise with the model's
+        preprocess config) by torchvision on tensor batches: within ~1e-4 of ``preprocess`` after
+        a resize (PIL resizes in uint8, torch in float), for training losses, never for metrics.
         """
         cfg = open_clip_preprocess_cfg(self.model)
         x = images.to(self.device).float() / 255.0
@@ -80,7 +105,7 @@ class ClipModel:
 
     @torch.no_grad()
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
-        """Unit-norm image embeddings ``[N, D]`` (float32 on the model's device)."""
+        """Unit-norm image embeddings ``[N, D]`` (float32 on the model's device) of uint8 images."""
         return F.normalize(self.model.encode_image(self.preprocess(images)).float(), dim=-1)
 
     def truncated(self, texts: list[str]) -> torch.Tensor:
@@ -161,6 +186,7 @@ def load_clip(model_name: str = DEFAULT_MODEL, pretrained: str = DEFAULT_PRETRAI
         source = clip_weights_source(model_name, pretrained)
 
         def download() -> Path:
+            check_reachable(source.url)  # the hub client would retry an unreachable host for a minute
             return Path(open_clip.download_pretrained(cfg))
 
         cached = _hub_cached(cfg) if weights_dir is None else None

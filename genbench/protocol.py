@@ -202,8 +202,9 @@ class Protocol:
             kept.pop(key, None)
         return kept
 
-    def fingerprint(self, extractor_weights: dict[str, str], reference_sha256: str) -> str:
-        """Hash of the definition, the SHA-256 of each extractor's weights actually used, the content identity
+    def fingerprint(self, extractor_weights: dict[str, Any], reference_sha256: str) -> str:
+        """Hash of the definition, each extractor's identity (``FeatureExtractor.identity``: the SHA-256 of the
+        weights actually used, and build-time settings such as CLIP's preprocessing mode), the content identity
         of the reference data actually read, and the sampling plan's version (how image i's seed is derived)."""
         payload = {"definition": self.definition(), "extractor_weights": dict(sorted(extractor_weights.items())),
                    "reference_sha256": reference_sha256, "sampling_plan": SAMPLING_PLAN_VERSION}

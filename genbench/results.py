@@ -6,8 +6,9 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 2; 1 lacked the identities, determ
     run_id           str, unique; also the file name stem
     status           "measured" (a genbench run) or "reported" (a published number typed in)
     protocol         {name, version, fingerprint, task, source, definition}
-    plugin           {name, model, distribution, version, task, checkpoint, checkpoint_sha256,
-                      config, settings, capabilities, code: {distribution, version, package,
+    plugin           {name, model, distribution, version, task, checkpoint, checkpoint_sha256 (a file's
+                      SHA-256; a directory's, e.g. a diffusers pipeline's, hashing.sha256_tree; null for a
+                      hub name), config, settings, capabilities, code: {distribution, version, package,
                       sources_sha256, base_modules} (the code that sampled; part of the run key)}
     samples          {num_samples, seed, shard_size, batch_size, feature_batch_size, conditions,
                       distinct (distinct images by hash), determinism: {deterministic, problems,

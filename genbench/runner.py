@@ -31,7 +31,7 @@ from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
 from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
-from genbench.hashing import sha256_file, sha256_json
+from genbench.hashing import checkpoint_sha256, sha256_file, sha256_json
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
 from genbench.model import (GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport,
@@ -321,7 +321,7 @@ class Runner:
         if training is not None:
             checkpoint_sha = training["checkpoint_sha256"]
         else:
-            checkpoint_sha = sha256_file(checkpoint) if checkpoint and checkpoint.is_file() else None
+            checkpoint_sha = checkpoint_sha256(checkpoint)  # a pipeline directory is hashed as a tree
 
         conditions = plan_conditions(protocol, reference)
         sample = functools.partial(self.sample_images, model, spec.name, protocol, conditions, seed, device)
@@ -396,7 +396,7 @@ class Runner:
         if identity.get("mismatch"):
             self.log(f"reference data differs from the protocol's pin ({identity['mismatch']['expected'][:16]}...): "
                      f"scored under its own fingerprint, never ranked with the standard one")
-        fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()}, identity["sha256"])
+        fingerprint = protocol.fingerprint({n: e.identity for n, e in extractors.items()}, identity["sha256"])
         return Evaluation(protocol, device, context, settings_by_metric, extractors, reference, identity, fingerprint)
 
     def evaluate(self, evaluation: Evaluation, generated: dict[str, torch.Tensor],

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from genbench.downloads import DownloadFailed, attempt
 from genbench.errors import WeightsError
 from genbench.hashing import sha256_file
 
@@ -93,10 +94,10 @@ def resolve(source: WeightsSource, weights_dir: Path | None, cache_dirs: Iterabl
         reason = "downloads are off when a weights directory is given"
     elif path is None and download is not None and not offline():
         try:
-            path = Path(download())
-        except Exception as exc:  # any network or hub failure becomes the one-line error below
+            path = Path(attempt(download))
+        except DownloadFailed as failed:  # DNS, refused, timeout, HTTP: the same one-line error as offline
             path = None
-            reason = f"download failed ({type(exc).__name__})"
+            reason = f"download failed ({failed.reason})"
         else:
             reason = ""
     elif path is None:

@@ -9,13 +9,13 @@ import open_clip
 import pytest
 import torch
 from PIL import Image
-from open_clip.transform import PreprocessCfg, image_transform_v2
 from safetensors.torch import load_file, save_file
 
 from genbench.clip import load_clip
 from genbench.errors import MetricError, WeightsError
 from genbench.extractors.clip import build_clip_extractor
 from genbench.hashing import sha256_file
+from genbench.protocol import builtin_protocol_files, load_protocol_file
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.clip_score import CLIP_SCORE
 
@@ -98,19 +98,60 @@ def test_pickled_weights_and_unknown_models_are_refused(tmp_path, tiny_weights):
 
 def test_preprocess_is_open_clips_own_eval_transform(tiny_weights):
     clip = load_clip(TINY, str(tiny_weights))
-    transform = image_transform_v2(PreprocessCfg(**open_clip.get_model_preprocess_cfg(clip.model)),
-                                             is_train=False)
-    native = images(3, size=32)
-    pil = torch.stack([transform(Image.fromarray(im.permute(1, 2, 0).numpy())) for im in native])
-    torch.testing.assert_close(clip.preprocess(native), pil, rtol=0, atol=1e-5)
-    wide = torch.randint(0, 256, (2, 3, 48, 80), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
-    pil = torch.stack([transform(Image.fromarray(im.permute(1, 2, 0).numpy())) for im in wide])
-    ours = clip.preprocess(wide)
-    assert ours.shape == pil.shape == (2, 3, 32, 32)
-    # PIL resizes in uint8 and torch in float: the two bicubic filters agree to a few grey levels
-    assert (ours - pil).abs().mean() < 0.03
-    grey = clip.preprocess(native[:, :1])
-    torch.testing.assert_close(grey[:, 0] * 0.26862954 + 0.48145466, grey[:, 1] * 0.26130258 + 0.4578275)
+    _, _, transform = open_clip.create_model_and_transforms(TINY, pretrained=str(tiny_weights))
+    for native in (images(3, size=32), torch.randint(0, 256, (2, 3, 48, 80), generator=torch.Generator().manual_seed(1),
+                                                       dtype=torch.uint8)):
+        pil = torch.stack([transform(Image.fromarray(im.permute(1, 2, 0).numpy())) for im in native])
+        assert torch.equal(clip.preprocess(native), pil)  # the library's own pipeline, bit for bit
+        tensor = clip.preprocess_tensor(native)  # the differentiable path for training losses
+        assert tensor.shape == pil.shape == (len(native), 3, 32, 32)
+        # PIL resizes in uint8 and torch in float: the two bicubic filters agree to a few grey levels
+        assert (tensor - pil).abs().mean() < 0.03
+    grey = images(2, size=40)[:, :1]
+    pil = torch.stack([transform(Image.fromarray(im[0].numpy(), mode="L")) for im in grey])
+    assert torch.equal(clip.preprocess(grey), pil)
+    torch.testing.assert_close(pil[:, 0] * 0.26862954 + 0.48145466, pil[:, 1] * 0.26130258 + 0.4578275)
+
+
+def open_clip_pipeline_cosines(weights, folder, captions: list[str]) -> torch.Tensor:
+    """open_clip's own answer: create_model_and_transforms -> preprocess PNG files -> encode -> cosine."""
+    model, _, preprocess = open_clip.create_model_and_transforms(TINY, pretrained=str(weights))
+    files = sorted(folder.glob("*.png"))
+    with torch.no_grad():
+        image = model.eval().encode_image(torch.stack([preprocess(Image.open(f)) for f in files]))
+        text = model.encode_text(open_clip.get_tokenizer(TINY)(captions))
+    return torch.nn.functional.cosine_similarity(image.double(), text.double(), dim=1)
+
+
+@pytest.mark.parametrize("shape", [(3, 48, 80), (1, 40, 40), (3, 100, 64)])
+def test_clip_score_equals_open_clips_own_pipeline_on_png_files(tiny_weights, tmp_path, shape):
+    channels, height, width = shape
+    pixels = torch.randint(0, 256, (len(CAPTIONS), channels, height, width), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(height))
+    pixels = (pixels.double() * torch.linspace(0.2, 1.0, width)).to(torch.uint8)  # smooth-ish, so resizes differ less
+    for i, image in enumerate(pixels):
+        array = image.permute(1, 2, 0).numpy()
+        Image.fromarray(array[..., 0] if channels == 1 else array).save(tmp_path / f"{i:03d}.png")
+    cosine = open_clip_pipeline_cosines(tiny_weights, tmp_path, CAPTIONS)
+    extractor = build_clip_extractor({"model": TINY, "pretrained": str(tiny_weights)},
+                                     SimpleNamespace(device=torch.device("cpu"), weights_dir=None))
+    settings = {**CLIP_SCORE.defaults, "feature": "image"}
+    value = CLIP_SCORE.compute(MetricInputs(extractor.extract(pixels, CAPTIONS), None, settings))
+    expected = float((100 * cosine.clamp(min=0)).mean())
+    assert abs(value.value - expected) <= 1e-5 * abs(expected)
+    assert abs(value.extras["raw_cosine_mean"] - float(cosine.mean())) <= 2e-7
+
+
+def test_the_preprocessing_mode_is_part_of_the_fingerprint(tiny_weights):
+    extractor = build_clip_extractor({"model": TINY, "pretrained": str(tiny_weights)},
+                                     SimpleNamespace(device=torch.device("cpu"), weights_dir=None))
+    assert extractor.identity == {"weights_sha256": sha256_file(tiny_weights), "preprocess": "open_clip-pil"}
+    assert extractor.describe()["preprocess"] == "open_clip-pil"
+    protocol = load_protocol_file(next(p for p in builtin_protocol_files() if p.stem == "coco5k"))
+    before = protocol.fingerprint({"inception": "i", "clip": extractor.weights_sha256}, "r")  # genbench's old identity
+    assert protocol.fingerprint({"inception": "i", "clip": extractor.identity}, "r") != before
+    for name in ("shapes", "coco5k", "coco30k"):  # the protocols scored in CLIP space were re-versioned for it
+        assert load_protocol_file(next(p for p in builtin_protocol_files() if p.stem == name)).version == 2
 
 
 def test_truncated_captions_are_flagged(tiny_weights):

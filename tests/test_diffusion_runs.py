@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
 from diffusion_helpers import one_thread, small_digits_protocol  # noqa: F401  (fixture)
 from genbench.cli import main
+from genbench.hashing import sha256_tree
 from genbench.results import read_result
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -37,20 +39,31 @@ def test_trains_and_runs_through_the_digits_protocol(plugin, settings, tmp_path,
         assert record["plugin"]["settings"]["steps"] == evaluations
 
 
-def test_a_pipeline_directory_is_a_checkpoint(tmp_path, capsys):
+def save_tiny_pipeline(path, seed: int) -> None:
+    torch.manual_seed(seed)
     unet = UNet2DModel(sample_size=16, in_channels=1, out_channels=1, block_out_channels=(8, 16),
                        down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
                        layers_per_block=1, norm_num_groups=4)
-    DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=8)).save_pretrained(tmp_path / "pipe")
-    code = main(["run", "--plugin", "ddim", "--protocol", "digits", "--checkpoint", str(tmp_path / "pipe"),
-                 "--results-dir", str(tmp_path / "r"), "--set", "steps=2", "--set", "eta=1.0", *SMALL])
-    assert code == 0, capsys.readouterr().err
-    [path] = _results(tmp_path / "r")
-    record = read_result(path)
+    DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=8)).save_pretrained(path)
+
+
+def test_a_pipeline_directory_is_a_checkpoint_with_a_tree_hash(tmp_path, capsys):
+    records = []
+    for seed in (0, 1):  # two different pipelines saved at the same path in turn
+        save_tiny_pipeline(tmp_path / "pipe", seed)
+        code = main(["run", "--plugin", "ddim", "--protocol", "digits", "--checkpoint", str(tmp_path / "pipe"),
+                     "--results-dir", str(tmp_path / f"r{seed}"), "--set", "steps=2", "--set", "eta=1.0", *SMALL])
+        assert code == 0, capsys.readouterr().err
+        [path] = _results(tmp_path / f"r{seed}")
+        records.append(read_result(path))
+        assert records[-1]["plugin"]["checkpoint_sha256"] == sha256_tree(tmp_path / "pipe")
+    record = records[0]
     assert record["plugin"]["checkpoint"] == str(tmp_path / "pipe")
     assert record["plugin"]["config"]["pretrained"] == str(tmp_path / "pipe")
     assert record["plugin"]["settings"] == {"steps": 2, "eta": 1.0}
     assert record["training"] is None
+    assert records[0]["plugin"]["checkpoint_sha256"] != records[1]["plugin"]["checkpoint_sha256"]
+    assert records[0]["metrics"]["fd"]["value"] != records[1]["metrics"]["fd"]["value"]
 
 
 def test_sweep_writes_one_result_per_setting_from_one_training(tmp_path, capsys):

@@ -28,6 +28,7 @@ import numpy as np
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
 from genbench.datasets.captioned import DEFAULT_MAX_BAD_IMAGE_SHARE, CaptionedFile, load_captioned_files, read_utf8
+from genbench.downloads import DownloadFailed, attempt
 from genbench.errors import DataError
 from genbench.hashing import sha256_file
 from genbench.weights import offline
@@ -51,19 +52,21 @@ def ensure_coco(root: Path, split: str, year: int) -> tuple[Path, Path]:
     captions, images = coco_paths(root, split, year)
     sources = [(captions, ANNOTATIONS_URL.format(year=year)), (images, IMAGES_URL.format(split=split, year=year))]
     missing = [(path, url) for path, url in sources if not path.exists()]
+    reason = "downloads are off"
     if missing and not offline():
         from torchvision.datasets.utils import download_and_extract_archive
 
-        for path, url in missing:
-            try:
-                download_and_extract_archive(url, download_root=str(root))
-            except Exception as exc:  # any network failure becomes the one-line error below
-                raise DataError(f"COCO download of {url} failed ({type(exc).__name__}: {exc}); "
-                                f"put {path.relative_to(root)} under {root} by hand") from None
-    elif missing:
+        reason = "the downloaded archives did not contain it"
+        try:
+            for _, url in missing:
+                attempt(lambda url=url: download_and_extract_archive(url, download_root=str(root)))
+        except DownloadFailed as failed:
+            reason = f"the download failed ({failed.reason})"
+        missing = [(path, url) for path, url in missing if not path.exists()]
+    if missing:
         wanted = ", ".join(f"{p.relative_to(root)}{'/*.jpg' if p.suffix != '.json' else ''} (from {u})"
                            for p, u in missing)
-        raise DataError(f"COCO {split}{year} not found under {root} and downloads are off: expected {wanted}; "
+        raise DataError(f"COCO {split}{year} not found under {root} and {reason}: expected {wanted}; "
                         f"unzip them there or pass --data-dir")
     return captions, images
 

@@ -17,6 +17,7 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.downloads import DownloadFailed, attempt
 from genbench.errors import DataError
 from genbench.reference_cache import default_cache_dir
 from genbench.weights import offline
@@ -34,9 +35,9 @@ def open_torchvision(name: str, factory: Callable[[Path, bool], Any], request: D
     """Build a torchvision data set; a missing or corrupt copy becomes one line naming layout and source."""
     root, download = data_root(request)
     try:
-        return factory(root, download)
-    except RuntimeError as exc:
-        reason = "downloads are off" if not download else f"download failed: {str(exc).strip().splitlines()[0]}"
+        return attempt(lambda: factory(root, download))
+    except DownloadFailed as failed:  # without download: torchvision's "not found"; with: any network failure
+        reason = "downloads are off" if not download else f"download failed: {failed.reason}"
         raise DataError(f"{name} not found or incomplete under {root} ({reason}); expected {root}/{layout}, "
                         f"downloaded from {source} (pass the root with --data-dir or $GENBENCH_DATA)") from None
 

@@ -24,6 +24,12 @@ class FeatureExtractor(ABC):
     def weights_sha256(self) -> str:
         """SHA-256 of the weights actually loaded; it enters the protocol fingerprint."""
 
+    @property
+    def identity(self) -> Any:
+        """What enters the protocol fingerprint for this extractor: its weights' SHA-256, plus any
+        setting resolved at build time that changes features without appearing in the protocol file."""
+        return self.weights_sha256
+
     @abstractmethod
     def extract(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, torch.Tensor]:
         """Features of uint8 images ``[N, C, H, W]`` (grey or RGB as the protocol says)."""

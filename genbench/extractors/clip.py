@@ -1,8 +1,11 @@
 """CLIP features: open_clip image embeddings and the embeddings of the captions paired with them.
 
 Both are unit-norm and returned in float64, row-aligned with the images, so the CLIP score of
-image i is the cosine of row i of ``image`` and row i of ``text``. ``caption_truncated`` marks
-captions longer than the tokenizer's context, which the tokenizer cut; metrics report the count.
+image i is the cosine of row i of ``image`` and row i of ``text``. Images are preprocessed by
+open_clip's own PIL pipeline; that mode is part of the extractor's identity, hence of the
+protocol fingerprint, so results of genbench's earlier tensor preprocessing are never ranked
+with these. ``caption_truncated`` marks captions longer than the tokenizer's context, which the
+tokenizer cut; metrics report the count.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from typing import Any
 
 import torch
 
-from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip, weights_file
+from genbench.clip import (DEFAULT_MODEL, DEFAULT_PRETRAINED, PREPROCESS, PREPROCESS_STEPS, ClipModel, load_clip,
+                           weights_file)
 from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
 from genbench.weights import weights_dir_from_env
@@ -28,10 +32,15 @@ class ClipExtractor(FeatureExtractor):
     def weights_sha256(self) -> str:
         return self.clip.weights_sha256
 
+    @property
+    def identity(self) -> dict[str, str]:
+        return {"weights_sha256": self.weights_sha256, "preprocess": PREPROCESS}
+
     def describe(self) -> dict[str, Any]:
         return {"weights_sha256": self.weights_sha256, "model": self.clip.model_name,
                 "pretrained": self.clip.pretrained, "image_size": self.clip.image_size,
-                "context_length": self.clip.context_length}
+                "context_length": self.clip.context_length, "preprocess": PREPROCESS,
+                "preprocess_steps": PREPROCESS_STEPS}
 
     def extract(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, torch.Tensor]:
         features = {"image": self.clip.encode_images(images).double().cpu()}

@@ -33,7 +33,7 @@ def train_shapes_clip(images: torch.Tensor, captions: list[str], epochs: int = 3
     model = open_clip.create_model(MODEL_NAME, output_dict=True)
     clip = ClipModel(model, open_clip.get_tokenizer(MODEL_NAME), MODEL_NAME, "trained", "", torch.device("cpu"))
     tokens = clip.tokenizer(captions)
-    pixels = clip.preprocess(images)
+    pixels = clip.preprocess_tensor(images)
     loss_fn = open_clip.loss.ClipLoss()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1)
     order = torch.Generator().manual_seed(seed)

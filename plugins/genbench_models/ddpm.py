@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from diffusers import DDPMScheduler, DiffusionPipeline, UNet2DModel
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
+from genbench.downloads import DownloadFailed, attempt, check_reachable, failure_reason
 from genbench.errors import WeightsError
 from genbench.hookspecs import hookimpl
 from genbench.model import ModelSpec, SampleBatch, Task
@@ -32,6 +33,20 @@ from genbench_models.diffusion import UNetDiffusion
 #: The schedule of both papers; a config may change it (the tiny test config uses fewer steps).
 LINEAR_SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 1e-4, "beta_end": 0.02}
 HUB_NAME = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def download_hub_pipeline(name: str) -> DiffusionPipeline:
+    """A hub pipeline by name when online; offline or on a failed download, one line saying what to fetch."""
+    where = f"download https://huggingface.co/{name} and pass its directory as --checkpoint"
+    if offline():
+        raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and downloads are off (offline); "
+                           f"{where}")
+    try:
+        check_reachable(f"https://huggingface.co/{name}")  # the hub client would retry an unreachable host
+        return attempt(lambda: DiffusionPipeline.from_pretrained(name, use_safetensors=True))  # never unpickle
+    except DownloadFailed as failed:
+        raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and its download failed "
+                           f"({failed.reason}); {where}") from None
 
 
 class DDPM(UNetDiffusion):
@@ -95,14 +110,17 @@ class DDPM(UNetDiffusion):
     @classmethod
     def from_pretrained(cls, name: str) -> "DDPM":
         """Load the U-Net and scheduler config of a diffusers pipeline directory (safetensors only)."""
-        if not Path(name).is_dir() and offline():
-            raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and downloads are off "
-                               f"(offline); download https://huggingface.co/{name} and pass its directory as --checkpoint")
+        if not Path(name).is_dir():
+            return cls.from_components(download_hub_pipeline(name), name)
         try:
             pipeline = DiffusionPipeline.from_pretrained(name, use_safetensors=True)  # never unpickle
         except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise WeightsError(f"cannot load diffusers pipeline '{name}': {first}") from None
+            raise WeightsError(f"cannot load diffusers pipeline '{name}': {failure_reason(exc)}") from None
+        return cls.from_components(pipeline, name)
+
+    @classmethod
+    def from_components(cls, pipeline: DiffusionPipeline, name: str) -> "DDPM":
+        """A genbench model holding a loaded pipeline's U-Net weights and scheduler config."""
         unet = getattr(pipeline, "unet", None)
         if not isinstance(unet, UNet2DModel) or not hasattr(pipeline, "scheduler"):
             raise WeightsError(f"diffusers pipeline '{name}' has no pixel-space UNet2DModel and scheduler "

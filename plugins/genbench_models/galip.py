@@ -158,7 +158,7 @@ class GALIP(TextConditionalGAN):
 
     def observe(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Frozen CLIP-ViT features of the chosen layers (stacked) and the image embedding, for images in [-1, 1]."""
-        pixels = self.clip.preprocess((images + 1.0) * 127.5)
+        pixels = self.clip.preprocess_tensor((images + 1.0) * 127.5)
         out = self.clip.model.visual.forward_intermediates(pixels, indices=self.config["feature_layers"])
         return torch.stack(out["image_intermediates"], dim=1), out["image_features"]
 
