@@ -39,6 +39,7 @@ from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
 from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
 from genbench.storage import atomic_write_text, load_verified, save_verified
+from genbench.threads import use_threads
 from genbench.training import bar_disabled
 from genbench.validation import validate_batch
 from genbench.weights import exported_weights_dir
@@ -64,6 +65,7 @@ class RunOptions:
     weights_dir: Path | None = None
     data_dir: Path | None = None
     trust_weights: bool = False
+    threads: int | None = None
     command: list[str] | None = None
 
 
@@ -210,6 +212,7 @@ class Runner:
 
     def __init__(self, options: RunOptions, registry: Registry | None = None):
         self.options = options
+        use_threads(options.threads)
         self.registry = registry or get_registry()
         self.progress = not options.quiet
         self.group = ProcessGroup()

@@ -27,7 +27,7 @@ def handle(args: argparse.Namespace) -> int:
     record = reference_row(RunOptions(
         plugin=PLUGIN, protocol=args.protocol, device=args.device, seed=args.seed, results_dir=args.results_dir,
         quiet=args.quiet, cache_dir=args.cache_dir, weights_dir=args.weights_dir, data_dir=args.data_dir,
-        trust_weights=args.trust_weights, command=["genbench", *args.argv]))
+        trust_weights=args.trust_weights, threads=args.threads, command=["genbench", *args.argv]))
     print(format_result(record))
     print(f"result: {record['path']}")
     return 0

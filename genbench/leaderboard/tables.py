@@ -113,6 +113,8 @@ def group_frame(group: ProtocolGroup, metrics: list[MetricInfo] | None = None) -
     metrics = group_metrics(group) if metrics is None else metrics
     frame = pd.DataFrame([leaderboard_row(r) for r in group.records])
     frame["reported"] = [is_reported(r) for r in group.records]
+    frame["runs"] = [group.reproductions[r["run_id"]].describe() if r["run_id"] in group.reproductions else None
+                     for r in group.records]
     frame["rank"] = pd.Series([pd.NA] * len(frame), dtype="Int64")
     primary = metrics[0] if metrics else None
     measured = ~frame["reported"]
@@ -182,6 +184,8 @@ def leaderboard_columns(frame: pd.DataFrame, metrics: list[MetricInfo]) -> list[
         *parameter_columns(),
         Column("training_seconds", "training", formatting.duration, False, title="training wall time"),
         Column("device", "device", formatting.text, numeric=False),
+        Column("runs", "runs", formatting.text, numeric=False,
+               title="runs of this identity (fingerprint, plugin, checkpoint, settings, seed) and whether they agree"),
         Column("date", "date", formatting.text, numeric=False, title="when the run finished (UTC)"),
     ]
 
