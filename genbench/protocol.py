@@ -20,6 +20,7 @@ from typing import Any
 
 from genbench.errors import ProtocolError
 from genbench.model import Task
+from genbench.protocol_schema import DECLARED_BY, DERIVED, PROTOCOL_KEYS, REQUIRED, Key  # noqa: F401 (the schema)
 
 CONDITIONS = ("none", "classes", "captions")
 

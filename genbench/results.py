@@ -1,27 +1,7 @@
 """Result records: one schema-versioned JSON file per run, written atomically; loaded into pandas.
 
-The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
-
-    schema_version   int, this module's RESULT_SCHEMA_VERSION
-    run_id           str, unique; also the file name stem
-    status           "measured" (a genbench run) or "reported" (a published number typed in)
-    protocol         {name, version, fingerprint, task, source, definition}
-    plugin           {name, model, distribution, version, task, checkpoint, checkpoint_sha256,
-                      config, settings, capabilities}
-    samples          {num_samples, seed, shard_size, batch_size, feature_batch_size, shards}
-    extractors       {name: {kind, weights_sha256, ...settings}}
-    metrics          {key: {metric, extractor, feature, settings, value, std, higher_is_better, extras}}
-    speed            {device, network_evaluations_per_image, by_batch_size{b: {seconds_per_image,
-                      images_per_second, ...}}, peak_device_memory_bytes}
-    parameters       {all, trainable}
-    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe} or null
-    reference        {split, num_images, cache_hits, data_info (when the loader reports any): skipped images,
-                      dropped captions, caption selection hash}
-    artifacts        {grid: file name beside the result, samples_dir: or null,
-                      gallery: [{prompt, file, seeds, diversity?}] one grid per protocol prompt}
-    environment      {hardware, python, platform, libraries}
-    command          the command line (list of str) or null
-    started_at, finished_at   ISO-8601 UTC; duration_seconds
+The record's shape is ``RESULT_FIELDS`` below (docs/results.md is generated from it, and a test
+checks that a real run's record has no field or key it does not describe).
 """
 
 from __future__ import annotations
@@ -39,6 +19,44 @@ from genbench.errors import ResultsError
 from genbench.storage import atomic_write_text
 
 RESULT_SCHEMA_VERSION = 1
+
+#: Every top-level field of a record (``RESULT_SCHEMA_VERSION``): what it holds, and the keys of its table
+#: where it is one with fixed keys (empty: a scalar, a list, or a table keyed by names).
+RESULT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "schema_version": ("integer: this module's `RESULT_SCHEMA_VERSION`; newer files are refused", ()),
+    "run_id": ("`<protocol>__<plugin>__<UTC time>__<random>`, unique; also the file name stem", ()),
+    "status": ('`"measured"` (a genbench run) or `"reported"` (a published number typed in)', ()),
+    "protocol": ("the protocol and its fingerprint; `definition` is the fingerprinted part of the file",
+                 ("name", "version", "fingerprint", "task", "description", "source", "definition")),
+    "plugin": ("the model: plugin, distribution and version, checkpoint and its SHA-256, config, `--set` settings",
+               ("name", "model", "description", "distribution", "version", "task", "checkpoint", "checkpoint_sha256",
+                "config", "settings", "capabilities")),
+    "samples": ("how the samples were made (runs) or where they were read (`genbench score`)",
+                ("num_samples", "seed", "shard_size", "batch_size", "feature_batch_size", "conditions",
+                 "samples_per_caption", "captions_truncated_by_model", "source", "sha256", "conversion",
+                 "captions_file")),
+    "extractors": ("per extractor name: `kind`, `weights_sha256` and its settings", ()),
+    "metrics": ("per metric key: `metric`, `extractor`, `feature`, `settings`, `value`, `std`, "
+                "`higher_is_better`, `extras` (histograms, shares, counts)", ()),
+    "speed": ("the timed section (null for scored samples); `by_batch_size` maps a batch size to "
+              "`seconds_per_image`, `images_per_second`, `seconds`, `timed_images`, `batch_size`",
+              ("device", "network_evaluations_per_image", "by_batch_size", "peak_device_memory_bytes", "warmup_batches",
+               "repeats")),
+    "parameters": ("parameter counts (null for scored samples)", ("all", "trainable")),
+    "training": ("the training this run did, or null when it loaded a checkpoint",
+                 ("epochs", "steps", "seconds", "seconds_per_epoch", "final_loss", "recipe")),
+    "reference": ("the reference split read; `data_info` when the loader reports skipped images, dropped "
+                  "captions or a caption selection hash", ("split", "num_images", "cache_hits", "data_info")),
+    "artifacts": ("files beside the result: the sample grid, `--save-samples` folder, prompt gallery grids",
+                  ("grid", "samples_dir", "gallery")),
+    "environment": ("where it ran: device, CPU, GPU, torch threads, Python, platform, library versions",
+                    ("hardware", "threads", "python", "platform", "libraries")),
+    "reported": ("reported rows only: where the numbers were published", ("source", "url", "measured_as")),
+    "command": ("the command line, a list of strings, or null (Python API)", ()),
+    "started_at": ("ISO-8601 UTC", ()),
+    "finished_at": ("ISO-8601 UTC", ()),
+    "duration_seconds": ("wall time of the run", ()),
+}
 
 
 def new_run_id(protocol: str, plugin: str, when: datetime | None = None) -> str:
