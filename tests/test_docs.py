@@ -74,6 +74,23 @@ def test_every_toml_block_parses(path, body):
     tomllib.loads(body)
 
 
+def test_complete_protocols_shown_are_valid():
+    from genbench.protocol import parse_protocol
+
+    shown = [(path, tomllib.loads(body)) for path, body in _blocks({"toml"})]
+    complete = [(path, raw) for path, raw in shown if {"name", "task", "sampling"} <= set(raw)]
+    assert complete, "docs/protocols.md shows a complete protocol"
+    for path, raw in complete:
+        parse_protocol(raw, source=path.name)
+
+
+def test_images_shown_exist():
+    images = [(path, m[1]) for path in DOCS for m in re.finditer(r"!\[[^\]]*\]\(([^)]+)\)", path.read_text("utf-8"))]
+    assert ("README.md", "docs/leaderboard.png") in [(p.name, src) for p, src in images]
+    for path, src in images:
+        assert (path.parent / src).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name}: {src}"
+
+
 def _guide_files() -> dict[str, str]:
     """``<!-- file: PATH -->`` followed by a code block, in docs/plugins.md: PATH -> contents."""
     text = (docgen.ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
