@@ -123,3 +123,24 @@ def test_the_plugin_guides_package_installs_lists_and_runs(plugin_installer, tmp
     for name, (_, keys) in RESULT_FIELDS.items():
         if keys and isinstance(record.get(name), dict):
             assert set(record[name]) <= set(keys), f"{name}: {set(record[name]) - set(keys)} undocumented"
+
+
+README = docgen.ROOT / "README.md"
+
+
+def test_the_readmes_run_shows_the_current_digits_fingerprint():
+    from genbench.runner import Runner, RunOptions
+
+    shown = re.search(r"^protocol   digits v1  fingerprint ([0-9a-f]{16})$", README.read_text("utf-8"), re.M)
+    runner = Runner(RunOptions(plugin="vae", protocol="digits", quiet=True))
+    assert shown and shown[1] == runner.prepare(runner.registry.protocol("digits")).fingerprint, \
+        "run `genbench run --plugin vae --protocol digits` and paste its output into README.md"
+
+
+def test_the_readmes_demo_table_is_the_committed_demo_results():
+    rows = re.findall(r"^\| (vae|ddpm|ddim) +\| ([0-9.]+) \| ([0-9.]+) \|", README.read_text("utf-8"), re.M)
+    assert [plugin for plugin, _, _ in rows] == ["vae", "ddpm", "ddim"]
+    results = [json.loads(p.read_text("utf-8")) for p in (docgen.ROOT / "leaderboards" / "results").glob("*.json")]
+    for plugin, fd, kid in rows:
+        first = min((r for r in results if r["plugin"]["name"] == plugin), key=lambda r: r["finished_at"])
+        assert f"{first['metrics']['fd']['value']:.2f}" == fd and f"{first['metrics']['kid']['value']:.3f}" == kid
