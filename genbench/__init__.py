@@ -54,7 +54,8 @@ def _cli_options(command: str) -> str:
     return "\n".join(f"    {a.dest} ({', '.join(a.option_strings) or a.dest}): {a.help}" for a in parser._actions)
 
 
-run.__doc__ += f"\n    Options of ``genbench run``:\n\n{_cli_options('run')}\n"
+if run.__doc__:  # None under python -OO
+    run.__doc__ += f"\n    Options of ``genbench run``:\n\n{_cli_options('run')}\n"
 
 
 def load_results(results_dir: str) -> "pandas.DataFrame":

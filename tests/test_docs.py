@@ -131,7 +131,7 @@ README = docgen.ROOT / "README.md"
 def test_the_readmes_run_shows_the_current_digits_fingerprint():
     from genbench.runner import Runner, RunOptions
 
-    shown = re.search(r"^protocol   digits v1  fingerprint ([0-9a-f]{16})$", README.read_text("utf-8"), re.M)
+    shown = re.search(r"^protocol   digits v\d+  fingerprint ([0-9a-f]{16})$", README.read_text("utf-8"), re.M)
     runner = Runner(RunOptions(plugin="vae", protocol="digits", quiet=True))
     assert shown and shown[1] == runner.prepare(runner.registry.protocol("digits")).fingerprint, \
         "run `genbench run --plugin vae --protocol digits` and paste its output into README.md"
