@@ -36,12 +36,13 @@ docs: setup
 	$(BIN)/python -m genbench.docgen
 
 # The digits protocol page of the site `make demo` builds (its file name carries the fingerprint).
-SCREENSHOT_PAGE = $(firstword $(filter-out %--reported.html,$(wildcard leaderboards/protocols/digits--*.html)))
+SCREENSHOT_PAGE ?= $(firstword $(filter-out %--reported.html,$(wildcard leaderboards/protocols/digits--*.html)))
+SCREENSHOT ?= docs/leaderboard.png
 
 screenshot:
 	@test -n "$(SCREENSHOT_PAGE)" || { echo "no digits page under leaderboards/protocols: run make demo first" >&2; exit 1; }
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,900 \
-	  --screenshot=$(CURDIR)/docs/leaderboard.png "file://$(CURDIR)/$(SCREENSHOT_PAGE)" 2>/dev/null
+	  --screenshot=$(abspath $(SCREENSHOT)) "file://$(abspath $(SCREENSHOT_PAGE))" 2>/dev/null
 
 clean:
 	rm -rf $(VENV) results
