@@ -1,5 +1,8 @@
 # The two commands of the README: `make demo` (set up, run the default protocol, build the
 # leaderboard) and `make test` (set up, run the test suite). Both create .venv on first use.
+# For maintainers: `make docs` refills the generated blocks of README.md and docs/ (a test fails
+# when they are stale); `make screenshot` redraws docs/leaderboard.png from the demo's site with
+# headless Chromium (Debian: apt-get install chromium).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +12,7 @@ RESULTS := leaderboards/results
 # `make demo DEMO_PLUGINS=vae` runs only the β-VAE.
 DEMO_PLUGINS ?= vae ddpm ddim
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test docs screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +31,18 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+docs: setup
+	$(BIN)/python -m genbench.docgen
+
+# The digits protocol page of the site `make demo` builds (its file name carries the fingerprint).
+SCREENSHOT_PAGE ?= $(firstword $(filter-out %--reported.html,$(wildcard leaderboards/protocols/digits--*.html)))
+SCREENSHOT ?= docs/leaderboard.png
+
+screenshot:
+	@test -n "$(SCREENSHOT_PAGE)" || { echo "no digits page under leaderboards/protocols: run make demo first" >&2; exit 1; }
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,900 \
+	  --screenshot=$(abspath $(SCREENSHOT)) "file://$(abspath $(SCREENSHOT_PAGE))" 2>/dev/null
 
 clean:
 	rm -rf $(VENV) results

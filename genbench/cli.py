@@ -1,7 +1,8 @@
 """The ``genbench`` command line: builds the parser from ``genbench.commands`` and maps errors to exit codes.
 
 Every ``GenbenchError`` is printed as one line on stderr with exit status 2; set
-``GENBENCH_DEBUG=1`` to see the traceback instead.
+``GENBENCH_DEBUG=1`` to see the traceback instead. A reader that closes the pipe early
+(``genbench show R.json | head -1``) ends the command quietly, as ``head`` and ``grep`` expect.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from genbench.errors import GenbenchError
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 #: Subcommand modules under ``genbench.commands``, in the order ``--help`` lists them.
 COMMANDS = ("list", "run", "show", "sweep", "score", "compare", "leaderboard", "reference")
@@ -42,11 +44,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    try:
+        return _run_command(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run_command(argv: list[str]) -> int:
+    """Parse, run the subcommand, and flush stdout while a closed pipe can still be caught."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # --help, --version, usage errors: argparse has printed its text
+        sys.stdout.flush()
+        raise
     args.argv = argv
     try:
-        return args.handle(args)
+        if hasattr(args, "threads"):
+            from genbench.threads import use_threads
+
+            use_threads(args.threads)
+        status = args.handle(args)
+        sys.stdout.flush()
+        return status
     except GenbenchError as exc:
         if os.environ.get("GENBENCH_DEBUG"):
             raise
@@ -56,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("genbench: interrupted; finished shards are kept, run the same command again to resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not fail again (Python's docs, "SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

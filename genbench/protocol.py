@@ -85,8 +85,8 @@ PROTOCOL_KEYS: dict[str, dict[str, Key]] = {
         "channels": Key(int, "1 (grey) or 3 (RGB)", positive=True),
         "reference_split": Key(str, "the split generated images are compared with"),
         "train_split": Key(str, "the split training recipes train on; none: no training", None),
-        "reference_sha256": Key(str, "the pinned content identity of the reference split (`genbench reference "
-                                     "--print-identity`); another copy is refused", None),
+        "reference_sha256": Key(str, "the pinned content identity of the reference split, as `genbench reference "
+                                     "--protocol NAME --print-identity` prints it; another copy is refused", None),
     },
     "sampling": {
         "num_samples": Key(int, "images generated per run", positive=True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import sys
 
@@ -34,7 +35,7 @@ def cpu_model() -> str:
 
 
 def hardware(device: torch.device) -> dict:
-    info = {"device": str(device), "cpu": cpu_model(), "cpu_count": torch.get_num_threads(), "gpu": None}
+    info = {"device": str(device), "cpu": cpu_model(), "cpu_count": os.cpu_count(), "gpu": None}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
@@ -43,6 +44,7 @@ def hardware(device: torch.device) -> dict:
 def environment(device: torch.device) -> dict:
     return {
         "hardware": hardware(device),
+        "threads": torch.get_num_threads(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "libraries": library_versions(),

@@ -1,37 +1,7 @@
 """Result records: one schema-versioned JSON file per run, written atomically; loaded into pandas.
 
-The record's shape (``RESULT_SCHEMA_VERSION`` 2; 1 lacked the identities, determinism and warnings)::
-
-    schema_version   int, this module's RESULT_SCHEMA_VERSION
-    run_id           str, unique; also the file name stem
-    status           "measured" (a genbench run) or "reported" (a published number typed in)
-    protocol         {name, version, fingerprint, task, source, definition}
-    plugin           {name, model, distribution, version, task, checkpoint, checkpoint_sha256 (a file's
-                      SHA-256; a directory's, e.g. a diffusers pipeline's, hashing.sha256_tree; null for a
-                      hub name), config, settings, capabilities, code: {distribution, version, package,
-                      sources_sha256, base_modules} (the code that sampled; part of the run key)}
-    samples          {num_samples, seed, shard_size, batch_size, feature_batch_size, conditions,
-                      distinct (distinct images by hash), determinism: {deterministic, problems,
-                      tolerance_levels, probe_batches}}
-    extractors       {name: {kind, weights_sha256, ...settings}}
-    metrics          {key: {metric, extractor, feature, settings, value, std, higher_is_better, extras}}
-    speed            {device, network_evaluations_per_image, by_batch_size{b: {seconds_per_image,
-                      images_per_second, ...}}, peak_device_memory_bytes}
-    parameters       {all, trainable}
-    training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe, recipe_source: where the
-                      recipe came from (protocol [training.NAME], plugin default_recipe, --set train.*),
-                      checkpoint_sha256, identity: {plugin, config, recipe, seed, data, code, environment:
-                      {device_type, threads, libraries}}} or null
-    reference        {split, num_images, sha256 (content identity, in the fingerprint), identity (its parts:
-                      shape, pixels_sha256, labels_sha256, captions_sha256, source), mismatch ({expected,
-                      found}, only under --allow-reference-mismatch), cache_hits, data_info (when the loader
-                      reports any): skipped images, dropped captions, caption selection hash}
-    warnings         [str]: what a reader must know (few distinct samples, a non-deterministic plugin)
-    artifacts        {grid: file name beside the result, samples_dir: or null,
-                      gallery: [{prompt, file, seeds, diversity?}] one grid per protocol prompt}
-    environment      {hardware, python, platform, libraries}
-    command          the command line (list of str) or null
-    started_at, finished_at   ISO-8601 UTC; duration_seconds
+The record's shape is ``RESULT_FIELDS`` below (docs/results.md is generated from it, and a test
+checks that a real run's record has no field or key it does not describe).
 """
 
 from __future__ import annotations
@@ -49,6 +19,51 @@ from genbench.errors import ResultsError
 from genbench.storage import atomic_write_text
 
 RESULT_SCHEMA_VERSION = 2
+
+#: Every top-level field of a record (``RESULT_SCHEMA_VERSION``): what it holds, and the keys of its table
+#: where it is one with fixed keys (empty: a scalar, a list, or a table keyed by names).
+RESULT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "schema_version": ("integer: this module's `RESULT_SCHEMA_VERSION`; newer files are refused", ()),
+    "run_id": ("`<protocol>__<plugin>__<UTC time>__<random>`, unique; also the file name stem", ()),
+    "status": ('`"measured"` (a genbench run) or `"reported"` (a published number typed in)', ()),
+    "protocol": ("the protocol and its fingerprint; `definition` is the fingerprinted part of the file",
+                 ("name", "version", "fingerprint", "task", "description", "source", "definition")),
+    "plugin": ("the model: plugin, distribution and version, checkpoint and its SHA-256, config, `--set` settings",
+               ("name", "model", "description", "distribution", "version", "task", "checkpoint", "checkpoint_sha256",
+                "config", "settings", "capabilities", "code")),
+    "samples": ("how the samples were made (runs) or where they were read (`genbench score`)",
+                ("num_samples", "seed", "shard_size", "batch_size", "feature_batch_size", "conditions",
+                 "samples_per_caption", "captions_truncated_by_model", "source", "sha256", "conversion",
+                 "captions_file", "distinct", "determinism", "halves", "two_set_metrics", "one_set_metrics")),
+    "extractors": ("per extractor name: `kind`, `weights_sha256` and its settings", ()),
+    "metrics": ("per metric key: `metric`, `extractor`, `feature`, `settings`, `value`, `std`, "
+                "`higher_is_better`, `extras` (histograms, shares, counts)", ()),
+    "speed": ("the timed section (null for scored samples); `by_batch_size` maps a batch size to "
+              "`seconds_per_image`, `images_per_second`, `seconds`, `timed_images`, `batch_size`",
+              ("device", "network_evaluations_per_image", "by_batch_size", "peak_device_memory_bytes", "warmup_batches",
+               "repeats")),
+    "parameters": ("parameter counts (null for scored samples)", ("all", "trainable")),
+    "training": ("the training of the checkpoint (null when one was given): cost, the recipe and where it came "
+                 "from, the checkpoint's SHA-256 and the training identity that names it (plugin, config, recipe, "
+                 "seed, data, code, device type, threads, library versions)",
+                 ("epochs", "steps", "seconds", "seconds_per_epoch", "final_loss", "recipe", "recipe_source",
+                  "checkpoint_sha256", "identity")),
+    "reference": ("the reference split read: its content identity `sha256` (in the fingerprint) and the parts it "
+                  "hashes (`identity`), `mismatch` {expected, found} under --allow-reference-mismatch, cache use, "
+                  "and `data_info` when the loader reports skipped images, dropped captions or selection hashes",
+                  ("split", "num_images", "sha256", "identity", "mismatch", "cache_hits", "data_info")),
+    "warnings": ("what a reader must know, one sentence each: few distinct samples, a non-deterministic plugin",
+                 ()),
+    "artifacts": ("files beside the result: the sample grid, `--save-samples` folder, prompt gallery grids",
+                  ("grid", "samples_dir", "gallery")),
+    "environment": ("where it ran: device, CPU, GPU, torch threads, Python, platform, library versions",
+                    ("hardware", "threads", "python", "platform", "libraries")),
+    "reported": ("reported rows only: where the numbers were published", ("source", "url", "measured_as")),
+    "command": ("the command line, a list of strings, or null (Python API)", ()),
+    "started_at": ("ISO-8601 UTC", ()),
+    "finished_at": ("ISO-8601 UTC", ()),
+    "duration_seconds": ("wall time of the run", ()),
+}
 
 
 def new_run_id(protocol: str, plugin: str, when: datetime | None = None) -> str:

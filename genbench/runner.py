@@ -46,6 +46,7 @@ from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id,
 from genbench.sampling import (Conditions, Shard, caption_groups, check_run_seed, plan_conditions, plan_shards,
                                sample_seed, training_seed)
 from genbench.storage import atomic_write_text, load_verified, save_verified
+from genbench.threads import use_threads
 from genbench.trained import checkpoint_path, numeric_environment, training_lock, verified_report, write_report
 from genbench.training import bar_disabled, choose_recipe
 from genbench.validation import validate_batch
@@ -78,6 +79,7 @@ class RunOptions:
     weights_dir: Path | None = None
     data_dir: Path | None = None
     trust_weights: bool = False
+    threads: int | None = None
     command: list[str] | None = None
     #: Score against a reference set whose identity differs from the protocol's pin (own fingerprint).
     allow_reference_mismatch: bool = False
@@ -277,6 +279,7 @@ class Runner:
 
     def __init__(self, options: RunOptions, registry: Registry | None = None):
         self.options = options
+        use_threads(options.threads)
         self.registry = registry or get_registry()
         self.progress = not options.quiet
         self.group = ProcessGroup()

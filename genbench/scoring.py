@@ -44,6 +44,7 @@ class ScoreOptions:
     data_dir: Path | None = None
     trust_weights: bool = False
     quiet: bool = False
+    threads: int | None = None
     command: list[str] | None = None
     allow_reference_mismatch: bool = False
 
@@ -76,8 +77,8 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
     runner = Runner(RunOptions(plugin=EXTERNAL, protocol=options.protocol, device=options.device,
                                results_dir=options.results_dir, quiet=options.quiet, cache_dir=options.cache_dir,
                                weights_dir=options.weights_dir, data_dir=options.data_dir,
-                               trust_weights=options.trust_weights, command=options.command,
-                               allow_reference_mismatch=options.allow_reference_mismatch))
+                               trust_weights=options.trust_weights, threads=options.threads,
+                               command=options.command, allow_reference_mismatch=options.allow_reference_mismatch))
     protocol = runner.registry.protocol(options.protocol)
     results_dir = ensure_writable(options.results_dir)
     images, conversion = fit_to_protocol(load_samples(options.samples), protocol, options.samples)

@@ -6,6 +6,7 @@ No model is trained: the numbers are chosen so that orders and best values are k
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,11 @@ def definition(**changes: Any) -> dict[str, Any]:
 def make_record(run_id: str, plugin: str = "vae", *, fd: float = 10.0, kid: float = 0.1, confidence: float = 0.8,
                 seconds_per_image: float = 0.001, fingerprint: str = "fp1", protocol: str = "digits",
                 protocol_definition: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-                checkpoint_sha256: str = "ab" * 32, finished_at: str = "2026-11-20T10:00:00+00:00",
+                checkpoint_sha256: str | None = None, finished_at: str = "2026-11-20T10:00:00+00:00",
                 nfe: int = 1, grid: str | None = None, gallery: Any = None, status: str = "measured") -> dict[str, Any]:
-    """One result record of schema 1 with the given numbers."""
+    """One result record of schema 1 with the given numbers; each run id gets its own checkpoint hash unless
+    one is given (records of one identity are one leaderboard entry)."""
+    checkpoint_sha256 = checkpoint_sha256 or hashlib.sha256(run_id.encode()).hexdigest()
     definition_ = protocol_definition or DEFINITION
     artifacts: dict[str, Any] = {"grid": grid, "samples_dir": None}
     if gallery is not None:

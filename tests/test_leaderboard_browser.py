@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from genbench.leaderboard import build_leaderboard
 from leaderboard_records import demo_records, write_records
@@ -95,3 +97,20 @@ def test_pages_sort_by_clicked_column_from_file_urls(browser, tmp_path):
     browser.save_screenshot(str(tmp_path / "protocol.png"))
     assert (tmp_path / "protocol.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert _severe(browser) == []
+
+
+def test_make_screenshot_draws_a_protocol_page(tmp_path):
+    """``make screenshot`` (the README's picture) renders a built protocol page to a PNG of the window's size."""
+    _chromium()  # installs or skips, as for the other browser tests; the Makefile calls `chromium`
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    site = tmp_path / "site"
+    build_leaderboard(write_records(tmp_path / "results", demo_records()), site)
+    picture = tmp_path / "page.png"
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["make", "-C", str(root), "screenshot", f"SCREENSHOT={picture}",
+                           f"SCREENSHOT_PAGE={site / 'protocols' / 'digits--fp1.html'}"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Image.open(picture) as image:
+        assert image.format == "PNG" and image.size == (1280, 900)
+        assert len(image.convert("L").getcolors(maxcolors=256)) > 20  # a drawn page, not a blank window

@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from genbench.commands.run import add_threads_argument
+
 NAME = "compare"
 HELP = "metrics between two image folders (the first is the generated one), with torch-fidelity's key names"
 
@@ -32,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trust-weights", action="store_true",
                         help="accept an Inception weights file whose SHA-256 is not the official release's")
     parser.add_argument("--json", action="store_true", help="print one JSON object with torch-fidelity's key names")
+    add_threads_argument(parser)
 
 
 def handle(args: argparse.Namespace) -> int:

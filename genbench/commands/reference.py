@@ -35,7 +35,7 @@ def handle(args: argparse.Namespace) -> int:
     options = RunOptions(
         plugin=PLUGIN, protocol=args.protocol, device=args.device, seed=args.seed, results_dir=args.results_dir,
         quiet=args.quiet, cache_dir=args.cache_dir, weights_dir=args.weights_dir, data_dir=args.data_dir,
-        trust_weights=args.trust_weights, command=["genbench", *args.argv],
+        trust_weights=args.trust_weights, threads=args.threads, command=["genbench", *args.argv],
         allow_reference_mismatch=args.allow_reference_mismatch)
     if args.print_identity or args.export_selection:
         if args.print_identity:

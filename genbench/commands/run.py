@@ -28,6 +28,7 @@ def add_environment_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local data root for data sets that download when online (default: $GENBENCH_DATA)")
     parser.add_argument("--trust-weights", action="store_true",
                         help="accept extractor weights whose SHA-256 is not the official release's")
+    add_threads_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
 
 
@@ -36,6 +37,11 @@ def add_reference_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-reference-mismatch", action="store_true",
                         help="score against a reference set whose content identity differs from the protocol's pin "
                         "(the result gets its own fingerprint and is never ranked with the standard one)")
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: torch's CPU thread count (recorded in the result), for machines shared with other work."""
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads torch may use; 1 or 2 on a busy shared machine "
+                        "(default: $GENBENCH_THREADS, else one per core)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,8 +71,9 @@ def options_from_args(args: argparse.Namespace):
         plugin=args.plugin, protocol=args.protocol, checkpoint=args.checkpoint, device=args.device,
         seed=args.seed, results_dir=args.results_dir, settings=dict(args.settings), batch_size=args.batch_size,
         save_samples=args.save_samples, quiet=args.quiet, cache_dir=args.cache_dir, weights_dir=args.weights_dir,
-        data_dir=args.data_dir, trust_weights=args.trust_weights, command=["genbench", *args.argv],
-        allow_reference_mismatch=args.allow_reference_mismatch, allow_nondeterministic=args.allow_nondeterministic,
+        data_dir=args.data_dir, trust_weights=args.trust_weights, threads=args.threads,
+        command=["genbench", *args.argv], allow_reference_mismatch=args.allow_reference_mismatch,
+        allow_nondeterministic=args.allow_nondeterministic,
     )
 
 

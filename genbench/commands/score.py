@@ -30,8 +30,8 @@ def handle(args: argparse.Namespace) -> int:
     record = score_samples(ScoreOptions(
         protocol=args.protocol, samples=args.samples, captions=args.captions, device=args.device,
         results_dir=args.results_dir, cache_dir=args.cache_dir, weights_dir=args.weights_dir, data_dir=args.data_dir,
-        trust_weights=args.trust_weights, quiet=args.quiet, command=["genbench", *args.argv],
-        allow_reference_mismatch=args.allow_reference_mismatch,
+        trust_weights=args.trust_weights, quiet=args.quiet, threads=args.threads,
+        command=["genbench", *args.argv], allow_reference_mismatch=args.allow_reference_mismatch,
     ))
     print(format_result(record))
     print(f"result: {record['path']}")

@@ -2,7 +2,8 @@
 
 Reported rows join the group of the fingerprint they name; without one, the protocol's
 primary group (its newest version, then the most measured runs). Groups of the same protocol
-name are related: each page names how their definitions differ.
+name are related: each page names how their definitions differ. Within a group, runs of one
+identity are one entry (``genbench.leaderboard.reproductions``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from genbench.leaderboard.reproductions import Reproduction, merge_reproductions
 
 
 def is_reported(record: dict[str, Any]) -> bool:
@@ -40,6 +43,8 @@ class ProtocolGroup:
     name: str
     fingerprint: str | None
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: Shown run id -> the runs of its identity (reproductions are not in ``records``).
+    reproductions: dict[str, Reproduction] = field(default_factory=dict)
 
     @property
     def measured(self) -> list[dict[str, Any]]:
@@ -110,6 +115,7 @@ def group_records(records: list[dict[str, Any]]) -> list[ProtocolGroup]:
         target.records.append(record)
     by_name: dict[str, list[ProtocolGroup]] = {}
     for group in groups.values():
+        group.records, group.reproductions = merge_reproductions(group.records)
         by_name.setdefault(group.name, []).append(group)
     return [g for name in sorted(by_name) for g in sorted(by_name[name], key=_primary_key, reverse=True)]
 

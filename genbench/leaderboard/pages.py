@@ -190,7 +190,7 @@ def provenance(record: dict[str, Any]) -> list[tuple[str, str]]:
         *[(f"extractor {name} weights SHA-256", info.get("weights_sha256"))
           for name, info in sorted((record.get("extractors") or {}).items())],
         ("device", hardware.get("device")), ("GPU", hardware.get("gpu")), ("CPU", hardware.get("cpu")),
-        ("CPU threads", hardware.get("cpu_count")),
+        ("CPU cores", hardware.get("cpu_count")), ("torch threads", environment.get("threads")),
         ("Python", environment.get("python")), ("platform", environment.get("platform")),
         *[(name, version) for name, version in sorted((environment.get("libraries") or {}).items())],
         ("seed", (record.get("samples") or {}).get("seed")),
@@ -280,6 +280,14 @@ def training_summary(training: dict[str, Any]) -> str:
     return f"{formatting.duration(training['seconds'])}" + (f": {', '.join(parts)}" if parts else "")
 
 
+def reproduced_by(record: dict[str, Any], group: ProtocolGroup) -> list[tuple[str, str]]:
+    """The provenance line naming the other runs of this run's identity, when there are any."""
+    reproduction = group.reproductions.get(record["run_id"])
+    if reproduction is None or reproduction.count == 1:
+        return []
+    return [("reproduced", f"{reproduction.describe()}: {', '.join(reproduction.run_ids[1:])}")]
+
+
 def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) -> dict[str, Any]:
     """Everything the run page shows."""
     group = tables.group
@@ -295,7 +303,7 @@ def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) 
         "nfe": speed.get("network_evaluations_per_image"),
         "parameters": record.get("parameters") or {},
         "training": training_summary(record.get("training") or {}),
-        "provenance": provenance(record),
+        "provenance": provenance(record) + reproduced_by(record, group),
         "grid": f"../{assets.grid}" if assets.grid else None,
         "gallery": [{"caption": g["caption"], "src": f"../{g['src']}"} for g in assets.gallery],
         "record_json": _json(record),

@@ -115,6 +115,8 @@ def group_frame(group: ProtocolGroup, metrics: list[MetricInfo] | None = None) -
     frame["reported"] = [is_reported(r) for r in group.records]
     frame["unranked_reason"] = [unranked_reason(r) for r in group.records]
     frame["unranked"] = frame["unranked_reason"].notna()
+    frame["runs"] = [group.reproductions[r["run_id"]].describe() if r["run_id"] in group.reproductions else None
+                     for r in group.records]
     frame["rank"] = pd.Series([pd.NA] * len(frame), dtype="Int64")
     primary = metrics[0] if metrics else None
     measured = ~frame["unranked"]
@@ -184,6 +186,8 @@ def leaderboard_columns(frame: pd.DataFrame, metrics: list[MetricInfo]) -> list[
         *parameter_columns(),
         Column("training_seconds", "training", formatting.duration, False, title="training wall time"),
         Column("device", "device", formatting.text, numeric=False),
+        Column("runs", "runs", formatting.text, numeric=False,
+               title="runs of this identity (fingerprint, plugin, checkpoint, settings, seed) and whether they agree"),
         Column("date", "date", formatting.text, numeric=False, title="when the run finished (UTC)"),
     ]
 
