@@ -50,7 +50,7 @@ DERIVED = _Marker("DERIVED")
 
 
 @dataclass(frozen=True)
-class Key:
+class ProtocolKey:
     """One key of a protocol table: its TOML type, its default (a value, ``REQUIRED`` or ``DERIVED``) and meaning."""
 
     kind: type
@@ -61,68 +61,70 @@ class Key:
 
 #: Every key a protocol file may hold, table by table; ``""`` is the top level and ``X.NAME`` one
 #: entry of the table of tables ``[X]``. Any other key is refused, naming the closest known key.
-#: Tables in ``DECLARED_BY`` also accept the settings their component declares (see there).
-PROTOCOL_KEYS: dict[str, dict[str, Key]] = {
+#: Tables in ``DECLARED_BY`` also accept the settings their component declares (see there). A
+#: default of None means the key is simply absent (for recipe keys: the plugin's training loop decides).
+PROTOCOL_KEYS: dict[str, dict[str, ProtocolKey]] = {
     "": {
-        "name": Key(str, "the name `--protocol` takes and results are grouped by"),
-        "version": Key(int, "bumped whenever the definition changes", positive=True),
-        "task": Key(str, "what models are conditioned on: unconditional, class-conditional or text-to-image"),
-        "description": Key(str, "one line for listings and leaderboards (not in the fingerprint)", ""),
-        "prompts": Key(list, "captions drawn as fixed-seed gallery grids, text-to-image only "
+        "name": ProtocolKey(str, "the name `--protocol` takes and results are grouped by"),
+        "version": ProtocolKey(int, "bumped whenever the definition changes", positive=True),
+        "task": ProtocolKey(str, "what models are conditioned on: unconditional, class-conditional or text-to-image"),
+        "description": ProtocolKey(str, "one line for listings and leaderboards (not in the fingerprint)", ""),
+        "prompts": ProtocolKey(list, "captions drawn as fixed-seed gallery grids, text-to-image only "
                              "(not in the fingerprint)", []),
-        "data": Key(dict, "the data set: reference images and training images"),
-        "sampling": Key(dict, "how many images are generated, with which seeds and conditions"),
-        "speed": Key(dict, "the timed sampling section", {}),
-        "extractors": Key(dict, "feature extractors, one [extractors.NAME] table each"),
-        "metrics": Key(dict, "reported numbers, one [metrics.NAME] table each (NAME is the result key)"),
-        "training": Key(dict, "training recipes, one [training.PLUGIN] table each, [training.default] for "
+        "data": ProtocolKey(dict, "the data set: reference images and training images"),
+        "sampling": ProtocolKey(dict, "how many images are generated, with which seeds and conditions"),
+        "speed": ProtocolKey(dict, "the timed sampling section", {}),
+        "extractors": ProtocolKey(dict, "feature extractors, one [extractors.NAME] table each"),
+        "metrics": ProtocolKey(dict, "reported numbers, one [metrics.NAME] table each (NAME is the result key)"),
+        "training": ProtocolKey(dict, "training recipes, one [training.PLUGIN] table each, [training.default] for "
                               "every other plugin (not in the fingerprint)", {}),
-        "gallery": Key(dict, "the prompt gallery (not in the fingerprint)", {}),
+        "gallery": ProtocolKey(dict, "the prompt gallery (not in the fingerprint)", {}),
     },
     "data": {
-        "dataset": Key(str, "a registered data set (`genbench list`)"),
-        "image_size": Key(int, "side of the square images, generated and reference", positive=True),
-        "channels": Key(int, "1 (grey) or 3 (RGB)", positive=True),
-        "reference_split": Key(str, "the split generated images are compared with"),
-        "train_split": Key(str, "the split training recipes train on; none: no training", None),
-        "reference_sha256": Key(str, "the pinned content identity of the reference split, as `genbench reference "
-                                     "--protocol NAME --print-identity` prints it; another copy is refused", None),
+        "dataset": ProtocolKey(str, "a registered data set (`genbench list`)"),
+        "image_size": ProtocolKey(int, "side of the square images, generated and reference", positive=True),
+        "channels": ProtocolKey(int, "1 (grey) or 3 (RGB)", positive=True),
+        "reference_split": ProtocolKey(str, "the split generated images are compared with"),
+        "train_split": ProtocolKey(str, "the split training recipes train on; none: no training", None),
+        "reference_sha256": ProtocolKey(str, "the pinned content identity of the reference split, as `genbench "
+                                             "reference --protocol NAME --print-identity` prints it; another copy "
+                                             "is refused", None),
     },
     "sampling": {
-        "num_samples": Key(int, "images generated per run", positive=True),
-        "seed": Key(int, "the run seed (`--seed` overrides it)", 0),
-        "shard_size": Key(int, "images per resumable shard; a multiple of feature_batch_size", positive=True),
-        "batch_size": Key(int, "images per sample() call (shard_size when absent; changes no metric)",
+        "num_samples": ProtocolKey(int, "images generated per run", positive=True),
+        "seed": ProtocolKey(int, "the run seed (`--seed` overrides it)", 0),
+        "shard_size": ProtocolKey(int, "images per resumable shard; a multiple of feature_batch_size", positive=True),
+        "batch_size": ProtocolKey(int, "images per sample() call (shard_size when absent; changes no metric)",
                           DERIVED, positive=True),
-        "feature_batch_size": Key(int, "images per extractor call", 50, positive=True),
-        "conditions": Key(str, "none, classes or captions; must fit the task", "none"),
-        "samples_per_caption": Key(int, "consecutive images per caption (captions only)", 1, positive=True),
+        "feature_batch_size": ProtocolKey(int, "images per extractor call", 50, positive=True),
+        "conditions": ProtocolKey(str, "none, classes or captions; must fit the task", "none"),
+        "samples_per_caption": ProtocolKey(int, "consecutive images per caption (captions only)", 1, positive=True),
     },
     "speed": {
-        "batch_sizes": Key(list, "batch sizes timed ([1, sampling.batch_size] when absent)", DERIVED),
-        "warmup": Key(int, "untimed batches before timing", 1),
-        "repeats": Key(int, "timed batches per batch size", 3, positive=True),
+        "batch_sizes": ProtocolKey(list, "batch sizes timed ([1, sampling.batch_size] when absent)", DERIVED),
+        "warmup": ProtocolKey(int, "untimed batches before timing", 1),
+        "repeats": ProtocolKey(int, "timed batches per batch size", 3, positive=True),
     },
     "extractors.NAME": {
-        "kind": Key(str, "a registered extractor kind (`genbench list`)"),
+        "kind": ProtocolKey(str, "a registered extractor kind (`genbench list`)"),
     },
     "metrics.NAME": {
-        "metric": Key(str, "a registered metric (`genbench list`)"),
-        "extractor": Key(str, "the NAME of one of this protocol's [extractors.NAME] tables"),
-        "feature": Key(str, "which of that extractor's features the metric reads"),
+        "metric": ProtocolKey(str, "a registered metric (`genbench list`)"),
+        "extractor": ProtocolKey(str, "the NAME of one of this protocol's [extractors.NAME] tables"),
+        "feature": ProtocolKey(str, "which of that extractor's features the metric reads"),
     },
     "training.NAME": {
-        "epochs": Key(int, "passes over the training split", None, positive=True),
-        "batch_size": Key(int, "images per training step", None, positive=True),
-        "lr": Key(float, "learning rate (of the generator, for GANs)", None),
-        "lr_d": Key(float, "discriminator learning rate (GANs)", None),
-        "ema": Key(float, "decay of an exponential moving average of the weights; absent: no EMA", None),
-        "max_steps": Key(int, "stop after this many steps (smoke runs)", None, positive=True),
-        "weight_decay": Key(float, "L2 weight decay of Adam", None),
-        "config": Key(dict, "plugin config (network widths, schedule) over the plugin's default_config", None),
+        "epochs": ProtocolKey(int, "passes over the training split", None, positive=True),
+        "batch_size": ProtocolKey(int, "images per training step", None, positive=True),
+        "lr": ProtocolKey(float, "learning rate (of the generator, for GANs)", None),
+        "lr_d": ProtocolKey(float, "discriminator learning rate (GANs)", None),
+        "ema": ProtocolKey(float, "decay of an exponential moving average of the weights; absent: no EMA", None),
+        "max_steps": ProtocolKey(int, "stop after this many steps (smoke runs)", None, positive=True),
+        "weight_decay": ProtocolKey(float, "L2 weight decay of Adam", None),
+        "config": ProtocolKey(dict, "plugin config (network widths, schedule) over the plugin's default_config", None),
     },
     "gallery": {
-        "samples_per_prompt": Key(int, "images per gallery prompt", 8, positive=True),
+        "samples_per_prompt": ProtocolKey(int, "images per gallery prompt", 8, positive=True),
     },
 }
 

@@ -35,7 +35,7 @@ def bar_disabled(progress: bool) -> bool | None:
 
 
 def check_recipe(recipe: dict[str, Any], origin: str = "training recipe") -> None:
-    """Reject unknown recipe keys and non-positive sizes before any work; ``origin`` names where the recipe came from."""
+    """Reject unknown recipe keys and non-positive sizes before any work; ``origin`` names the recipe's source."""
     for key, value in recipe.items():
         if key not in RECIPE_KEYS:
             raise ProtocolError(f"{origin}: unknown key '{key}'; {closest_key_hint(key, RECIPE_KEYS)}")
