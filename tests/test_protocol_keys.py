@@ -107,7 +107,7 @@ def test_data_settings_are_declared_by_the_dataset():
     digits = digits_raw()
     digits["data"]["num_captions"] = 100  # a coco setting means nothing to digits
     with pytest.raises(ProtocolError, match=r"unknown key 'num_captions' in \[data\] \(dataset 'digits'\); known keys: "
-                                            r"channels, dataset, image_size, reference_split, train_split$"):
+                                            r"channels, dataset, image_size, reference_sha256, reference_split, train_split$"):
         check_declared_settings(parse_protocol(digits, source="d.toml"), registry)
 
 
