@@ -32,6 +32,7 @@ from genbench.hashing import checkpoint_sha256, sha256_json
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
+from genbench.preflight import check_metric_requirements
 from genbench.protocol import Protocol, parse_protocol
 from genbench.provenance import environment
 from genbench.reference_cache import default_cache_dir, reference_features
@@ -244,6 +245,8 @@ class Runner:
         self.group = process_group(device)
         self.progress = self.progress and self.group.is_main
         reference = self.load_data(protocol, protocol.data.reference_split)
+        check_metric_requirements(protocol, registry, evaluation.metric_settings, extractors, len(reference),
+                                  plan_conditions(protocol, reference))  # before anything trains or samples
 
         if opts.checkpoint is None:  # the model will be created from this class: refuse bad settings before training
             with _naming_plugin(spec.name):
