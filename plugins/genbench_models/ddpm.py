@@ -27,7 +27,7 @@ from genbench.errors import WeightsError
 from genbench.hookspecs import hookimpl
 from genbench.model import ModelSpec, SampleBatch, Task
 from genbench.modelkit import from_uint8, to_uint8
-from genbench.weights import offline
+from genbench.weights import offline, refuse_pickled_weights
 from genbench_models.diffusion import UNetDiffusion
 
 #: The schedule of both papers; a config may change it (the tiny test config uses fewer steps).
@@ -112,6 +112,7 @@ class DDPM(UNetDiffusion):
         """Load the U-Net and scheduler config of a diffusers pipeline directory (safetensors only)."""
         if not Path(name).is_dir():
             return cls.from_components(download_hub_pipeline(name), name)
+        refuse_pickled_weights(Path(name))
         try:
             pipeline = DiffusionPipeline.from_pretrained(name, use_safetensors=True)  # never unpickle
         except (OSError, ValueError) as exc:
