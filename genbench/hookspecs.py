@@ -44,5 +44,7 @@ def genbench_extractors() -> list:
 
 @hookspec
 def genbench_metrics() -> list:
-    """Return the ``MetricSpec`` objects this plugin provides (features in, numbers out); a spec's ``check``
-    says, from a ``MetricPlan``, whether the metric can be computed, before anything trains or samples."""
+    """Return the ``MetricSpec`` objects this plugin provides (features in, numbers out).
+
+    A spec's ``check`` says, from a ``MetricPlan``, whether the metric can be computed at all; the
+    runner asks it before anything trains or samples."""
