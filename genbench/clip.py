@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 from PIL import Image
 
-from genbench.downloads import check_reachable
+from genbench.downloads import check_reachable, hub_endpoint
 from genbench.errors import WeightsError
 from genbench.hashing import sha256_file
 from genbench.weights import WeightsSource, resolve
@@ -191,7 +191,8 @@ def load_clip(model_name: str = DEFAULT_MODEL, pretrained: str = DEFAULT_PRETRAI
         source = clip_weights_source(model_name, pretrained)
 
         def download() -> Path:
-            check_reachable(source.url)  # the hub client would retry an unreachable host for a minute
+            # the hub client would retry an unreachable host for a minute; fail at once instead
+            check_reachable(hub_endpoint() if cfg.get("hf_hub") else source.url)
             return Path(open_clip.download_pretrained(cfg))
 
         cached = _hub_cached(cfg) if weights_dir is None else None

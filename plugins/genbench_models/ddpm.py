@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from diffusers import DDPMScheduler, DiffusionPipeline, UNet2DModel
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
-from genbench.downloads import DownloadFailed, attempt, check_reachable, failure_reason
+from genbench.downloads import DownloadFailed, attempt, check_reachable, failure_reason, hub_endpoint
 from genbench.errors import WeightsError
 from genbench.hookspecs import hookimpl
 from genbench.model import ModelSpec, SampleBatch, Task
@@ -42,7 +42,7 @@ def download_hub_pipeline(name: str) -> DiffusionPipeline:
         raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and downloads are off (offline); "
                            f"{where}")
     try:
-        check_reachable(f"https://huggingface.co/{name}")  # the hub client would retry an unreachable host
+        check_reachable(hub_endpoint())  # the hub client would retry an unreachable host
         return attempt(lambda: DiffusionPipeline.from_pretrained(name, use_safetensors=True))  # never unpickle
     except DownloadFailed as failed:
         raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and its download failed "
