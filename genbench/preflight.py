@@ -2,8 +2,9 @@
 
 A run asks each metric's ``MetricSpec.check`` with a ``MetricPlan`` (the protocol's sample count
 after ``--set`` overrides, the reference set's size, the width of the metric's feature rows and
-the caption groups), so "FID needs 2049 samples" is said before anything trains or samples. The
-feature widths come from each extractor's answer on two blank images of the protocol's format.
+the caption groups), so "FID needs 2049 samples" is said before anything trains or samples (for
+``genbench score``: before any feature is extracted). The feature widths come from each
+extractor's answer on two blank images of the protocol's format.
 """
 
 from __future__ import annotations
@@ -49,4 +50,4 @@ def check_metric_requirements(protocol: Protocol, registry: Registry, settings_b
             spec.check(plan)
         except MetricError as exc:
             raise MetricError(f"protocol '{protocol.name}', metric '{entry.key}': {exc} "
-                              f"(checked before sampling)") from None
+                              f"(checked before any work)") from None

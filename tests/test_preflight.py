@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -38,13 +39,13 @@ def run_digits(tmp_path, *settings: str) -> int:
 @pytest.mark.parametrize("settings, message", [
     (["protocol.sampling.num_samples=50"],
      "protocol 'digits', metric 'fd': fid: generated set has 50 samples, needs at least 65 (a full-rank covariance "
-     "of 64-d features needs more samples than dimensions) (checked before sampling)"),
+     "of 64-d features needs more samples than dimensions) (checked before any work)"),
     (["protocol.metrics.kid.subset_size=500"],
      "protocol 'digits', metric 'kid': kid: reference set has 360 samples, needs at least 500 (KID draws subsets of "
-     "500 without replacement) (checked before sampling)"),
+     "500 without replacement) (checked before any work)"),
     (["protocol.metrics.is.splits=600"],
      "protocol 'digits', metric 'is': isc: generated set has 1000 samples, needs at least 1200 (600 splits need two "
-     "samples each) (checked before sampling)"),
+     "samples each) (checked before any work)"),
 ])
 def test_a_protocol_its_metrics_cannot_use_fails_before_training(settings, message, tmp_path, capsys):
     assert run_digits(tmp_path, *settings) == 2
@@ -61,8 +62,18 @@ def test_a_third_party_metric_declares_its_requirement(plugin_installer, tmp_pat
     code = main(["run", "--plugin", "vae", "--protocol", str(protocol), "--results-dir", str(tmp_path / "r"), "--quiet"])
     assert code == 2
     assert capsys.readouterr().err.strip() == ("genbench: error: protocol 'digits', metric 'acme': acme_score wants "
-                                               "5000 samples, the run makes 1000 (checked before sampling)")
+                                               "5000 samples, the run makes 1000 (checked before any work)")
     assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_score_checks_its_metrics_before_extracting_features(tmp_path, capsys):
+    np.savez(tmp_path / "samples.npz", np.zeros((10, 16, 16, 1), dtype=np.uint8))
+    code = main(["score", "--protocol", "digits", "--samples", str(tmp_path / "samples.npz"),
+                 "--results-dir", str(tmp_path / "r"), "--quiet"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "genbench: error: protocol 'digits', metric 'fd': fid: generated set has 10 samples, needs at least 65 "
+        "(a full-rank covariance of 64-d features needs more samples than dimensions) (checked before any work)")
 
 
 def plan(num_generated: int, num_reference: int | None, dim: int, settings: dict, groups=None) -> MetricPlan:
