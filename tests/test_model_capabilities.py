@@ -25,7 +25,8 @@ def model_classes() -> list[type[GenerativeModel]]:
 def test_setting_capabilities_and_declared_settings_agree(cls):
     assert cls.capabilities <= CAPABILITIES
     assert cls.capabilities & SETTING_CAPABILITIES == set(cls.settings) & SETTING_CAPABILITIES, (
-        f"{cls.__qualname__} lists capabilities {sorted(cls.capabilities)} but declares settings {sorted(cls.settings)}")
+        f"{cls.__qualname__} lists capabilities {sorted(cls.capabilities)} "
+        f"but declares settings {sorted(cls.settings)}")
     cls.check_settings({key: str(default) for key, default in cls.settings.items()})  # each one --set-able
 
 

@@ -59,7 +59,8 @@ def test_a_third_party_metric_declares_its_requirement(plugin_installer, tmp_pat
     text = next(p for p in builtin_protocol_files() if p.stem == "digits").read_text(encoding="utf-8")
     protocol.write_text(text.replace("[metrics.fd]", '[metrics.acme]\nmetric = "acme_score"\nextractor = "classifier"\n'
                                                       'feature = "logits"\n\n[metrics.fd]'), encoding="utf-8")
-    code = main(["run", "--plugin", "vae", "--protocol", str(protocol), "--results-dir", str(tmp_path / "r"), "--quiet"])
+    code = main(["run", "--plugin", "vae", "--protocol", str(protocol), "--results-dir", str(tmp_path / "r"),
+                 "--quiet"])
     assert code == 2
     assert capsys.readouterr().err.strip() == ("genbench: error: protocol 'digits', metric 'acme': acme_score wants "
                                                "5000 samples, the run makes 1000 (checked before any work)")

@@ -213,10 +213,10 @@ def test_ldm_pipeline_with_pickled_weights_is_refused_saying_how_to_convert(tmp_
     with pytest.raises(WeightsError) as error:
         LDM_SPEC.model_class.load(path, CPU)
     assert str(error.value) == (
-        f"{path / 'unet'} holds pickled weights (diffusion_pytorch_model.bin) and no .safetensors: genbench refuses pickled "
-        f"weights on purpose (unpickling can run code from the file); convert them once, where you trust the file, "
-        f"with diffusers' save_pretrained(..., safe_serialization=True), e.g. DiffusionPipeline.from_pretrained("
-        f"'{path}').save_pretrained('{path}', safe_serialization=True)")
+        f"{path / 'unet'} holds pickled weights (diffusion_pytorch_model.bin) and no .safetensors: genbench refuses "
+        f"pickled weights on purpose (unpickling can run code from the file); convert them once, where you trust "
+        f"the file, with diffusers' save_pretrained(..., safe_serialization=True), e.g. "
+        f"DiffusionPipeline.from_pretrained('{path}').save_pretrained('{path}', safe_serialization=True)")
 
 
 def test_ldm_pipeline_directory_must_be_a_pipeline(tmp_path):
