@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 from PIL import Image
 
-from genbench.downloads import check_reachable
+from genbench.downloads import check_reachable, hub_endpoint
 from genbench.errors import WeightsError
 from genbench.hashing import sha256_file
 from genbench.weights import WeightsSource, resolve
@@ -35,6 +35,8 @@ PREPROCESS = "open_clip-pil"
 PREPROCESS_STEPS = ("open_clip's own eval transform (as create_model_and_transforms returns it) on PIL images: "
                     "PIL resize of the shorter side with the model's interpolation, centre crop, grey to RGB, "
                     "normalise with the model's mean and std")
+#: open_clip resize modes ``preprocess_tensor`` reproduces (``preprocess`` takes every mode open_clip has).
+TENSOR_RESIZE_MODES = ("shortest", "squash")
 #: open_clip architectures genbench ships (``*.json`` model configs beside its reference weights).
 REFERENCE_CONFIGS = Path(__file__).resolve().parent / "reference"
 
@@ -91,6 +93,9 @@ class ClipModel:
         a resize (PIL resizes in uint8, torch in float), for training losses, never for metrics.
         """
         cfg = open_clip_preprocess_cfg(self.model)
+        if cfg.get("resize_mode", "shortest") not in TENSOR_RESIZE_MODES:
+            raise WeightsError(f"open_clip {self.model_name}: resize mode '{cfg['resize_mode']}' has no tensor "
+                               f"preprocessing in genbench (only {', '.join(TENSOR_RESIZE_MODES)})")
         x = images.to(self.device).float() / 255.0
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
@@ -186,7 +191,8 @@ def load_clip(model_name: str = DEFAULT_MODEL, pretrained: str = DEFAULT_PRETRAI
         source = clip_weights_source(model_name, pretrained)
 
         def download() -> Path:
-            check_reachable(source.url)  # the hub client would retry an unreachable host for a minute
+            # the hub client would retry an unreachable host for a minute; fail at once instead
+            check_reachable(hub_endpoint() if cfg.get("hf_hub") else source.url)
             return Path(open_clip.download_pretrained(cfg))
 
         cached = _hub_cached(cfg) if weights_dir is None else None
@@ -199,8 +205,5 @@ def load_clip(model_name: str = DEFAULT_MODEL, pretrained: str = DEFAULT_PRETRAI
                                        force_preprocess_cfg={k: cfg[k] for k in PREPROCESS_KEYS if k in cfg})
     except (RuntimeError, AssertionError, KeyError, ValueError) as exc:  # open_clip's state-dict mismatch errors
         raise WeightsError(f"{path} does not fit open_clip model {model_name}: {str(exc).splitlines()[0]}") from None
-    if open_clip_preprocess_cfg(model).get("resize_mode", "shortest") not in ("shortest", "squash"):
-        raise WeightsError(f"open_clip {model_name}/{pretrained}: resize mode "
-                           f"'{open_clip_preprocess_cfg(model)['resize_mode']}' is not supported by genbench")
     model.eval().requires_grad_(False)
     return ClipModel(model, open_clip.get_tokenizer(model_name), model_name, str(pretrained), digest, device)

@@ -72,6 +72,13 @@ def check_reachable(url: str) -> None:
         raise DownloadFailed(f"{host}:{port} unreachable ({failure_reason(exc)})") from None
 
 
+def hub_endpoint() -> str:
+    """The Hugging Face hub address the hub client uses (``HF_ENDPOINT`` when set, e.g. a mirror)."""
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
 def attempt(download: Callable[[], T]) -> T:
     """``download()`` with a socket timeout; any failure is re-raised as ``DownloadFailed``."""
     with network_timeout():

@@ -64,4 +64,7 @@ def genbench_extractors() -> list:
 @hookspec
 def genbench_metrics() -> list:
     """Return the ``MetricSpec`` objects this plugin provides (features in, numbers out), each with the
-    settings (``defaults``) a protocol's ``[metrics.NAME]`` may override; other keys are refused."""
+    settings (``defaults``) a protocol's ``[metrics.NAME]`` may override; other keys are refused.
+
+    A spec's ``check`` says, from a ``MetricPlan``, whether the metric can be computed at all; the
+    runner asks it before anything trains or samples."""

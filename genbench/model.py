@@ -23,6 +23,9 @@ class Task(str, enum.Enum):
 
 #: Optional capabilities a model may declare; the harness never guesses them.
 CAPABILITIES = frozenset({"interpolation", "reconstruction", "steps", "guidance", "eta"})
+#: Capabilities that are sampling settings: a model declares one exactly when ``settings`` declares it,
+#: so what a result lists as a capability is what ``--set`` accepts.
+SETTING_CAPABILITIES = frozenset({"steps", "guidance", "eta"})
 
 
 @dataclass(frozen=True)

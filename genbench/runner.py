@@ -36,6 +36,7 @@ from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
 from genbench.model import (GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport,
                             check_settings_read, recorded_settings)
+from genbench.preflight import check_metric_requirements
 from genbench.protocol import Protocol, check_declared_settings, parse_protocol
 from genbench.provenance import environment
 from genbench.code_identity import code_identity
@@ -314,6 +315,8 @@ class Runner:
         self.group = process_group(device)
         self.progress = self.progress and self.group.is_main
         reference = evaluation.reference
+        check_metric_requirements(protocol, registry, evaluation.metric_settings, extractors, len(reference),
+                                  plan_conditions(protocol, reference))  # before anything trains or samples
 
         if opts.checkpoint is None:  # the model will be created from this class: refuse bad settings before training
             with _naming_plugin(spec.name):

@@ -21,6 +21,7 @@ import torch
 from genbench.errors import DataError
 from genbench.featurepass import extract_features
 from genbench.grid import save_grid
+from genbench.preflight import check_metric_requirements
 from genbench.protocol import Protocol
 from genbench.results import ensure_writable, new_run_id, utc_now, write_result
 from genbench.runner import GRID_IMAGES, Runner, RunOptions, override_protocol, result_record
@@ -93,6 +94,8 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
         conditions = Conditions(captions=load_captions(options.captions, len(images)))
     else:
         conditions = plan_conditions(protocol, evaluation.reference)
+    check_metric_requirements(protocol, runner.registry, evaluation.metric_settings, evaluation.extractors,
+                              len(evaluation.reference), conditions)
     runner.log(f"extracting features of {len(images)} samples from {options.samples}")
     generated = extract_features(evaluation.extractors, images, conditions.captions,
                                  protocol.sampling.feature_batch_size)

@@ -21,6 +21,10 @@ from genbench.errors import WeightsError
 from genbench.hashing import sha256_file
 
 
+#: Suffixes of pickled weights (``torch.save``, pickle): genbench's loaders never read them.
+PICKLED_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"})
+
+
 @dataclass(frozen=True)
 class WeightsSource:
     """One weights file: its name in a weights directory, its download address, its official hash."""
@@ -109,3 +113,19 @@ def resolve(source: WeightsSource, weights_dir: Path | None, cache_dirs: Iterabl
             f"{source.url} and put it in --weights-dir or $GENBENCH_WEIGHTS"
         )
     return path, verify(path, source, trust)
+
+
+def refuse_pickled_weights(directory: Path) -> None:
+    """A ``WeightsError`` when a saved diffusers pipeline or model (the folder or one of its component folders)
+    holds pickled weights and no safetensors: every plugin that loads pipelines calls this first, so the
+    user learns that the refusal is on purpose and how to convert, not that some file is missing."""
+    root = Path(directory)
+    folders = [root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))]
+    for folder in folders:
+        pickled = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix in PICKLED_SUFFIXES)
+        if pickled and not any(folder.glob("*.safetensors")):
+            raise WeightsError(
+                f"{folder} holds pickled weights ({', '.join(pickled)}) and no .safetensors: genbench refuses pickled "
+                f"weights on purpose (unpickling can run code from the file); convert them once, where you trust the "
+                f"file, with diffusers' save_pretrained(..., safe_serialization=True), e.g. "
+                f"DiffusionPipeline.from_pretrained('{root}').save_pretrained('{root}', safe_serialization=True)")

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from genbench.clip import load_clip
+from genbench.clip import ClipModel, load_clip
 from genbench.errors import MetricError, WeightsError
 from genbench.extractors.clip import build_clip_extractor
 from genbench.hashing import sha256_file
@@ -111,6 +111,17 @@ def test_preprocess_is_open_clips_own_eval_transform(tiny_weights):
     pil = torch.stack([transform(Image.fromarray(im[0].numpy(), mode="L")) for im in grey])
     assert torch.equal(clip.preprocess(grey), pil)
     torch.testing.assert_close(pil[:, 0] * 0.26862954 + 0.48145466, pil[:, 1] * 0.26130258 + 0.4578275)
+
+
+def test_every_open_clip_resize_mode_is_preprocessed_its_own_way(tiny_weights):
+    model, _, transform = open_clip.create_model_and_transforms(TINY, pretrained=str(tiny_weights),
+                                                                image_resize_mode="longest")
+    clip = ClipModel(model.eval(), open_clip.get_tokenizer(TINY), TINY, "tiny", "", torch.device("cpu"))
+    wide = torch.randint(0, 256, (2, 3, 24, 48), generator=torch.Generator().manual_seed(2), dtype=torch.uint8)
+    pil = torch.stack([transform(Image.fromarray(im.permute(1, 2, 0).numpy())) for im in wide])
+    assert torch.equal(clip.preprocess(wide), pil)  # padded to a square, as open_clip does
+    with pytest.raises(WeightsError, match=r"resize mode 'longest' has no tensor preprocessing in genbench"):
+        clip.preprocess_tensor(wide)
 
 
 def open_clip_pipeline_cosines(weights, folder, captions: list[str]) -> torch.Tensor:

@@ -73,6 +73,26 @@ def test_a_hub_name_offline_is_one_line_naming_where_to_get_it():
         "download https://huggingface.co/google/ddpm-cifar10-32 and pass its directory as --checkpoint")
 
 
+def test_a_pipeline_with_pickled_weights_is_refused_saying_how_to_convert(tmp_path):
+    torch.manual_seed(0)
+    unet = UNet2DModel(sample_size=8, in_channels=1, out_channels=1, block_out_channels=(8, 16),
+                       down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
+                       layers_per_block=1, norm_num_groups=4)
+    pickled = tmp_path / "pickled"
+    DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=4)).save_pretrained(pickled,
+                                                                                            safe_serialization=False)
+    with pytest.raises(WeightsError) as error:
+        DDPM.load(pickled, DEVICE)
+    assert str(error.value) == (
+        f"{pickled / 'unet'} holds pickled weights (diffusion_pytorch_model.bin) and no .safetensors: genbench refuses "
+        f"pickled weights on purpose (unpickling can run code from the file); convert them once, where you trust the "
+        f"file, with diffusers' save_pretrained(..., safe_serialization=True), e.g. DiffusionPipeline.from_pretrained("
+        f"'{pickled}').save_pretrained('{pickled}', safe_serialization=True)")
+    DDPMPipeline.from_pretrained(pickled).save_pretrained(pickled, safe_serialization=True)  # the advice works
+    (pickled / "unet" / "diffusion_pytorch_model.bin").unlink()
+    assert DDPM.load(pickled, DEVICE).image_format.size == 8
+
+
 def test_a_directory_that_is_no_pipeline_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(WeightsError, match=r"^cannot load diffusers pipeline '.*empty': "):

@@ -147,8 +147,9 @@ def test_overlong_captions_are_truncated_and_counted(trained, plugin):
     assert sample(model, [1, 2], ["word " * 200, ""]).shape[0] == 2  # cut, not refused
 
 
-def tiny_ldm_pipeline(directory):
-    """A diffusers LDMTextToImagePipeline in the CompVis/ldm-text2im-large-256 layout, random weights, saved."""
+def tiny_ldm_pipeline(directory, vae_blocks: int = 4, safe_serialization: bool = True):
+    """A diffusers LDMTextToImagePipeline in the CompVis/ldm-text2im-large-256 layout, random weights, saved
+    (``vae_blocks`` 4: the autoencoder downsamples by 8, as CompVis'; 3: by 4)."""
     from diffusers import AutoencoderKL, DDIMScheduler, LDMTextToImagePipeline, UNet2DConditionModel
     from diffusers.pipelines.latent_diffusion.pipeline_latent_diffusion import LDMBertConfig, LDMBertModel
     from transformers import BertTokenizer
@@ -164,13 +165,13 @@ def tiny_ldm_pipeline(directory):
                                 out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
                                 up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
                                 norm_num_groups=8, attention_head_dim=4)
-    vqvae = AutoencoderKL(block_out_channels=(8, 8, 8, 8), down_block_types=("DownEncoderBlock2D",) * 4,
-                          up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, norm_num_groups=4)
+    vqvae = AutoencoderKL(block_out_channels=(8,) * vae_blocks, down_block_types=("DownEncoderBlock2D",) * vae_blocks,
+                          up_block_types=("UpDecoderBlock2D",) * vae_blocks, latent_channels=4, norm_num_groups=4)
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
                               set_alpha_to_one=False)
     pipeline = LDMTextToImagePipeline(vqvae=vqvae, bert=bert, tokenizer=BertTokenizer(str(vocab)), unet=unet,
                                       scheduler=scheduler)
-    pipeline.save_pretrained(str(directory / "pipeline"))
+    pipeline.save_pretrained(str(directory / "pipeline"), safe_serialization=safe_serialization)
     for module in (bert, unet, vqvae):
         module.eval()  # as from_pretrained leaves them (LDM-BERT has dropout)
     return directory / "pipeline", pipeline
@@ -192,6 +193,30 @@ def test_ldm_loads_a_diffusers_pipeline_directory(tmp_path):
     total = sum(p.numel() for m in (pipeline.vqvae, pipeline.bert, pipeline.unet) for p in m.parameters())
     assert model.parameter_counts()["all"] == total
     assert model.truncated_captions(["red " * 75, "red " * 76, "a red square"]) == 1  # 77 tokens with [CLS], [SEP]
+
+
+def test_ldm_pipeline_whose_autoencoder_downsamples_by_4_gives_its_own_image_size(tmp_path):
+    path, pipeline = tiny_ldm_pipeline(tmp_path, vae_blocks=3)
+    model = LDM_SPEC.model_class.load(path, CPU)
+    model.configure(steps="2", guidance="1.0")
+    assert pipeline.vae_scale_factor == 4 and model.image_format == ImageFormat(16, 3)
+    images = sample(model, [1], CAPTIONS[:1])
+    assert images.shape == (1, 3, 16, 16)
+    latents = torch.randn(4, 4, 4, generator=torch.Generator().manual_seed(1))[None]
+    expected = pipeline(CAPTIONS[:1], height=32, width=32, num_inference_steps=2, guidance_scale=1.0, eta=0.0,
+                        latents=latents, output_type="pt").images
+    assert torch.equal(images, (expected.clamp(0, 1) * 255).round().to(torch.uint8))
+
+
+def test_ldm_pipeline_with_pickled_weights_is_refused_saying_how_to_convert(tmp_path):
+    path, _ = tiny_ldm_pipeline(tmp_path, safe_serialization=False)
+    with pytest.raises(WeightsError) as error:
+        LDM_SPEC.model_class.load(path, CPU)
+    assert str(error.value) == (
+        f"{path / 'unet'} holds pickled weights (diffusion_pytorch_model.bin) and no .safetensors: genbench refuses "
+        f"pickled weights on purpose (unpickling can run code from the file); convert them once, where you trust "
+        f"the file, with diffusers' save_pretrained(..., safe_serialization=True), e.g. "
+        f"DiffusionPipeline.from_pretrained('{path}').save_pretrained('{path}', safe_serialization=True)")
 
 
 def test_ldm_pipeline_directory_must_be_a_pipeline(tmp_path):

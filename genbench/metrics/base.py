@@ -21,6 +21,33 @@ class MetricInputs:
     groups: torch.Tensor | None = None
 
 
+@dataclass(frozen=True)
+class MetricPlan:
+    """What a metric will be given, known before anything trains or samples; a spec's ``check`` reads it.
+
+    The runner builds it from the protocol (sample count after ``--set`` overrides), the reference
+    set's size and the width of the extractor's feature rows; ``compute`` may build it from the real
+    features (``MetricPlan.of``) so that both ask the same question.
+    """
+
+    num_generated: int
+    #: Reference rows the metric compares against (None when it reads no reference).
+    num_reference: int | None
+    #: Width of the metric's feature rows.
+    feature_dim: int
+    settings: dict[str, Any]
+    #: Per-image caption group, as ``MetricInputs.groups``.
+    groups: torch.Tensor | None = None
+
+    @classmethod
+    def of(cls, inputs: "MetricInputs") -> "MetricPlan":
+        """The plan the real inputs fulfil."""
+        generated = inputs.generated[inputs.settings["feature"]]
+        reference = inputs.reference[inputs.settings["feature"]] if inputs.reference is not None else None
+        return cls(len(generated), len(reference) if reference is not None else None, int(generated.shape[1]),
+                   inputs.settings, inputs.groups)
+
+
 @dataclass
 class MetricValue:
     """A metric's value, its spread where it has one, and extras (histograms, class counts)."""
@@ -41,3 +68,6 @@ class MetricSpec:
     needs_reference: bool = False
     #: Settings and their defaults; a protocol may override them (they enter the fingerprint).
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: Raises ``MetricError`` when the metric cannot be computed from what the plan describes (too few
+    #: samples for a covariance, a KID subset larger than a set); the runner calls it before training.
+    check: Callable[[MetricPlan], None] | None = None

@@ -14,15 +14,22 @@ from contextlib import redirect_stdout
 import numpy as np
 from cleanfid.fid import fid_from_feats, kernel_distance
 
-from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
-from genbench.metrics.checks import enough_samples
-from genbench.metrics.fidelity import enough_for_covariance, pair
+from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
+from genbench.metrics.fidelity import check_covariance, check_kid_subsets, pair
+
+
+def check_clean_fid(plan: MetricPlan) -> None:
+    check_covariance("clean_fid", plan)
+
+
+def check_clean_kid(plan: MetricPlan) -> None:
+    check_kid_subsets("clean_kid", plan)
 
 
 def clean_fid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """clean-fid's Fréchet distance (mean and ``np.cov`` of each set, scipy ``sqrtm``)."""
     generated, reference = pair("clean_fid", inputs)
-    enough_for_covariance("clean_fid", generated, reference, inputs.settings["allow_singular_covariance"])
+    check_clean_fid(MetricPlan.of(inputs))
     with redirect_stdout(sys.stderr):  # clean-fid prints its singular-product notice
         value = fid_from_feats(generated.numpy(), reference.numpy())
     return MetricValue(value=float(value))
@@ -33,9 +40,7 @@ def clean_kid_from_inputs(inputs: MetricInputs) -> MetricValue:
     generated, reference = pair("clean_kid", inputs)
     settings = inputs.settings
     size = settings["subset_size"]
-    why = f"KID draws subsets of {size} without replacement"
-    enough_samples("clean_kid", "generated", len(generated), size, why)
-    enough_samples("clean_kid", "reference", len(reference), size, why)
+    check_clean_kid(MetricPlan.of(inputs))
     saved = np.random.get_state()
     np.random.seed(settings["rng_seed"])
     try:
@@ -50,6 +55,7 @@ CLEAN_FID = MetricSpec(
     name="clean_fid",
     description="Fréchet distance as clean-fid computes it (use with the cleanfid extractor), lower is better",
     compute=clean_fid_from_inputs,
+    check=check_clean_fid,
     higher_is_better=False,
     needs_reference=True,
     defaults={"allow_singular_covariance": False},
@@ -58,6 +64,7 @@ CLEAN_KID = MetricSpec(
     name="clean_kid",
     description="KID as clean-fid computes it (use with the cleanfid extractor), lower is better",
     compute=clean_kid_from_inputs,
+    check=check_clean_kid,
     higher_is_better=False,
     needs_reference=True,
     defaults={"subset_size": 1000, "subsets": 100, "rng_seed": 0},

@@ -12,7 +12,7 @@ import torch
 from scipy.spatial.distance import pdist
 
 from genbench.errors import MetricError
-from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
+from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
 from genbench.metrics.checks import finite_features
 
 
@@ -24,14 +24,19 @@ def group_diversities(features: torch.Tensor, groups: torch.Tensor) -> dict[int,
             for g in np.unique(ids) if (ids == g).sum() >= 2}
 
 
+def check_diversity(plan: MetricPlan) -> None:
+    """Images grouped by caption, and at least one caption with two or more images."""
+    if plan.groups is None:
+        raise MetricError("caption_diversity: the images are not grouped by caption (text-to-image protocols only)")
+    if len(plan.groups) == 0 or int(torch.bincount(plan.groups).max()) < 2:
+        raise MetricError(f"caption_diversity: no caption has two or more of the {plan.num_generated} images; "
+                          f"set sampling.samples_per_caption >= 2")
+
+
 def diversity_from_inputs(inputs: MetricInputs) -> MetricValue:
     features = finite_features("caption_diversity", "generated", inputs.generated[inputs.settings["feature"]])
-    if inputs.groups is None:
-        raise MetricError("caption_diversity: the images are not grouped by caption (text-to-image protocols only)")
+    check_diversity(MetricPlan.of(inputs))
     per_group = group_diversities(features, inputs.groups)
-    if not per_group:
-        raise MetricError(f"caption_diversity: no caption has two or more of the {len(features)} images; "
-                          f"set sampling.samples_per_caption >= 2")
     values = torch.tensor(list(per_group.values()), dtype=torch.float64)
     sizes = torch.bincount(inputs.groups)
     return MetricValue(
@@ -49,6 +54,7 @@ CAPTION_DIVERSITY = MetricSpec(
     name="caption_diversity",
     description="mean pairwise CLIP-image cosine distance among samples of one caption; 0 means collapse",
     compute=diversity_from_inputs,
+    check=check_diversity,
     higher_is_better=True,
     defaults={"collapse_below": 0.01},
 )

@@ -14,7 +14,7 @@ from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, k
 from torch_fidelity.metric_prc import (KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION, KEY_METRIC_RECALL,
                                       prc_features_to_metric)
 
-from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
+from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
 from genbench.metrics.checks import enough_samples, finite_features
 
 
@@ -26,21 +26,48 @@ def pair(metric: str, inputs: MetricInputs):
     return generated, reference
 
 
-def enough_for_covariance(metric: str, generated, reference, allow_singular: bool) -> None:
+def check_covariance(metric: str, plan: MetricPlan) -> None:
     """Two samples per set at least; more than the feature dimension unless a singular covariance is allowed."""
-    dim = generated.shape[1]
-    if not allow_singular:
-        why = f"a full-rank covariance of {dim}-d features needs more samples than dimensions"
-        enough_samples(metric, "generated", len(generated), dim + 1, why)
-        enough_samples(metric, "reference", len(reference), dim + 1, why)
-    enough_samples(metric, "generated", len(generated), 2, "a covariance needs two samples")
-    enough_samples(metric, "reference", len(reference), 2, "a covariance needs two samples")
+    if not plan.settings.get("allow_singular_covariance", False):
+        why = f"a full-rank covariance of {plan.feature_dim}-d features needs more samples than dimensions"
+        enough_samples(metric, "generated", plan.num_generated, plan.feature_dim + 1, why)
+        enough_samples(metric, "reference", plan.num_reference, plan.feature_dim + 1, why)
+    enough_samples(metric, "generated", plan.num_generated, 2, "a covariance needs two samples")
+    enough_samples(metric, "reference", plan.num_reference, 2, "a covariance needs two samples")
+
+
+def check_fid(plan: MetricPlan) -> None:
+    check_covariance("fid", plan)
+
+
+def check_kid_subsets(metric: str, plan: MetricPlan) -> None:
+    """KID draws subsets of ``subset_size`` rows from each set without replacement."""
+    size = plan.settings["subset_size"]
+    why = f"KID draws subsets of {size} without replacement"
+    enough_samples(metric, "generated", plan.num_generated, size, why)
+    enough_samples(metric, "reference", plan.num_reference, size, why)
+
+
+def check_kid(plan: MetricPlan) -> None:
+    check_kid_subsets("kid", plan)
+
+
+def check_isc(plan: MetricPlan) -> None:
+    splits = plan.settings["splits"]
+    enough_samples("isc", "generated", plan.num_generated, 2 * splits, f"{splits} splits need two samples each")
+
+
+def check_prc(plan: MetricPlan) -> None:
+    k = plan.settings["neighborhood"]
+    why = f"each sample's radius is the distance to its {k}-th nearest neighbour in its own set"
+    enough_samples("prc", "generated", plan.num_generated, k + 1, why)
+    enough_samples("prc", "reference", plan.num_reference, k + 1, why)
 
 
 def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Fréchet distance between Gaussian fits of generated and reference features."""
     generated, reference = pair("fid", inputs)
-    enough_for_covariance("fid", generated, reference, inputs.settings.get("allow_singular_covariance", False))
+    check_fid(MetricPlan.of(inputs))
     value = fid_statistics_to_metric(
         fid_features_to_statistics(generated), fid_features_to_statistics(reference), verbose=False
     )[KEY_METRIC_FID]
@@ -50,13 +77,10 @@ def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
 def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Unbiased MMD² with the cubic polynomial kernel, mean ± std over random subsets."""
     generated, reference = pair("kid", inputs)
+    check_kid(MetricPlan.of(inputs))
     settings = inputs.settings
-    size = settings["subset_size"]
-    why = f"KID draws subsets of {size} without replacement"
-    enough_samples("kid", "generated", len(generated), size, why)
-    enough_samples("kid", "reference", len(reference), size, why)
     out = kid_features_to_metric(
-        generated, reference, kid_subsets=settings["subsets"], kid_subset_size=size,
+        generated, reference, kid_subsets=settings["subsets"], kid_subset_size=settings["subset_size"],
         kid_kernel="poly", kid_kernel_poly_degree=settings["degree"], kid_kernel_poly_gamma=None,
         kid_kernel_poly_coef0=settings["coef0"], rng_seed=settings["rng_seed"], verbose=False,
     )
@@ -66,20 +90,17 @@ def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
 def isc_from_inputs(inputs: MetricInputs) -> MetricValue:
     """exp(E KL(p(y|x) || p(y))) from logits, mean ± std over splits."""
     logits = finite_features("isc", "generated", inputs.generated[inputs.settings["feature"]])
-    splits = inputs.settings["splits"]
-    enough_samples("isc", "generated", len(logits), 2 * splits, f"{splits} splits need two samples each")
-    out = isc_features_to_metric(logits, splits=splits, shuffle=True, rng_seed=inputs.settings["rng_seed"])
+    check_isc(MetricPlan.of(inputs))
+    out = isc_features_to_metric(logits, splits=inputs.settings["splits"], shuffle=True,
+                                 rng_seed=inputs.settings["rng_seed"])
     return MetricValue(value=out[KEY_METRIC_ISC_MEAN], std=out[KEY_METRIC_ISC_STD])
 
 
 def precision_recall(inputs: MetricInputs) -> dict[str, float]:
     """k-NN precision, recall and F-score (Kynkäänniemi et al.) from torch-fidelity's own function."""
     generated, reference = pair("prc", inputs)
-    k = inputs.settings["neighborhood"]
-    why = f"each sample's radius is the distance to its {k}-th nearest neighbour in its own set"
-    enough_samples("prc", "generated", len(generated), k + 1, why)
-    enough_samples("prc", "reference", len(reference), k + 1, why)
-    return prc_features_to_metric(generated, reference, prc_neighborhood=k,
+    check_prc(MetricPlan.of(inputs))
+    return prc_features_to_metric(generated, reference, prc_neighborhood=inputs.settings["neighborhood"],
                                   prc_batch_size=inputs.settings["batch_size"], save_cpu_ram=False, verbose=False)
 
 
@@ -99,6 +120,7 @@ FID = MetricSpec(
     name="fid",
     description="Fréchet distance of feature Gaussians (torch-fidelity), lower is better",
     compute=fid_from_inputs,
+    check=check_fid,
     higher_is_better=False,
     needs_reference=True,
     defaults={"allow_singular_covariance": False},
@@ -107,6 +129,7 @@ KID = MetricSpec(
     name="kid",
     description="Kernel Inception Distance, unbiased MMD² over subsets (torch-fidelity), lower is better",
     compute=kid_from_inputs,
+    check=check_kid,
     higher_is_better=False,
     needs_reference=True,
     defaults={"subset_size": 1000, "subsets": 100, "degree": 3, "coef0": 1.0, "rng_seed": 2020},
@@ -115,6 +138,7 @@ ISC = MetricSpec(
     name="isc",
     description="Inception Score from class logits (torch-fidelity), higher is better",
     compute=isc_from_inputs,
+    check=check_isc,
     higher_is_better=True,
     defaults={"splits": 10, "rng_seed": 2020},
 )
@@ -123,6 +147,7 @@ PRECISION = MetricSpec(
     name="precision",
     description="improved precision: generated samples within the reference k-NN manifold (torch-fidelity prc)",
     compute=precision_from_inputs,
+    check=check_prc,
     higher_is_better=True,
     needs_reference=True,
     defaults=PRC_DEFAULTS,
@@ -131,6 +156,7 @@ RECALL = MetricSpec(
     name="recall",
     description="improved recall: reference samples within the generated k-NN manifold (torch-fidelity prc)",
     compute=recall_from_inputs,
+    check=check_prc,
     higher_is_better=True,
     needs_reference=True,
     defaults=PRC_DEFAULTS,

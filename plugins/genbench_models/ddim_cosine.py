@@ -58,6 +58,7 @@ class CosineDDIM(UNetDiffusion):
 
     plugin_name = "ddim-cosine"
     task = Task.UNCONDITIONAL
+    capabilities = frozenset({"steps"})
     settings = {"steps": 20}
 
     def build_networks(self, config: dict[str, Any]) -> dict[str, nn.Module]:

@@ -22,12 +22,12 @@ import torch.nn.functional as F
 from diffusers import DDPMScheduler, DiffusionPipeline, UNet2DModel
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
-from genbench.downloads import DownloadFailed, attempt, check_reachable, failure_reason
+from genbench.downloads import DownloadFailed, attempt, check_reachable, failure_reason, hub_endpoint
 from genbench.errors import WeightsError
 from genbench.hookspecs import hookimpl
 from genbench.model import ModelSpec, SampleBatch, Task
 from genbench.modelkit import from_uint8, to_uint8
-from genbench.weights import offline
+from genbench.weights import offline, refuse_pickled_weights
 from genbench_models.diffusion import UNetDiffusion
 
 #: The schedule of both papers; a config may change it (the tiny test config uses fewer steps).
@@ -42,7 +42,7 @@ def download_hub_pipeline(name: str) -> DiffusionPipeline:
         raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and downloads are off (offline); "
                            f"{where}")
     try:
-        check_reachable(f"https://huggingface.co/{name}")  # the hub client would retry an unreachable host
+        check_reachable(hub_endpoint())  # the hub client would retry an unreachable host
         return attempt(lambda: DiffusionPipeline.from_pretrained(name, use_safetensors=True))  # never unpickle
     except DownloadFailed as failed:
         raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and its download failed "
@@ -112,6 +112,7 @@ class DDPM(UNetDiffusion):
         """Load the U-Net and scheduler config of a diffusers pipeline directory (safetensors only)."""
         if not Path(name).is_dir():
             return cls.from_components(download_hub_pipeline(name), name)
+        refuse_pickled_weights(Path(name))
         try:
             pipeline = DiffusionPipeline.from_pretrained(name, use_safetensors=True)  # never unpickle
         except (OSError, ValueError) as exc:

@@ -43,9 +43,8 @@ def build_unet(config: dict[str, Any]) -> UNet2DModel:
 
 
 class UNetDiffusion(NetworkModel):
-    """A noise-predicting U-Net ``eps(x_t, t)``; subclasses define the schedule, loss and sampler."""
-
-    capabilities = frozenset({"steps"})
+    """A noise-predicting U-Net ``eps(x_t, t)``; subclasses define the schedule, loss and sampler (and declare
+    ``steps`` with the setting when their sampler takes a step count)."""
 
     def build_networks(self, config: dict[str, Any]) -> dict[str, nn.Module]:
         return {"unet": build_unet(config)}

@@ -30,6 +30,7 @@ from genbench.hookspecs import hookimpl
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.modelkit import from_uint8, to_uint8
 from genbench.training import fit
+from genbench.weights import refuse_pickled_weights
 from genbench_models.textenc import CLIP_DEFAULTS, ClipConditionedModel, captions_of
 
 OBJECTIVES = ("x0-mae", "eps-mse")
@@ -206,6 +207,8 @@ def load_pretrained_autoencoder(path: Path) -> nn.Module:
     """A diffusers ``AutoencoderKL`` directory (safetensors weights only)."""
     from diffusers import AutoencoderKL
 
+    if Path(path).is_dir():
+        refuse_pickled_weights(Path(path))
     try:
         return AutoencoderKL.from_pretrained(str(path), use_safetensors=True)
     except (OSError, ValueError, EnvironmentError) as exc:
@@ -236,6 +239,7 @@ class PretrainedLatentDiffusion(GenerativeModel):
 
         if not (path / "model_index.json").is_file():
             raise WeightsError(f"{path} is not a diffusers pipeline directory (no model_index.json)")
+        refuse_pickled_weights(path)
         try:
             pipeline = LDMTextToImagePipeline.from_pretrained(str(path), use_safetensors=True)
         except (OSError, ValueError, EnvironmentError) as exc:
@@ -280,9 +284,12 @@ class PretrainedLatentDiffusion(GenerativeModel):
     def sample(self, batch: SampleBatch) -> torch.Tensor:
         captions = captions_of(batch, "ldm")
         unet = self.pipeline.unet
-        size = unet.config.sample_size * self.pipeline.vae_scale_factor // 8  # the pipeline's latent shape
+        size = unet.config.sample_size
         latents = batch.randn(unet.config.in_channels, size, size)
-        images = self.pipeline(captions, num_inference_steps=int(self.setting_values["steps"]),
+        # diffusers' LDMTextToImagePipeline makes latents of height // 8 whatever its autoencoder's factor is, so
+        # height = 8 x the U-Net's latent size gives the latents it was trained on, and images of image_format's size
+        images = self.pipeline(captions, height=8 * size, width=8 * size,
+                               num_inference_steps=int(self.setting_values["steps"]),
                                guidance_scale=float(self.setting_values["guidance"]), eta=0.0, latents=latents,
                                output_type="pt").images
         return to_uint8(images)
