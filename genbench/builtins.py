@@ -19,7 +19,11 @@ from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
 from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
 from genbench.metrics.clip_score import CLIP_SCORE
 from genbench.metrics.diversity import CAPTION_DIVERSITY
+from genbench.metrics.cmmd import CMMD
 from genbench.metrics.fidelity import FID, ISC, KID, PRECISION, RECALL
+from genbench.metrics.frechet import FD, FID_INFINITY
+from genbench.metrics.manifold import COVERAGE, DENSITY
+from genbench.metrics.vendi import VENDI
 from genbench.protocol import builtin_protocol_files
 
 
@@ -36,7 +40,7 @@ def genbench_extractors():
 @hookimpl
 def genbench_metrics():
     return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, PRECISION, RECALL, CLEAN_FID, CLEAN_KID, CLIP_SCORE,
-            CAPTION_DIVERSITY]
+            CAPTION_DIVERSITY, FD, FID_INFINITY, CMMD, DENSITY, COVERAGE, VENDI]
 
 
 @hookimpl

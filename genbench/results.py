@@ -10,7 +10,8 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
                       config, settings, capabilities}
     samples          {num_samples, seed, shard_size, batch_size, feature_batch_size, shards}
     extractors       {name: {kind, weights_sha256, ...settings}}
-    metrics          {key: {metric, extractor, feature, settings, value, std, higher_is_better, extras}}
+    metrics          {key: {metric, extractor, feature, settings, value, std, higher_is_better, extras,
+                      interval: null | {low, high, level, rounds, seed, std, method}}}
     speed            {device, network_evaluations_per_image, by_batch_size{b: {seconds_per_image,
                       images_per_second, ...}}, peak_device_memory_bytes}
     parameters       {all, trainable}

@@ -29,7 +29,8 @@ from genbench.featurepass import extract_features, select
 from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
 from genbench.hashing import sha256_file, sha256_json
-from genbench.metrics.base import MetricInputs
+from genbench.metrics.base import MetricInputs, MetricSpec
+from genbench.metrics.bootstrap import BOOTSTRAP_DEFAULTS, compute_metric
 from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.protocol import Protocol, parse_protocol
@@ -164,15 +165,21 @@ def build_extractors(protocol: Protocol, registry: Registry, context: ExtractorC
     return extractors
 
 
+def metric_setting_names(spec: MetricSpec) -> list[str]:
+    """The settings a protocol may give ``spec``: its own, plus the bootstrap's for two-set metrics."""
+    return [*spec.defaults, *(BOOTSTRAP_DEFAULTS if spec.needs_reference else ())]
+
+
 def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[str, Any]]:
     """Each metric's settings (defaults overridden by the protocol); unknown settings are errors."""
     resolved = {}
     for entry in protocol.metrics:
         spec = registry.metric(entry.metric)
-        unknown = set(entry.settings) - set(spec.defaults)
+        allowed = metric_setting_names(spec)
+        unknown = set(entry.settings) - set(allowed)
         if unknown:
             raise ProtocolError(f"protocol {protocol.source}: field 'metrics.{entry.key}.{sorted(unknown)[0]}' is not "
-                                f"a setting of metric '{spec.name}' (settings: {', '.join(spec.defaults) or 'none'})")
+                                f"a setting of metric '{spec.name}' (settings: {', '.join(allowed) or 'none'})")
         resolved[entry.key] = {**spec.defaults, **entry.settings, "feature": entry.feature}
     return resolved
 
@@ -445,12 +452,13 @@ class Runner:
                                   select(reference, entry.extractor) if spec.needs_reference else None,
                                   settings, labels, num_classes, groups)
             try:
-                value = spec.compute(inputs)
+                value = compute_metric(spec, inputs)
             except MetricError as exc:
                 raise MetricError(f"metric '{entry.key}': {exc}") from None
             out[entry.key] = {"metric": spec.name, "extractor": entry.extractor, "feature": entry.feature,
                               "settings": settings, "value": value.value, "std": value.std,
-                              "higher_is_better": spec.higher_is_better, "extras": value.extras}
+                              "higher_is_better": spec.higher_is_better, "extras": value.extras,
+                              "interval": value.interval}
         return out
 
     def gallery(self, model: GenerativeModel, plugin: str, protocol: Protocol,

@@ -14,7 +14,7 @@ from genbench.runner import override_protocol
 
 DIGITS_FILE = next(p for p in builtin_protocol_files() if p.stem == "digits")
 #: The pinned fingerprint of the shipped digits protocol with its shipped classifier weights.
-DIGITS_FINGERPRINT = "bcf9ad71daac577a"
+DIGITS_FINGERPRINT = "a038dd0fd15a3aa3"
 
 
 @pytest.fixture
@@ -28,9 +28,10 @@ def classifier_weights(protocol) -> dict[str, str]:
 
 def test_digits_protocol_parses_with_its_pinned_fingerprint():
     protocol = load_protocol_file(DIGITS_FILE)
-    assert (protocol.name, protocol.version, protocol.task.value) == ("digits", 1, "unconditional")
+    assert (protocol.name, protocol.version, protocol.task.value) == ("digits", 2, "unconditional")
     assert (protocol.data.image_size, protocol.data.channels) == (16, 1)
-    assert [m.key for m in protocol.metrics] == ["fd", "kid", "is", "confidence"]
+    assert [m.key for m in protocol.metrics] == ["fd", "fd_infinity", "kid", "density", "coverage", "vendi", "is",
+                                                 "confidence"]
     assert protocol.fingerprint(classifier_weights(protocol)) == DIGITS_FINGERPRINT
 
 
@@ -107,3 +108,15 @@ def test_recipe_merges_default_under_plugin_specific(raw):
     assert protocol.recipe_for("other") == {"epochs": 3, "lr": 0.1}
     raw["training"].pop("default")
     assert parse_protocol(raw).recipe_for("other") is None
+
+
+def test_two_set_metrics_take_bootstrap_settings_and_single_set_metrics_refuse_them(raw):
+    from genbench.runner import metric_settings
+
+    registry = load_registry()
+    settings = metric_settings(parse_protocol(raw), registry)
+    assert settings["fd"]["bootstrap"] == 200 and settings["coverage"]["nearest_k"] == 5
+    raw["metrics"]["is"]["bootstrap"] = 100
+    with pytest.raises(ProtocolError, match=r"field 'metrics.is.bootstrap' is not a setting of metric 'isc' "
+                                            r"\(settings: splits, rng_seed\)"):
+        metric_settings(parse_protocol(raw, source="digits.toml"), registry)
