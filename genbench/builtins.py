@@ -12,7 +12,9 @@ from genbench.datasets.shapes import SHAPES_DATASET
 from genbench.extractors.classifier import CLASSIFIER
 from genbench.extractors.cleanfid_backend import CLEANFID
 from genbench.extractors.clip import CLIP
+from genbench.extractors.clip_image import CLIP_IMAGE
 from genbench.extractors.dataset_classifier import DATASET_CLASSIFIER
+from genbench.extractors.dinov2 import DINOV2
 from genbench.extractors.inception import INCEPTION
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
@@ -34,7 +36,7 @@ def genbench_datasets():
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER, INCEPTION, CLEANFID, CLIP, DATASET_CLASSIFIER]
+    return [CLASSIFIER, INCEPTION, CLEANFID, CLIP, DATASET_CLASSIFIER, DINOV2, CLIP_IMAGE]
 
 
 @hookimpl
