@@ -22,6 +22,7 @@ from genbench.errors import DataError
 from genbench.featurepass import extract_features
 from genbench.grid import save_grid
 from genbench.protocol import Protocol
+from genbench.protocol_additions import add_metrics
 from genbench.results import ensure_writable, new_run_id, utc_now, write_result
 from genbench.runner import GRID_IMAGES, Runner, RunOptions, override_protocol, result_record
 from genbench.samples import load_captions, load_samples
@@ -45,6 +46,9 @@ class ScoreOptions:
     trust_weights: bool = False
     quiet: bool = False
     command: list[str] | None = None
+    #: Metrics added to the protocol (see ``genbench.protocol_additions``) and bootstrap rounds for two-set ones.
+    metrics: tuple[str, ...] = ()
+    bootstrap: int = 0
 
 
 def images_sha256(images: torch.Tensor) -> str:
@@ -76,7 +80,8 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
                                results_dir=options.results_dir, quiet=options.quiet, cache_dir=options.cache_dir,
                                weights_dir=options.weights_dir, data_dir=options.data_dir,
                                trust_weights=options.trust_weights, command=options.command))
-    protocol = runner.registry.protocol(options.protocol)
+    protocol = add_metrics(runner.registry.protocol(options.protocol), runner.registry, options.metrics,
+                           options.bootstrap)
     results_dir = ensure_writable(options.results_dir)
     images, conversion = fit_to_protocol(load_samples(options.samples), protocol, options.samples)
     if conversion:
