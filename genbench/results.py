@@ -105,7 +105,8 @@ def iter_results(results_dir: Path) -> list[dict[str, Any]]:
 
 
 def flatten(record: dict[str, Any]) -> dict[str, Any]:
-    """One table row: identity columns, then ``<metric>`` and ``<metric>_std`` per metric, speed, size."""
+    """One table row: identity columns, then ``<metric>``, ``<metric>_std`` and (where an interval was
+    computed) ``<metric>_low`` / ``<metric>_high`` per metric, speed, size."""
     plugin, protocol, training = record["plugin"], record["protocol"], record.get("training") or {}
     row: dict[str, Any] = {
         "run_id": record["run_id"],
@@ -123,6 +124,9 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     for key, metric in (record.get("metrics") or {}).items():
         row[key] = metric.get("value")
         row[f"{key}_std"] = metric.get("std")
+        interval = metric.get("interval") or {}
+        if interval:
+            row[f"{key}_low"], row[f"{key}_high"] = interval.get("low"), interval.get("high")
     speed = record.get("speed") or {}
     row["network_evaluations_per_image"] = speed.get("network_evaluations_per_image")
     for b, figures in (speed.get("by_batch_size") or {}).items():
