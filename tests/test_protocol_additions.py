@@ -53,7 +53,9 @@ def test_score_with_added_metrics_and_bootstrap_writes_intervals(tmp_path, capsy
     np.savez(npz, train_split.images[:1000].permute(0, 2, 3, 1).squeeze(-1).numpy())
     code = main(["score", "--protocol", "digits", "--samples", str(npz), "--metrics", "fid_infinity",
                  "--bootstrap", "5", "--results-dir", str(tmp_path / "results"), "--device", "cpu", "--quiet"])
-    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "  95 % bootstrap interval [" in printed.out and "] (5 rounds)" in printed.out
     (path,) = (tmp_path / "results").glob("*.json")
     record = json.loads(path.read_text(encoding="utf-8"))
     assert record["protocol"]["definition"]["metrics"]["fid_infinity"]["bootstrap"] == 5
