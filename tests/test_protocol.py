@@ -14,7 +14,7 @@ from genbench.runner import override_protocol
 
 DIGITS_FILE = next(p for p in builtin_protocol_files() if p.stem == "digits")
 #: The pinned fingerprint of the shipped digits protocol with its shipped classifier weights.
-DIGITS_FINGERPRINT = "a038dd0fd15a3aa3"
+DIGITS_FINGERPRINT = "2b96db16d170e380"
 
 
 @pytest.fixture

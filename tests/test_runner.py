@@ -40,7 +40,7 @@ def test_run_trains_evaluates_and_writes_one_result(tmp_path):
     record = genbench.run(plugin="vae", protocol="digits", results_dir=tmp_path, quiet=True, settings=FAST)
     path = Path(record["path"])
     assert path.parent == tmp_path and json.loads(path.read_text())["run_id"] == record["run_id"]
-    assert record["protocol"]["fingerprint"] != "a038dd0fd15a3aa3"  # the --set overrides change it
+    assert record["protocol"]["fingerprint"] != "2b96db16d170e380"  # the --set overrides change it
     assert set(record["metrics"]) == {"fd", "fd_infinity", "kid", "density", "coverage", "vendi", "is", "confidence"}
     assert record["metrics"]["fd"]["value"] > 0 and record["metrics"]["kid"]["std"] > 0
     for key in ("fd", "density", "coverage"):  # digits asks for 200 bootstrap rounds of each
