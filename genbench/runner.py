@@ -29,8 +29,8 @@ from genbench.featurepass import extract_features, select
 from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
 from genbench.hashing import sha256_file, sha256_json
-from genbench.metrics.base import MetricInputs, MetricSpec
-from genbench.metrics.bootstrap import BOOTSTRAP_DEFAULTS, compute_metric
+from genbench.metrics.base import MetricInputs
+from genbench.metrics.bootstrap import compute_metric, metric_setting_names
 from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.protocol import Protocol, parse_protocol
@@ -163,11 +163,6 @@ def build_extractors(protocol: Protocol, registry: Registry, context: ExtractorC
             raise ProtocolError(f"protocol {protocol.source}: metric '{entry.key}' reads feature '{entry.feature}' "
                                 f"that extractor '{entry.extractor}' does not provide (it has: {', '.join(names)})")
     return extractors
-
-
-def metric_setting_names(spec: MetricSpec) -> list[str]:
-    """The settings a protocol may give ``spec``: its own, plus the bootstrap's for two-set metrics."""
-    return [*spec.defaults, *(BOOTSTRAP_DEFAULTS if spec.needs_reference else ())]
 
 
 def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[str, Any]]:

@@ -21,6 +21,11 @@ BOOTSTRAP_DEFAULTS = {"bootstrap": 0, "bootstrap_seed": 0, "bootstrap_level": 0.
 METHOD = "percentile bootstrap: generated and reference features resampled with replacement"
 
 
+def metric_setting_names(spec: MetricSpec) -> list[str]:
+    """The settings a protocol may give ``spec``: its own, plus the bootstrap's for two-set metrics."""
+    return [*spec.defaults, *(BOOTSTRAP_DEFAULTS if spec.needs_reference else ())]
+
+
 def _resampled(features: dict[str, torch.Tensor], index: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: value[index] for name, value in features.items()}
 
