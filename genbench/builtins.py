@@ -12,14 +12,20 @@ from genbench.datasets.shapes import SHAPES_DATASET
 from genbench.extractors.classifier import CLASSIFIER
 from genbench.extractors.cleanfid_backend import CLEANFID
 from genbench.extractors.clip import CLIP
+from genbench.extractors.clip_image import CLIP_IMAGE
 from genbench.extractors.dataset_classifier import DATASET_CLASSIFIER
+from genbench.extractors.dinov2 import DINOV2
 from genbench.extractors.inception import INCEPTION
 from genbench.hookspecs import hookimpl
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
 from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
 from genbench.metrics.clip_score import CLIP_SCORE
 from genbench.metrics.diversity import CAPTION_DIVERSITY
+from genbench.metrics.cmmd import CMMD
 from genbench.metrics.fidelity import FID, ISC, KID, PRECISION, RECALL
+from genbench.metrics.frechet import FD, FID_INFINITY
+from genbench.metrics.manifold import COVERAGE, DENSITY
+from genbench.metrics.vendi import VENDI
 from genbench.protocol import builtin_protocol_files
 
 
@@ -30,13 +36,13 @@ def genbench_datasets():
 
 @hookimpl
 def genbench_extractors():
-    return [CLASSIFIER, INCEPTION, CLEANFID, CLIP, DATASET_CLASSIFIER]
+    return [CLASSIFIER, INCEPTION, CLEANFID, CLIP, DATASET_CLASSIFIER, DINOV2, CLIP_IMAGE]
 
 
 @hookimpl
 def genbench_metrics():
     return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, PRECISION, RECALL, CLEAN_FID, CLEAN_KID, CLIP_SCORE,
-            CAPTION_DIVERSITY]
+            CAPTION_DIVERSITY, FD, FID_INFINITY, CMMD, DENSITY, COVERAGE, VENDI]
 
 
 @hookimpl

@@ -432,9 +432,11 @@ def check_declared_settings(protocol: Protocol, registry: "Registry") -> None:
         kind = registry.extractor(settings["kind"])
         check_keys(settings, [*PROTOCOL_KEYS["extractors.NAME"], *kind.settings], f"extractors.{name}",
                    protocol.source, f" (extractor kind '{kind.name}')")
+    from genbench.metrics.bootstrap import metric_setting_names
+
     for entry in protocol.metrics:
         metric = registry.metric(entry.metric)
-        check_keys(protocol.raw["metrics"][entry.key], [*PROTOCOL_KEYS["metrics.NAME"], *metric.defaults],
+        check_keys(protocol.raw["metrics"][entry.key], [*PROTOCOL_KEYS["metrics.NAME"], *metric_setting_names(metric)],
                    f"metrics.{entry.key}", protocol.source, f" (metric '{metric.name}')")
 
 

@@ -34,6 +34,10 @@ def format_result(record: dict[str, Any]) -> str:
                      f"{metric['metric']} on {metric['extractor']}/{metric['feature']}")
         if metric.get("extras", {}).get("formula"):
             lines.append(f"  {metric['extras']['formula']}")
+        interval = metric.get("interval")
+        if interval:
+            lines.append(f"  {100 * interval['level']:g} % bootstrap interval [{_number(interval['low'])}, "
+                         f"{_number(interval['high'])}] ({interval['rounds']} rounds)")
         share = metric.get("extras", {}).get("share_above_threshold")
         if share is not None:
             lines.append(f"{'  share > ' + _number(metric['extras']['threshold']):<24}{_number(share):>14}")

@@ -37,7 +37,8 @@ RESULT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
                  "captions_file", "distinct", "determinism", "halves", "two_set_metrics", "one_set_metrics")),
     "extractors": ("per extractor name: `kind`, `weights_sha256` and its settings", ()),
     "metrics": ("per metric key: `metric`, `extractor`, `feature`, `settings`, `value`, `std`, "
-                "`higher_is_better`, `extras` (histograms, shares, counts)", ()),
+                "`higher_is_better`, `extras` (histograms, shares, counts), `interval` (null, or the bootstrap's "
+                "`low`, `high`, `level`, `rounds`, `seed`, `std`, `method`)", ()),
     "speed": ("the timed section (null for scored samples); `by_batch_size` maps a batch size to "
               "`seconds_per_image`, `images_per_second`, `seconds`, `timed_images`, `batch_size`",
               ("device", "network_evaluations_per_image", "by_batch_size", "peak_device_memory_bytes", "warmup_batches",
@@ -129,7 +130,8 @@ def iter_results(results_dir: Path) -> list[dict[str, Any]]:
 
 
 def flatten(record: dict[str, Any]) -> dict[str, Any]:
-    """One table row: identity columns, then ``<metric>`` and ``<metric>_std`` per metric, speed, size."""
+    """One table row: identity columns, then ``<metric>``, ``<metric>_std`` and (where an interval was
+    computed) ``<metric>_low`` / ``<metric>_high`` per metric, speed, size."""
     plugin, protocol, training = record["plugin"], record["protocol"], record.get("training") or {}
     row: dict[str, Any] = {
         "run_id": record["run_id"],
@@ -147,6 +149,9 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     for key, metric in (record.get("metrics") or {}).items():
         row[key] = metric.get("value")
         row[f"{key}_std"] = metric.get("std")
+        interval = metric.get("interval") or {}
+        if interval:
+            row[f"{key}_low"], row[f"{key}_high"] = interval.get("low"), interval.get("high")
     speed = record.get("speed") or {}
     row["network_evaluations_per_image"] = speed.get("network_evaluations_per_image")
     for b, figures in (speed.get("by_batch_size") or {}).items():

@@ -33,6 +33,7 @@ from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
 from genbench.hashing import checkpoint_sha256, sha256_file, sha256_json
 from genbench.metrics.base import MetricInputs
+from genbench.metrics.bootstrap import compute_metric
 from genbench.metrics.speed import measure_speed
 from genbench.model import (GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport,
                             check_settings_read, recorded_settings)
@@ -596,12 +597,13 @@ class Runner:
                                   select(reference, entry.extractor) if spec.needs_reference else None,
                                   settings, labels, num_classes, groups)
             try:
-                value = spec.compute(inputs)
+                value = compute_metric(spec, inputs)
             except MetricError as exc:
                 raise MetricError(f"metric '{entry.key}': {exc}") from None
             out[entry.key] = {"metric": spec.name, "extractor": entry.extractor, "feature": entry.feature,
                               "settings": settings, "value": value.value, "std": value.std,
-                              "higher_is_better": spec.higher_is_better, "extras": value.extras}
+                              "higher_is_better": spec.higher_is_better, "extras": value.extras,
+                              "interval": value.interval}
         return out
 
     def gallery(self, model: GenerativeModel, plugin: str, protocol: Protocol,

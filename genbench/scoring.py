@@ -23,6 +23,7 @@ from genbench.featurepass import extract_features
 from genbench.grid import save_grid
 from genbench.preflight import check_metric_requirements
 from genbench.protocol import Protocol
+from genbench.protocol_additions import add_metrics
 from genbench.results import ensure_writable, new_run_id, utc_now, write_result
 from genbench.runner import GRID_IMAGES, Runner, RunOptions, override_protocol, result_record
 from genbench.samples import load_captions, load_samples
@@ -48,6 +49,9 @@ class ScoreOptions:
     threads: int | None = None
     command: list[str] | None = None
     allow_reference_mismatch: bool = False
+    #: Metrics added to the protocol (see ``genbench.protocol_additions``) and bootstrap rounds for two-set ones.
+    metrics: tuple[str, ...] = ()
+    bootstrap: int = 0
 
 
 def images_sha256(images: torch.Tensor) -> str:
@@ -80,7 +84,8 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
                                weights_dir=options.weights_dir, data_dir=options.data_dir,
                                trust_weights=options.trust_weights, threads=options.threads,
                                command=options.command, allow_reference_mismatch=options.allow_reference_mismatch))
-    protocol = runner.registry.protocol(options.protocol)
+    protocol = add_metrics(runner.registry.protocol(options.protocol), runner.registry, options.metrics,
+                           options.bootstrap)
     results_dir = ensure_writable(options.results_dir)
     images, conversion = fit_to_protocol(load_samples(options.samples), protocol, options.samples)
     if conversion:

@@ -30,7 +30,7 @@ def test_list_shows_plugins_with_their_distribution(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "vae          genbench" in out
-    assert "digits        v2 [unconditional]" in out
+    assert "digits         v2 [unconditional]" in out
     for section in ("Plugins:", "Models:", "Protocols:", "Datasets:", "Extractors:", "Metrics:"):
         assert section in out
 

@@ -78,7 +78,7 @@ def test_sweep_writes_one_result_per_setting_from_one_training(tmp_path, capsys)
     assert len({r["plugin"]["checkpoint_sha256"] for r in records}) == 1
     assert len(list((tmp_path / "r" / "checkpoints").glob("*.safetensors"))) == 1
     table = out.strip().splitlines()
-    assert table[0].split()[:3] == ["steps", "fd", "kid"] and len(table) == 4
+    assert table[0].split()[:4] == ["steps", "fd", "fd_infinity", "kid"] and len(table) == 4
     assert [line.split()[0] for line in table[1:]] == ["1", "2", "5"]
 
 

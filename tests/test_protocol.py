@@ -14,7 +14,7 @@ from genbench.runner import override_protocol
 
 DIGITS_FILE = next(p for p in builtin_protocol_files() if p.stem == "digits")
 #: The pinned fingerprint of the shipped digits protocol with its shipped classifier weights.
-DIGITS_FINGERPRINT = "e07c0087706ca2df"
+DIGITS_FINGERPRINT = "04318b14009bf772"
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def test_digits_protocol_parses_with_its_pinned_fingerprint():
     protocol = load_protocol_file(DIGITS_FILE)
     assert (protocol.name, protocol.version, protocol.task.value) == ("digits", 2, "unconditional")
     assert (protocol.data.image_size, protocol.data.channels) == (16, 1)
-    assert [m.key for m in protocol.metrics] == ["fd", "kid", "is", "confidence"]
+    assert [m.key for m in protocol.metrics] == ["fd", "fd_infinity", "kid", "density", "coverage", "vendi", "is",
+                                                 "confidence"]
     assert protocol.fingerprint(classifier_weights(protocol), protocol.data.reference_sha256) == DIGITS_FINGERPRINT
 
 
@@ -109,3 +110,16 @@ def test_recipe_merges_default_under_plugin_specific(raw):
     assert protocol.recipe_for("other") == {"epochs": 3, "lr": 0.1}
     raw["training"].pop("default")
     assert parse_protocol(raw).recipe_for("other") is None
+
+
+def test_two_set_metrics_take_bootstrap_settings_and_single_set_metrics_refuse_them(raw):
+    from genbench.runner import metric_settings
+
+    registry = load_registry()
+    settings = metric_settings(parse_protocol(raw), registry)
+    assert settings["fd"]["bootstrap"] == 200 and settings["coverage"]["nearest_k"] == 5
+    raw["metrics"]["is"]["bootstrap"] = 100
+    with pytest.raises(ProtocolError, match=r"^protocol digits.toml: unknown key 'bootstrap' in \[metrics.is\] "
+                                            r"\(metric 'isc'\); known keys: extractor, feature, metric, rng_seed, "
+                                            r"splits$"):
+        metric_settings(parse_protocol(raw, source="digits.toml"), registry)

@@ -59,7 +59,7 @@ def test_plugin_trains_and_is_measured_on_shapes_offline(plugin, settings, resul
     assert (config["clip_model"], config["clip_pretrained"]) == ("genbench-shapes-clip", "shapes_clip.safetensors")
     assert config["clip_sha256"] == shapes_clip_sha256() == sha256_file(SHIPPED)
     assert record["training"]["steps"] == (4 if plugin == "ldm" else 2)  # ldm: 2 autoencoder + 2 U-Net steps
-    assert set(record["metrics"]) == {"fd", "kid", "clip_score", "diversity"}
+    assert set(record["metrics"]) == {"fd", "kid", "density", "coverage", "clip_score", "diversity", "vendi"}
     assert record["metrics"]["fd"]["value"] > 0
     assert 0 <= record["metrics"]["clip_score"]["value"] <= 100
     assert record["metrics"]["diversity"]["extras"]["captions"] == len(set(REFERENCE.captions[:50]))

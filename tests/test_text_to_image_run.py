@@ -132,7 +132,9 @@ def test_shapes_run_end_to_end(plugin_installer, tmp_path):
     probe = [reference.captions[i] for i in (*FIRST_BATCH, *SECOND_BATCH)]
     assert painter.RECEIVED[:len(probe)] == probe
     assert painter.RECEIVED[len(probe):len(probe) + 200] == reference.captions[:200]
-    assert set(record["metrics"]) == {"fd", "kid", "clip_score", "diversity"}
+    assert set(record["metrics"]) == {"fd", "kid", "density", "coverage", "clip_score", "diversity", "vendi"}
+    assert record["metrics"]["vendi"]["extras"]["captions"] == record["metrics"]["diversity"]["extras"]["captions"]
+    assert record["metrics"]["coverage"]["interval"]["rounds"] == 200
     assert record["samples"]["samples_per_caption"] == 1
     run_captions = reference.captions[:record["samples"]["num_samples"]]
     assert record["samples"]["captions_truncated_by_model"] == sum("circle" in c for c in run_captions) > 0
@@ -160,6 +162,7 @@ def test_shapes_run_end_to_end(plugin_installer, tmp_path):
                     settings={**FAST, "collapse": "true"})
     assert collapsed["metrics"]["diversity"]["value"] == pytest.approx(0.0, abs=1e-9)
     assert collapsed["metrics"]["diversity"]["extras"]["share_collapsed"] == 1.0
+    assert collapsed["metrics"]["vendi"]["value"] == pytest.approx(1.0)  # one distinct image per caption
     assert all(g["diversity"] == pytest.approx(0.0, abs=1e-9) for g in collapsed["artifacts"]["gallery"])
     assert collapsed["reference"]["cache_hits"] == {"clip": True}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genbench.commands.compare import metric_list
 from genbench.commands.run import add_environment_arguments, add_reference_arguments
 
 NAME = "score"
@@ -19,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="text file, one caption per sample in sample order (text-to-image protocols)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"),
                         help="where result files go (default: results)")
+    parser.add_argument("--metrics", type=metric_list, default=(),
+                        help="comma-separated metrics to add to the protocol, from fd_dinov2, cmmd, density, coverage, "
+                             "vendi, fid_infinity (the result then has its own fingerprint)")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                        help="95%% bootstrap interval of every two-set metric from B resamplings of the features "
+                             "(default: the protocol's)")
     add_reference_arguments(parser)
     add_environment_arguments(parser)
 
@@ -32,6 +39,7 @@ def handle(args: argparse.Namespace) -> int:
         results_dir=args.results_dir, cache_dir=args.cache_dir, weights_dir=args.weights_dir, data_dir=args.data_dir,
         trust_weights=args.trust_weights, quiet=args.quiet, threads=args.threads,
         command=["genbench", *args.argv], allow_reference_mismatch=args.allow_reference_mismatch,
+        metrics=args.metrics, bootstrap=args.bootstrap,
     ))
     print(format_result(record))
     print(f"result: {record['path']}")

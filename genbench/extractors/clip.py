@@ -50,16 +50,22 @@ class ClipExtractor(FeatureExtractor):
         return features
 
 
-def build_clip_extractor(settings: dict[str, Any], context: Any) -> ClipExtractor:
-    """Load the protocol's open_clip model (weights directory first, download only when online)."""
+def load_pinned_clip(kind: str, settings: dict[str, Any], context: Any, default_model: str,
+                     default_pretrained: str) -> ClipModel:
+    """The protocol's open_clip model (weights directory first, download only when online), hash checked."""
     weights_dir = weights_dir_from_env(getattr(context, "weights_dir", None))
-    pretrained = weights_file(settings.get("pretrained", DEFAULT_PRETRAINED), weights_dir)
-    clip = load_clip(settings.get("model", DEFAULT_MODEL), pretrained, weights_dir, context.device)
+    pretrained = weights_file(settings.get("pretrained", default_pretrained), weights_dir)
+    clip = load_clip(settings.get("model", default_model), pretrained, weights_dir, context.device)
     expected = settings.get("sha256")
     if expected and clip.weights_sha256 != expected:
         raise WeightsError(f"CLIP weights {pretrained} have SHA-256 {clip.weights_sha256[:16]}..., "
                            f"the protocol expects {expected[:16]}...")
-    return ClipExtractor(clip)
+    return clip
+
+
+def build_clip_extractor(settings: dict[str, Any], context: Any) -> ClipExtractor:
+    """Load the protocol's open_clip model (weights directory first, download only when online)."""
+    return ClipExtractor(load_pinned_clip("clip", settings, context, DEFAULT_MODEL, DEFAULT_PRETRAINED))
 
 
 CLIP = ExtractorSpec(

@@ -35,6 +35,13 @@ def with_spread(value: Any, std: Any) -> str:
     return number(value) if _missing(std) else f"{number(value)} ± {std:.2g}"
 
 
+def with_interval(value: Any, std: Any, low: Any, high: Any) -> str:
+    """``value [low, high]`` where there is an interval, else ``value ± std``."""
+    if _missing(low) or _missing(high):
+        return with_spread(value, std)
+    return f"{number(value)} [{number(low)}, {number(high)}]"
+
+
 def seconds(value: Any) -> str:
     """Sampling times from microseconds to minutes, three significant digits."""
     if _missing(value):

@@ -18,7 +18,9 @@ from markupsafe import Markup
 
 from genbench.leaderboard import formatting, plots
 from genbench.leaderboard.artifacts import gallery_images, safe_artifact
+from genbench.leaderboard.explanations import explain
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug, unranked_reason
+from genbench.leaderboard.intervals import indistinguishable
 from genbench.leaderboard.tables import (VIEWS, Column, MetricInfo, available_views, best_flags, cell_text, cell_value,
                                          display_frame, group_frame, group_metrics, model_label, raw_frame, to_csv,
                                          to_markdown, view_columns)
@@ -103,12 +105,26 @@ def speed_plots(tables: GroupTables, link_prefix: str) -> list[dict[str, Any]]:
         for _, r in frame.iterrows():
             if pd.notna(r.get("seconds_per_image")) and pd.notna(r[metric.key]):
                 points[bool(r["unranked"])].append(plots.Point(float(r["seconds_per_image"]), float(r[metric.key]),
-                                                               r["label"], f"{link_prefix}{run_page(r['run_id'])}"))
+                                                               r["label"], f"{link_prefix}{run_page(r['run_id'])}",
+                                                               *row_interval(r, metric.key)))
         title = f"{tables.group.name}: {metric.key} against seconds per image"
         svg = plots.speed_quality_plot(points[False], metric.label, metric.higher_is_better, title, points[True])
         if svg:
             found.append({"title": title, "svg": Markup(svg), "file": f"{tables.group.slug}.speed-{slug(metric.key)}.svg"})
     return found
+
+
+def row_interval(row: Any, key: str) -> tuple[float | None, float | None]:
+    """A frame row's interval of metric ``key`` as floats, (None, None) where it has none."""
+    low, high = row.get(f"{key}_low"), row.get(f"{key}_high")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return None, None
+    return float(low), float(high)
+
+
+def _interval(metric: dict[str, Any]) -> tuple[float | None, float | None]:
+    interval = metric.get("interval") or {}
+    return (interval.get("low"), interval.get("high")) if interval else (None, None)
 
 
 def _steps(value: Any) -> float | None:
@@ -134,12 +150,13 @@ def steps_plots(tables: GroupTables, link_prefix: str) -> list[dict[str, Any]]:
         for key, metric in (record.get("metrics") or {}).items():
             if isinstance(metric.get("value"), (int, float)) and math.isfinite(metric["value"]):
                 series.setdefault(key, {}).setdefault(label, []).append(
-                    (steps, float(metric["value"]), f"{link_prefix}{run_page(record['run_id'])}"))
+                    (steps, float(metric["value"]), f"{link_prefix}{run_page(record['run_id'])}", *_interval(metric)))
     found = []
     for metric in tables.metrics:
-        lines = [plots.Series(label, tuple(plots.Point(x, y, label, href) for x, y, href in sorted(points)))
+        lines = [plots.Series(label, tuple(plots.Point(x, y, label, href, low, high)
+                                           for x, y, href, low, high in sorted(points, key=lambda p: p[:3])))
                  for label, points in sorted(series.get(metric.key, {}).items())
-                 if len({x for x, _, _ in points}) >= 2]
+                 if len({p[0] for p in points}) >= 2]
         if lines:
             title = f"{tables.group.name}: {metric.key} against sampling steps"
             found.append({"title": title, "svg": Markup(plots.steps_plot(lines, metric.label, title)),
@@ -151,6 +168,15 @@ def related_groups(group: ProtocolGroup, groups: list[ProtocolGroup]) -> list[di
     """The other fingerprints of the same protocol name, each with the definition keys that differ."""
     return [{"group": other, "href": f"../{protocol_page(other)}", "changes": group_differences(group, other)}
             for other in groups if other.name == group.name and other is not group]
+
+
+def not_distinguishable(tables: GroupTables, link_prefix: str) -> list[dict[str, Any]]:
+    """Per metric with intervals: the pairs of measured runs whose 95 % intervals overlap, with their pages."""
+    def run(row: dict[str, Any]) -> dict[str, str]:
+        return {"label": row["label"], "href": f"{link_prefix}{run_page(row['run_id'])}"}
+
+    return [{"metric": item["metric"], "runs": item["runs"], "pairs": [(run(a), run(b)) for a, b in item["pairs"]]}
+            for item in indistinguishable(tables.frame.to_dict("records"), tables.metrics)]
 
 
 def best_per_metric(tables: GroupTables) -> list[dict[str, Any]]:
@@ -246,7 +272,8 @@ def gallery_comparison(tables: GroupTables, assets: dict[str, RunAssets], link_p
 
 
 def metric_rows(record: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
-    """Each metric of a run (in the group's ``order``) with spread, direction, how it was computed, histogram."""
+    """Each metric of a run (in the group's ``order``) with spread or interval, direction, how it was computed,
+    what the number means, histogram."""
     rows = []
     metrics = record.get("metrics") or {}
     for key in sorted(metrics, key=lambda k: (order.index(k) if k in order else len(order), k)):
@@ -258,8 +285,11 @@ def metric_rows(record: dict[str, Any], order: list[str]) -> list[dict[str, Any]
             svg = plots.histogram_plot(histogram["edges"], histogram["counts"], key,
                                        f"{model_label(record)}: histogram of {key}")
         scalar_extras = {k: v for k, v in sorted(extras.items()) if isinstance(v, (int, float, str)) and k != "histogram"}
+        interval = metric.get("interval") or {}
         rows.append({
-            "key": key, "value": formatting.with_spread(metric.get("value"), metric.get("std")),
+            "key": key, "value": formatting.with_interval(metric.get("value"), metric.get("std"), interval.get("low"),
+                                                          interval.get("high")),
+            "explanation": explain(metric, (record.get("extractors") or {}).get(metric.get("extractor")) or {}),
             "direction": {True: "higher is better", False: "lower is better"}.get(metric.get("higher_is_better"), ""),
             "computed_by": (f"{metric['metric']} on {metric.get('extractor')}/{metric.get('feature')}"
                             if metric.get("extractor") else "as reported"),

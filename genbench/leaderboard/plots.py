@@ -24,7 +24,7 @@ STYLE = (
     ".gb-front-line{fill:none;stroke:#d9480f;stroke-width:1.5;stroke-dasharray:4 3}"
     ".gb-name{font:11px system-ui,sans-serif;fill:#1a202c}.gb-bar{fill:#3b5bdb}"
     ".gb-series{fill:none;stroke-width:2}.gb-reported{fill:#fff;stroke:#1a202c;stroke-width:1.5}"
-    ".gb-note{font:11px system-ui,sans-serif;fill:#4a5568}</style>"
+    ".gb-note{font:11px system-ui,sans-serif;fill:#4a5568}.gb-errorbar{stroke:#4a5568;stroke-width:1.2}</style>"
 )
 SERIES_COLOURS = ("#3b5bdb", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#1098ad", "#5c940d", "#e67700")
 
@@ -37,6 +37,13 @@ class Point:
     y: float
     label: str
     href: str | None = None
+    #: The y value's interval (e.g. a 95 % bootstrap interval), drawn as an error bar.
+    low: float | None = None
+    high: float | None = None
+
+    def y_extent(self) -> list[float]:
+        """The y values the point occupies: its value and its interval's ends."""
+        return [self.y] + [v for v in (self.low, self.high) if v is not None and math.isfinite(v)]
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,20 @@ def _frame(x: _Scale, y: _Scale, x_label: str, y_label: str, title: str, extra_h
     return parts
 
 
+def _error_bar(point: Point, px: float, y: "_Scale") -> str:
+    """A vertical bar from the point's interval low to high, with caps; nothing without an interval."""
+    if point.low is None or point.high is None or not (math.isfinite(point.low) and math.isfinite(point.high)):
+        return ""
+    top, bottom = _fmt(y(point.high)), _fmt(y(point.low))
+    left, right, mid = _fmt(px - 4), _fmt(px + 4), _fmt(px)
+    return (f'<path class="gb-errorbar" d="M{mid},{top}L{mid},{bottom}M{left},{top}L{right},{top}'
+            f'M{left},{bottom}L{right},{bottom}"/>')
+
+
+def _interval_text(point: Point) -> str:
+    return f" [{point.low:.4g}, {point.high:.4g}]" if point.low is not None and point.high is not None else ""
+
+
 def _marker(point: Point, px: str, py: str, attributes: str, tooltip: str, shape: str = "circle") -> str:
     if shape == "diamond":
         d = f"M{px},{_fmt(float(py) - 6)}l6,6l-6,6l-6,-6z"
@@ -143,13 +164,14 @@ def _plottable(points: Sequence[Point]) -> list[Point]:
 def speed_quality_plot(points: Sequence[Point], metric_label: str, higher_is_better: bool, title: str,
                        reported: Sequence[Point] = ()) -> str:
     """Quality (y) against seconds per image (x, log10), Pareto front of the measured ``points``
-    highlighted and labelled; ``reported`` (published) points drawn as hollow diamonds, never on the front."""
+    highlighted and labelled; ``reported`` (published) points drawn as hollow diamonds, never on the front.
+    Points with an interval carry an error bar."""
     points, reported = _plottable(points), _plottable(reported)
     if not points and not reported:
         return ""
     everything = points + reported
     x = _Scale(*_padded([p.x for p in everything], True), LEFT, WIDTH - RIGHT, log=True)
-    y = _Scale(*_padded([p.y for p in everything], False), HEIGHT - BOTTOM, TOP, log=False)
+    y = _Scale(*_padded([v for p in everything for v in p.y_extent()], False), HEIGHT - BOTTOM, TOP, log=False)
     parts = _frame(x, y, "seconds per image (log scale)", metric_label, title, extra_height=22 if reported else 0)
     front = pareto_front(points, higher_is_better)
     steps = []
@@ -160,9 +182,12 @@ def speed_quality_plot(points: Sequence[Point], metric_label: str, higher_is_bet
     if len(front) > 1:
         parts.append(f'<path class="gb-front-line" d="{" ".join(steps)}"/>')
     on_front = set(front)
+    for p in sorted(points + reported, key=lambda p: (p.x, p.y, p.label)):
+        parts.append(_error_bar(p, x(p.x), y))
     for p in sorted(points, key=lambda p: (p in on_front, p.x, p.y, p.label)):
         px, py = _fmt(x(p.x)), _fmt(y(p.y))
-        tooltip = f"{p.label}: {metric_label} {p.y:.4g}, {p.x:.3g} s/image" + (" (Pareto front)" if p in on_front else "")
+        tooltip = (f"{p.label}: {metric_label} {p.y:.4g}{_interval_text(p)}, {p.x:.3g} s/image"
+                   + (" (Pareto front)" if p in on_front else ""))
         parts.append(_marker(p, px, py, 'class="gb-front"' if p in on_front else 'class="gb-point"', tooltip))
     for p in sorted(reported, key=lambda p: (p.x, p.y, p.label)):
         tooltip = f"{p.label}: {metric_label} {p.y:.4g}, {p.x:.3g} s/image (reported, not ranked)"
@@ -209,7 +234,7 @@ def steps_plot(series: Sequence[Series], metric_label: str, title: str) -> str:
     if not all_points:
         return ""
     x = _Scale(*_padded([p.x for p in all_points], True), LEFT, WIDTH - RIGHT, log=True)
-    y = _Scale(*_padded([p.y for p in all_points], False), HEIGHT - BOTTOM, TOP, log=False)
+    y = _Scale(*_padded([v for p in all_points for v in p.y_extent()], False), HEIGHT - BOTTOM, TOP, log=False)
     parts = _frame(x, y, "sampling steps (log scale)", metric_label, title, extra_height=8 + 18 * len(series))
     for i, s in enumerate(series):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
@@ -217,8 +242,9 @@ def steps_plot(series: Sequence[Series], metric_label: str, title: str) -> str:
         path = " ".join(f"{'M' if j == 0 else 'L'}{_fmt(x(p.x))},{_fmt(y(p.y))}" for j, p in enumerate(ordered))
         parts.append(f'<path class="gb-series" stroke="{colour}" d="{path}"/>')
         for p in ordered:
+            parts.append(_error_bar(p, x(p.x), y))
             parts.append(_marker(p, _fmt(x(p.x)), _fmt(y(p.y)), f'fill="{colour}"',
-                                 f"{s.label}: {metric_label} {p.y:.4g} at {p.x:g} steps"))
+                                 f"{s.label}: {metric_label} {p.y:.4g}{_interval_text(p)} at {p.x:g} steps"))
         legend_y = HEIGHT + 10 + 18 * i
         parts.append(f'<rect x="{LEFT}" y="{legend_y - 9}" width="12" height="12" fill="{colour}"/>'
                      f'<text class="gb-name" x="{LEFT + 18}" y="{legend_y + 1}">{escape(s.label)}</text>')

@@ -140,6 +140,7 @@ def render_group(env: Environment, group: ProtocolGroup, groups: list[ProtocolGr
         group=group, table=pages.html_table(tables, "leaderboard", "../"), downloads=downloads,
         paper_tables=paper_tables, plots=figures, related=pages.related_groups(group, groups),
         gallery=pages.gallery_comparison(tables, assets, "../"),
+        not_distinguishable=pages.not_distinguishable(tables, "../"),
         definition=json.dumps(group.definition, indent=2, sort_keys=True) if group.definition else None, **common))
     for record in group.records:
         run_assets = assets[record["run_id"]]

@@ -19,7 +19,8 @@ from genbench.leaderboard.grouping import ProtocolGroup, is_reported, unranked_r
 from genbench.results import flatten
 
 #: Metric kinds in the order a reader expects them; other kinds follow by key.
-METRIC_KIND_ORDER = ("fid", "kid", "isc", "precision", "recall", "clip_score", "classifier_confidence")
+METRIC_KIND_ORDER = ("fid", "fd", "fid_infinity", "kid", "cmmd", "isc", "precision", "recall", "density", "coverage",
+                     "clip_score", "classifier_confidence", "caption_diversity", "vendi")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Column:
     std_key: str | None = None
     title: str = ""
     numeric: bool = True
+    #: Frame keys of the column's interval bounds (metrics with a bootstrap interval).
+    interval_keys: tuple[str, str] | None = None
 
 
 def group_metrics(group: ProtocolGroup) -> list[MetricInfo]:
@@ -154,8 +157,8 @@ def _model_column() -> Column:
 
 
 def metric_columns(metrics: list[MetricInfo]) -> list[Column]:
-    return [Column(m.key, m.label, formatting.number, m.higher_is_better, f"{m.key}_std", m.computed_by)
-            for m in metrics]
+    return [Column(m.key, m.label, formatting.number, m.higher_is_better, f"{m.key}_std", m.computed_by,
+                   interval_keys=(f"{m.key}_low", f"{m.key}_high")) for m in metrics]
 
 
 def speed_columns(frame: pd.DataFrame) -> list[Column]:
@@ -269,8 +272,11 @@ def cell_value(row: dict[str, Any], key: str | None) -> Any:
 
 
 def cell_text(row: dict[str, Any], column: Column) -> str:
-    """A cell as printed: the value with its spread where the column has one."""
+    """A cell as printed: the value with its interval (``value [low, high]``) or spread where it has one."""
     value = cell_value(row, column.key)
+    if column.interval_keys and value is not None:
+        low, high = (cell_value(row, key) for key in column.interval_keys)
+        return formatting.with_interval(value, cell_value(row, column.std_key), low, high)
     if column.std_key and value is not None:
         return formatting.with_spread(value, cell_value(row, column.std_key))
     return column.display(value)
@@ -288,12 +294,14 @@ def display_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
 
 
 def raw_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
-    """The view as numbers (spread in its own column) with the run's identity: for CSV."""
+    """The view as numbers (spread and interval bounds in their own columns) with the run's identity: for CSV."""
     keys = ["protocol", "fingerprint", "run_id", "status"]
     for column in columns:
         keys.append(column.key)
         if column.std_key:
             keys.append(column.std_key)
+        if column.interval_keys and any(key in frame for key in column.interval_keys):
+            keys.extend(column.interval_keys)
     keys = list(dict.fromkeys(keys))
     return frame.reindex(columns=keys).rename(columns={"label": "model"})
 

@@ -55,6 +55,8 @@ class MetricValue:
     value: float
     std: float | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    #: A confidence interval (``low``, ``high``, ``level``, how it was made), e.g. from the bootstrap.
+    interval: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,63 @@
+"""Bootstrap intervals for two-set metrics: resample features, never images, and recompute.
+
+Each of ``bootstrap`` rounds draws the generated and the reference rows with replacement (one
+seeded ``torch.Generator``, so the interval is reproducible) and recomputes the metric on those
+features; the interval is the percentile interval of the rounds at ``bootstrap_level``. No
+network runs again: the cost is ``bootstrap`` extra metric computations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from genbench.errors import MetricError
+from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
+
+#: Settings every two-set metric accepts; ``bootstrap = 0`` (the default) means no interval.
+BOOTSTRAP_DEFAULTS = {"bootstrap": 0, "bootstrap_seed": 0, "bootstrap_level": 0.95}
+METHOD = "percentile bootstrap: generated and reference features resampled with replacement"
+
+
+def metric_setting_names(spec: MetricSpec) -> list[str]:
+    """The settings a protocol may give ``spec``: its own, plus the bootstrap's for two-set metrics."""
+    return [*spec.defaults, *(BOOTSTRAP_DEFAULTS if spec.needs_reference else ())]
+
+
+def _resampled(features: dict[str, torch.Tensor], index: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {name: value[index] for name, value in features.items()}
+
+
+def bootstrap_interval(spec: MetricSpec, inputs: MetricInputs) -> dict[str, Any]:
+    """The percentile interval of ``spec`` over resampled feature sets, with how it was made."""
+    settings = {**BOOTSTRAP_DEFAULTS, **inputs.settings}
+    rounds, level = int(settings["bootstrap"]), float(settings["bootstrap_level"])
+    if rounds < 2 or not 0 < level < 1:
+        raise MetricError(f"{spec.name}: bootstrap needs at least 2 rounds and a level in (0, 1), "
+                          f"got {rounds} and {level}")
+    generator = torch.Generator().manual_seed(int(settings["bootstrap_seed"]))
+    n_generated = len(next(iter(inputs.generated.values())))
+    n_reference = len(next(iter(inputs.reference.values())))
+    values = []
+    for _ in range(rounds):
+        g = torch.randint(n_generated, (n_generated,), generator=generator)
+        r = torch.randint(n_reference, (n_reference,), generator=generator)
+        resampled = MetricInputs(
+            _resampled(inputs.generated, g), _resampled(inputs.reference, r), settings,
+            inputs.labels[g] if inputs.labels is not None else None, inputs.num_classes,
+            inputs.groups[g] if inputs.groups is not None else None)
+        values.append(spec.compute(resampled).value)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(np.asarray(values, dtype=np.float64), [tail, 100 - tail])
+    return {"low": float(low), "high": float(high), "level": level, "rounds": rounds,
+            "seed": int(settings["bootstrap_seed"]), "std": float(np.std(values)), "method": METHOD}
+
+
+def compute_metric(spec: MetricSpec, inputs: MetricInputs) -> MetricValue:
+    """``spec``'s value, with a bootstrap interval when its settings ask for one."""
+    value = spec.compute(inputs)
+    if spec.needs_reference and int(inputs.settings.get("bootstrap", 0)) > 0:
+        value.interval = bootstrap_interval(spec, inputs)
+    return value
