@@ -13,9 +13,10 @@ LIBRARIES = ("genbench", "torch", "torchvision", "torch-fidelity", "clean-fid", 
              "diffusers", "numpy", "scipy", "pandas", "safetensors", "pluggy", "scikit-learn")
 
 
-def library_versions() -> dict[str, str | None]:
+def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str | None]:
+    """The installed version of each distribution in ``names`` (None when it is not installed)."""
     versions = {}
-    for name in LIBRARIES:
+    for name in names:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import importlib.metadata
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 
 from genbench.hashing import sha256_file, sha256_json
 from genbench.model import TrainingReport
+from genbench.provenance import library_versions
 from genbench.storage import atomic_write_text
 
 #: Libraries whose version can change a training's arithmetic.
@@ -35,13 +35,8 @@ NUMERIC_LIBRARIES = ("torch", "diffusers", "numpy")
 
 def numeric_environment(device: torch.device) -> dict[str, Any]:
     """What besides the inputs changes trained weights: device type, thread count, numeric library versions."""
-    versions = {}
-    for name in NUMERIC_LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return {"device_type": device.type, "threads": torch.get_num_threads(), "libraries": versions}
+    return {"device_type": device.type, "threads": torch.get_num_threads(),
+            "libraries": library_versions(NUMERIC_LIBRARIES)}
 
 
 def checkpoint_path(results_dir: Path, plugin: str, protocol: str, identity: dict[str, Any]) -> Path:

@@ -13,7 +13,9 @@ from genbench.cli import main
 from genbench.errors import PluginError
 from genbench.leaderboard.site import build_leaderboard
 from genbench.registry import reset_registry
+from genbench.runner import Runner
 
+from test_runner import interrupt_second_shard
 from tests_support import SMALL
 
 PLUGIN = '''
@@ -97,18 +99,7 @@ def test_a_resumed_run_never_mixes_shards_of_other_code(tmp_path, plugin_install
                                                         capsys):
     """Kill a run after its first shard, edit the plugin (same version), run again: nothing is resumed."""
     install(plugin_installer, "return images", module="edited_plugin")
-    from genbench.runner import Runner
-
-    original = Runner.run_shard
-    calls = []
-
-    def stop_at_second_shard(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Runner, "run_shard", stop_at_second_shard)
+    original = interrupt_second_shard(monkeypatch)
     common = dict(plugin="tweaked", protocol="digits", checkpoint=vae_checkpoint, results_dir=tmp_path,
                   settings=SMALL)
     with pytest.raises(KeyboardInterrupt):
