@@ -39,7 +39,7 @@ from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
 from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
 from genbench.storage import atomic_write_text, load_verified, save_verified
-from genbench.training import bar_disabled
+from genbench.training import bar_disabled, read_training_report
 from genbench.validation import validate_batch
 from genbench.weights import exported_weights_dir
 
@@ -105,6 +105,14 @@ def resolve_device(name: str | None) -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise GenbenchError(f"device '{name}' asked for, but only {torch.cuda.device_count()} CUDA devices exist")
     return device
+
+
+def check_options(options: RunOptions) -> None:
+    """Numbers that reach the runner without argparse (the Python API) are checked the same way."""
+    for name, low in (("batch_size", 1), ("seed", 0)):
+        value = getattr(options, name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
+            raise GenbenchError(f"{name} must be a whole number of at least {low}, got {value!r}")
 
 
 def split_settings(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
@@ -229,6 +237,7 @@ class Runner:
 
     def _run(self) -> dict[str, Any] | None:
         opts, registry = self.options, self.registry
+        check_options(opts)
         started, clock = utc_now(), time.perf_counter()
         provided: Provided[ModelSpec] = registry.model(opts.plugin)
         spec = provided.item
@@ -358,13 +367,15 @@ class Runner:
                     "data": self.data_identity(protocol, train_split)}
         path = results_dir / "checkpoints" / f"{spec.name}-{protocol.name}-{sha256_json(identity)[:12]}.safetensors"
         report_path = path.with_name(path.name + ".training.json")
-        if path.exists() and report_path.exists():
+        report = read_training_report(report_path) if path.exists() else None
+        if report is not None:
             self.log(f"reusing trained checkpoint {path}")
-            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
             return _plugin_call(spec.name, "load", cls.load, path, device), report, path
         if not self.group.is_main:
             self.group.barrier()  # the main rank trains; the others load what it saved
-            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
+            report = read_training_report(report_path)
+            if report is None:
+                raise GenbenchError(f"the main rank saved no readable training report {report_path}")
             return _plugin_call(spec.name, "load", cls.load, path, device), report, path
         data = self.load_data(protocol, train_split)
         image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)

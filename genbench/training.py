@@ -7,8 +7,10 @@ the report, so the VAE and the diffusion models train in exactly the same shape.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -16,6 +18,8 @@ from tqdm.auto import tqdm
 
 from genbench.errors import ProtocolError
 from genbench.model import TrainingData, TrainingReport
+from genbench.notices import notice
+from genbench.storage import CorruptFile, read_json_object
 
 #: ``loss(images_uint8, labels_or_None, captions_or_None) -> scalar loss``
 BatchLoss = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], torch.Tensor]
@@ -40,6 +44,21 @@ def check_recipe(recipe: dict[str, Any]) -> None:
     for key in ("epochs", "batch_size"):
         if key in recipe and (not isinstance(recipe[key], int) or recipe[key] <= 0):
             raise ProtocolError(f"training recipe '{key}' must be a positive integer, got {recipe[key]!r}")
+
+
+def read_training_report(path: Path) -> TrainingReport | None:
+    """The report saved beside a trained checkpoint; None when absent or corrupt (then the model is trained again)."""
+    number = (int, float)
+    fields = {"epochs": int, "steps": int, "seconds": number, "seconds_per_epoch": number, "final_loss": number,
+              "recipe": dict}
+    try:
+        record = read_json_object(path, fields)
+    except FileNotFoundError:
+        return None
+    except CorruptFile as exc:
+        notice(f"training report {path} is corrupt ({exc}); training again")
+        return None
+    return TrainingReport(**{f.name: record[f.name] for f in dataclasses.fields(TrainingReport)})
 
 
 def adam(modules: dict[str, torch.nn.Module], lr: float, weight_decay: float = 0.0,

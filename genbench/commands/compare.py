@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from genbench.commands.run import positive_int
+
 NAME = "compare"
 HELP = "metrics between two image folders (the first is the generated one), with torch-fidelity's key names"
 
@@ -20,9 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder_b", type=Path, help="reference images")
     parser.add_argument("--metrics", type=metric_list, default=("fid", "kid", "isc"),
                         help="comma-separated, from fid, kid, isc, prc (default: fid,kid,isc)")
-    parser.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size (default: 1000)")
-    parser.add_argument("--kid-subsets", type=int, default=100, help="number of KID subsets (default: 100)")
-    parser.add_argument("--isc-splits", type=int, default=10, help="Inception Score splits (default: 10)")
+    parser.add_argument("--kid-subset-size", type=positive_int, default=1000, help="KID subset size (default: 1000)")
+    parser.add_argument("--kid-subsets", type=positive_int, default=100, help="number of KID subsets (default: 100)")
+    parser.add_argument("--isc-splits", type=positive_int, default=10, help="Inception Score splits (default: 10)")
     parser.add_argument("--allow-singular-covariance", action="store_true",
                         help="compute FID even with no more images than the 2048 feature dimensions")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available, else cpu)")

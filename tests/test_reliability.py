@@ -1,0 +1,92 @@
+"""Files genbench wrote that turn out corrupt or of the wrong shape are redone with one line, never trusted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import genbench
+from genbench.errors import GenbenchError
+from genbench.runner import Runner
+
+from tests_support import FAST, SMALL, metric_values
+
+WRONG_SHAPES = ["[]", '{"sha256": 5}', '{"sha256": "ab"', "null", "\x00\x01garbage"]
+
+
+def interrupted_run(monkeypatch, results_dir: Path, **common) -> None:
+    """A run that stops (Ctrl-C) when its second shard starts, leaving the first shard in ``.work``."""
+    original, calls = Runner.run_shard, []
+
+    def stop_at_second(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Runner, "run_shard", stop_at_second)
+        with pytest.raises(KeyboardInterrupt):
+            genbench.run(results_dir=results_dir, **common)
+
+
+@pytest.mark.parametrize("text", WRONG_SHAPES)
+def test_read_json_object_calls_every_wrong_shape_corrupt(tmp_path, text):
+    from genbench.storage import CorruptFile, read_json_object
+
+    path = tmp_path / "record.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CorruptFile):
+        read_json_object(path, {"sha256": str})
+    with pytest.raises(FileNotFoundError):
+        read_json_object(tmp_path / "absent.json", {})
+
+
+def test_a_shard_record_of_the_wrong_shape_is_redone_with_one_line(tmp_path, vae_checkpoint, monkeypatch, capsys):
+    common = dict(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, quiet=True, settings=SMALL)
+    clean = genbench.run(results_dir=tmp_path / "clean", **common)
+    interrupted_run(monkeypatch, tmp_path / "r", **common)
+    record = next((tmp_path / "r" / ".work").rglob("shard-*.safetensors.sha256.json"))
+    record.write_text("[]", encoding="utf-8")
+    capsys.readouterr()
+    assert metric_values(genbench.run(results_dir=tmp_path / "r", **common)) == metric_values(clean)
+    err = capsys.readouterr().err
+    assert f"genbench: {record.with_name('shard-000000.safetensors')} is corrupt (its record is JSON list, " \
+           f"not an object); recomputing it\n" == err
+
+
+def test_a_cache_record_of_the_wrong_shape_is_recomputed(tmp_path, vae_checkpoint, capsys):
+    common = dict(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, quiet=True, settings=SMALL,
+                  cache_dir=tmp_path / "cache")
+    first = genbench.run(results_dir=tmp_path / "a", **common)
+    records = list((tmp_path / "cache" / "reference").glob("*.sha256.json"))
+    assert records
+    for record in records:
+        record.write_text('{"sha256": ["not", "a", "hash"]}', encoding="utf-8")
+    capsys.readouterr()
+    second = genbench.run(results_dir=tmp_path / "b", **common)
+    assert second["reference"]["cache_hits"] == {name: False for name in first["reference"]["cache_hits"]}
+    assert metric_values(second) == metric_values(first)
+    assert "its record is field 'sha256' is list, not str); recomputing it" in capsys.readouterr().err
+
+
+def test_a_training_report_of_the_wrong_shape_means_training_again(tmp_path, capsys):
+    first = genbench.run(plugin="vae", protocol="digits", results_dir=tmp_path, quiet=True, settings=FAST)
+    report = Path(first["plugin"]["checkpoint"] + ".training.json")
+    report.write_text("[]", encoding="utf-8")
+    capsys.readouterr()
+    second = genbench.run(plugin="vae", protocol="digits", results_dir=tmp_path, quiet=True, settings=FAST)
+    assert f"training report {report} is corrupt (JSON list, not an object); training again" \
+        in capsys.readouterr().err
+    assert second["training"]["steps"] == 40 and json.loads(report.read_text())["steps"] == 40
+
+
+def test_a_batch_size_below_one_is_refused_by_the_python_api(tmp_path, vae_checkpoint):
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(GenbenchError, match=rf"^batch_size must be a whole number of at least 1, "
+                                                          rf"got {bad!r}$"):
+            genbench.run(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, results_dir=tmp_path,
+                         quiet=True, batch_size=bad)
+    assert list(tmp_path.iterdir()) == []
