@@ -38,8 +38,9 @@ def format_result(record: dict[str, Any]) -> str:
         if share is not None:
             lines.append(f"{'  share > ' + _number(metric['extras']['threshold']):<24}{_number(share):>14}")
     for entry in (record.get("artifacts") or {}).get("gallery") or []:
-        diversity = f"  diversity {_number(entry['diversity'])}" if "diversity" in entry else ""
-        lines.append(f"gallery    {entry['file']}{diversity}  {entry['prompt']!r}")
+        if isinstance(entry, dict):  # other shapes are a leaderboard's business (see leaderboard.artifacts)
+            diversity = f"  diversity {_number(entry['diversity'])}" if "diversity" in entry else ""
+            lines.append(f"gallery    {entry.get('file')}{diversity}  {entry.get('prompt')!r}")
     speed = record.get("speed") or {}
     if speed:
         lines.append("")

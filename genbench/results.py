@@ -107,8 +107,7 @@ RECORD_FIELDS: dict[str, tuple[type, ...]] = {
     "training": (dict, _NONE), "training.epochs": (int, _NONE), "training.steps": (int, _NONE),
     "training.seconds": (*_NUMBER, _NONE), "training.seconds_per_epoch": (*_NUMBER, _NONE),
     "training.recipe": (dict, _NONE),
-    "artifacts": (dict, _NONE), "artifacts.grid": (str, _NONE), "artifacts.gallery": (list, _NONE),
-    "artifacts.gallery.*": (dict,), "artifacts.gallery.*.file": (str,), "artifacts.gallery.*.prompt": (str,),
+    "artifacts": (dict, _NONE), "artifacts.grid": (str, _NONE),
     "environment": (dict, _NONE), "environment.hardware": (dict, _NONE),
     "finished_at": (str, _NONE),
 }
@@ -159,15 +158,29 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def iter_result_files(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every result file in ``results_dir`` (not recursive) with its record, sorted by file name.
-
-    The path matters to readers of the run's artifacts (the sample grid lies beside it).
-    """
+def scan_result_files(results_dir: Path) -> tuple[list[tuple[Path, dict[str, Any]]], list[tuple[Path, str]]]:
+    """Every result file in ``results_dir`` (not recursive), sorted by file name: the readable ones with
+    their records, the unreadable ones with the one-line reason (a bad file never hides the others)."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ResultsError(f"results directory {results_dir} does not exist")
-    return [(p, read_result(p)) for p in sorted(results_dir.glob("*.json"))]
+    readable, unreadable = [], []
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            readable.append((path, read_result(path)))
+        except ResultsError as exc:
+            unreadable.append((path, str(exc)))
+    return readable, unreadable
+
+
+def iter_result_files(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every result file in ``results_dir`` (not recursive) with its record, sorted by file name; the first
+    unreadable one is a ``ResultsError``. The path matters to readers of the run's artifacts (the sample
+    grid lies beside it)."""
+    readable, unreadable = scan_result_files(results_dir)
+    if unreadable:
+        raise ResultsError(unreadable[0][1])
+    return readable
 
 
 def iter_results(results_dir: Path) -> list[dict[str, Any]]:

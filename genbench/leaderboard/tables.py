@@ -7,6 +7,8 @@ every view, after the ranked rows, and never take part in ranking or best-value 
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -292,9 +294,38 @@ def raw_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     return frame.reindex(columns=keys).rename(columns={"label": "model"})
 
 
+def markdown_text(value: Any) -> str:
+    """Text as one Markdown table cell or heading: line breaks become spaces, pipes are escaped, and
+    ``<`` and ``&`` become entities (a plugin name can neither split a row nor open a tag)."""
+    text = " ".join(str(value).splitlines())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
+
+
 def to_markdown(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False, disable_numparse=True) + "\n"
+    escaped = frame.rename(columns=markdown_text).map(markdown_text)
+    return escaped.to_markdown(index=False, disable_numparse=True) + "\n"
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a formula-leading character gets a ``'`` in front."""
+    return f"'{text}" if text.startswith(FORMULA_LEADS) else text
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV field: numbers as Python writes them, missing values empty, text made spreadsheet-safe."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return spreadsheet_text(value) if isinstance(value, str) else str(value)
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n")
+    """The frame as CSV through the csv module (quoting commas, quotes and line breaks inside fields)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([spreadsheet_text(str(c)) for c in frame.columns])
+    writer.writerows([csv_cell(v) for v in row] for row in frame.itertuples(index=False, name=None))
+    return buffer.getvalue()
