@@ -11,9 +11,8 @@ import copy
 import dataclasses
 import json
 import os
-import shutil
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,6 +28,7 @@ from genbench.featurepass import extract_features, select
 from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
 from genbench.hashing import sha256_file, sha256_json
+from genbench.housekeeping import WORK_DIR, WorkDirectory, in_use
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
@@ -232,7 +232,7 @@ class Runner:
         ``--weights-dir`` reaches plugins (frozen CLIP towers, pretrained autoencoders) as
         ``GENBENCH_WEIGHTS`` for the run's duration, so their loaders search it like extractors do.
         """
-        with exported_weights_dir(self.options.weights_dir):
+        with exported_weights_dir(self.options.weights_dir), ExitStack() as self.held:
             return self._run()
 
     def _run(self) -> dict[str, Any] | None:
@@ -247,6 +247,7 @@ class Runner:
             raise ProtocolError(f"plugin '{spec.name}' is a {spec.task.value} model; protocol '{protocol.name}' "
                                 f"evaluates {protocol.task.value} models")
         results_dir = ensure_writable(opts.results_dir)
+        self.held.enter_context(in_use(results_dir))  # cleans up after dead runs when alone in it
         seed = protocol.sampling.seed if opts.seed is None else opts.seed
         evaluation = self.prepare(protocol)
         device, extractors, fingerprint = evaluation.device, evaluation.extractors, evaluation.fingerprint
@@ -266,7 +267,8 @@ class Runner:
         run_key = sha256_json({"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
                                "settings": model.setting_values, "seed": seed,
                                "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None})[:20]
-        work_dir = results_dir / ".work" / f"{protocol.name}-{spec.name}-{run_key}"
+        work = self.held.enter_context(WorkDirectory(results_dir / WORK_DIR / f"{protocol.name}-{spec.name}-{run_key}"))
+        work_dir = work.path
         generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
                                                     seed, device, work_dir)
         if not self.group.is_main:
@@ -302,7 +304,7 @@ class Runner:
             artifacts=artifacts,
         )
         path = write_result(results_dir, record)
-        shutil.rmtree(work_dir, ignore_errors=True)
+        work.finish()
         self.log(f"result written to {path}")
         record["path"] = str(path)
         return record
