@@ -58,9 +58,8 @@ def _compute(spec: MetricSpec, generated: dict, reference: dict | None, feature:
         raise MetricError(f"{exc}{hint}") from None
 
 
-def folder_features(folder: Path, extractor, cache_dir: Path) -> dict[str, torch.Tensor]:
+def folder_features(images: torch.Tensor, extractor, cache_dir: Path) -> dict[str, torch.Tensor]:
     """The extractor's features of a folder's images, read from or written to the feature cache."""
-    images = load_image_folder(folder)
     identity = {"dataset": "folder", "sha256": images_sha256(images)}
     features, _ = reference_features(ImageDataset(images), identity, {"inception": extractor},
                                      {"inception": {"kind": "inception"}}, CHUNK, cache_dir)
@@ -74,12 +73,15 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
         raise GenbenchError(f"unknown metric '{unknown[0] if unknown else ''}' (choose from {', '.join(METRICS)})")
     needs_pool = any(m in options.metrics for m in ("fid", "kid", "prc"))
     features = (["2048"] if needs_pool else []) + (["logits_unbiased"] if "isc" in options.metrics else [])
+    # the cheap checks first: a missing, empty or unreadable folder is reported before any weights are needed
+    images_a = load_image_folder(options.folder_a)
+    images_b = load_image_folder(options.folder_b) if needs_pool else None
     cache_dir = Path(options.cache_dir or default_cache_dir())
     context = ExtractorContext(resolve_device(options.device), options.weights_dir, options.trust_weights,
                                cache_dir, None)
     extractor = build_inception_extractor({"features": features}, context)
-    a = folder_features(options.folder_a, extractor, cache_dir)
-    b = folder_features(options.folder_b, extractor, cache_dir) if needs_pool else None
+    a = folder_features(images_a, extractor, cache_dir)
+    b = folder_features(images_b, extractor, cache_dir) if images_b is not None else None
     out: dict[str, float] = {}
     if "isc" in options.metrics:
         value = _compute(ISC, a, None, "logits_unbiased", splits=options.isc_splits)

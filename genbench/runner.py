@@ -35,6 +35,7 @@ from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch,
 from genbench.protocol import Protocol, parse_protocol
 from genbench.provenance import environment
 from genbench.reference_cache import default_cache_dir, reference_features
+from genbench.quiet import library_output_held
 from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
 from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
@@ -250,6 +251,7 @@ class Runner:
         self.held.enter_context(in_use(results_dir))  # cleans up after dead runs when alone in it
         seed = protocol.sampling.seed if opts.seed is None else opts.seed
         evaluation = self.prepare(protocol)
+        self.held.enter_context(in_use(evaluation.context.cache_dir / "reference"))  # the shared feature cache
         device, extractors, fingerprint = evaluation.device, evaluation.extractors, evaluation.fingerprint
         self.group = process_group(device)
         self.progress = self.progress and self.group.is_main
@@ -353,7 +355,9 @@ class Runner:
         """Load the given checkpoint, or train with the protocol's recipe (reusing a finished training)."""
         cls = spec.model_class
         if self.options.checkpoint is not None:
-            model = _plugin_call(spec.name, "load", cls.load, Path(self.options.checkpoint), device)
+            local = Path(self.options.checkpoint).exists()  # a hub name may download: its progress stays live
+            with library_output_held(local):
+                model = _plugin_call(spec.name, "load", cls.load, Path(self.options.checkpoint), device)
             return model, None, Path(self.options.checkpoint)
         recipe = protocol.recipe_for(spec.name)
         if recipe is None:
