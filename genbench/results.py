@@ -12,7 +12,9 @@ The record's shape (``RESULT_SCHEMA_VERSION`` 1)::
     extractors       {name: {kind, weights_sha256, ...settings}}
     metrics          {key: {metric, extractor, feature, settings, value, std, higher_is_better, extras}}
     speed            {device, network_evaluations_per_image, by_batch_size{b: {seconds_per_image,
-                      images_per_second, ...}}, peak_device_memory_bytes}
+                      images_per_second, ...}}, peak_device_memory_bytes,
+                      machine_load{before, after: {load_average_1min, cpu_count, torch_threads, gpu?}},
+                      contended: true when other work competed for the hardware (see genbench.machine_load)}
     parameters       {all, trainable}
     training         {epochs, steps, seconds, seconds_per_epoch, final_loss, recipe} or null
     reference        {split, num_images, cache_hits, data_info (when the loader reports any): skipped images,
@@ -103,6 +105,7 @@ RECORD_FIELDS: dict[str, tuple[type, ...]] = {
     "speed.by_batch_size.*.seconds_per_image": (*_NUMBER, _NONE),
     "speed.by_batch_size.*.images_per_second": (*_NUMBER, _NONE),
     "speed.network_evaluations_per_image": (*_NUMBER, _NONE), "speed.contended": (bool, _NONE),
+    "speed.machine_load": (dict, _NONE),
     "parameters": (dict, _NONE), "parameters.all": (int, _NONE), "parameters.trainable": (int, _NONE),
     "training": (dict, _NONE), "training.epochs": (int, _NONE), "training.steps": (int, _NONE),
     "training.seconds": (*_NUMBER, _NONE), "training.seconds_per_epoch": (*_NUMBER, _NONE),
@@ -209,6 +212,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         row[f"{key}_std"] = metric.get("std")
     speed = record.get("speed") or {}
     row["network_evaluations_per_image"] = speed.get("network_evaluations_per_image")
+    row["speed_contended"] = bool(speed.get("contended"))
     for b, figures in (speed.get("by_batch_size") or {}).items():
         row[f"seconds_per_image_b{b}"] = figures.get("seconds_per_image")
         row[f"images_per_second_b{b}"] = figures.get("images_per_second")

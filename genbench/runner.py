@@ -29,6 +29,7 @@ from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
 from genbench.hashing import sha256_file, sha256_json
 from genbench.housekeeping import WORK_DIR, WorkDirectory, in_use
+from genbench.machine_load import machine_load, speed_conditions
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
@@ -495,7 +496,8 @@ class Runner:
 
     def measure_speed(self, model: GenerativeModel, protocol: Protocol, conditions: Conditions,
                       device: torch.device) -> dict[str, Any]:
-        """Time batches of the run's first conditions with seeds of their own (never evaluated)."""
+        """Time batches of the run's first conditions with seeds of their own (never evaluated), with the
+        machine's load before and after (``genbench.machine_load``)."""
         speed = protocol.speed
 
         def cycle(values: list | None, b: int) -> list | None:
@@ -505,8 +507,10 @@ class Runner:
             seeds = [sample_seed(2 ** 20, i) for i in range(b)]
             return model.sample(SampleBatch(seeds, device, cycle(conditions.labels, b), cycle(conditions.captions, b)))
 
-        return measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,
-                             model.network_evaluations)
+        before = machine_load(device)
+        measured = measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,
+                                 model.network_evaluations)
+        return {**measured, **speed_conditions(before, machine_load(device), device)}
 
 
 def result_record(evaluation: Evaluation, run_id: str, reference: dict[str, Any], metrics: dict[str, Any],

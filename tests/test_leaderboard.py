@@ -453,3 +453,36 @@ def test_command_builds_the_site_and_prints_tables(site_inputs, tmp_path, capsys
     assert "| model" in printed and "| share > 0.8 ↑" in printed and "× time of fastest" in printed
     assert main(["leaderboard", "--results-dir", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert capsys.readouterr().err == f"genbench: error: results directory {tmp_path / 'none'} does not exist\n"
+
+
+def busy(record: dict) -> dict:
+    """The record with its timings marked as taken on a contended machine."""
+    record["speed"]["contended"] = True
+    record["speed"]["machine_load"] = {"before": {"load_average_1min": 7.9, "cpu_count": 2, "torch_threads": 1},
+                                       "after": {"load_average_1min": 8.3, "cpu_count": 2, "torch_threads": 1}}
+    return record
+
+
+def test_contended_timings_are_shown_flagged_and_kept_off_the_pareto_front(tmp_path):
+    records = [make_record("fast", "vae", fd=20.0, seconds_per_image=0.001),
+               busy(make_record("busy", "ddpm", fd=5.0, seconds_per_image=0.0005)),
+               make_record("slow", "ddim", fd=8.0, seconds_per_image=0.01)]
+    (group,) = group_records(records)
+    tables = GroupTables.of(group)
+    (fd_plot,) = [p for p in speed_plots(tables, "../") if p["file"].endswith("speed-fd.svg")]
+    svg = str(fd_plot["svg"])
+    assert "ddpm: fd ↓ 5, 0.0005 s/image (timed on a busy machine, not on the front)" in svg
+    assert "vae: fd ↓ 20, 0.001 s/image (Pareto front)" in svg and "ddim: fd ↓ 8, 0.01 s/image (Pareto front)" in svg
+    markdown = tables.markdown(["size-speed"])
+    assert "| ddpm    | 345 k        | 345 k     | 500 µs (contended)  | 20,000 (contended)     |" in markdown
+    assert "| vae     | 345 k        | 345 k     | 1 ms                | 10,000                 |" in markdown
+    rows = list(csv.reader(io.StringIO(tables.csv("size-speed"))))
+    flag = rows[0].index("speed_contended")
+    assert {row[2]: row[flag] for row in rows[1:]} == {"busy": "True", "fast": "False", "slow": "False"}
+
+
+def test_show_says_when_timings_were_taken_on_a_busy_machine(tmp_path, capsys):
+    results = write_records(tmp_path / "results", [busy(make_record("busy"))])
+    assert main(["show", str(results / "busy.json")]) == 0
+    assert "  timed on a busy machine (load 8.3 on 2 CPUs): not comparable with timings on an idle one\n" \
+        in capsys.readouterr().out

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import genbench
 from genbench.errors import GenbenchError
@@ -90,3 +91,42 @@ def test_a_batch_size_below_one_is_refused_by_the_python_api(tmp_path, vae_check
             genbench.run(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, results_dir=tmp_path,
                          quiet=True, batch_size=bad)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("load, cpus, threads, expected", [
+    (2.3, 2, 2, False),   # alone, every core ours: a little noise is not contention
+    (0.9, 16, 1, False),  # a quiet big machine
+    (3.0, 2, 1, True),    # two other busy threads on two cores (the two concurrent runs)
+    (9.0, 16, 1, False),  # busy, but free cores remain
+    (16.6, 16, 16, False),  # alone on every core, with some noise
+    (24.0, 16, 16, True),
+])
+def test_cpu_contention_means_more_runnable_threads_than_cpus_and_not_all_ours(load, cpus, threads, expected):
+    from genbench.machine_load import contended
+
+    snapshot = {"load_average_1min": load, "cpu_count": cpus, "torch_threads": threads}
+    assert contended(snapshot, torch.device("cpu")) is expected
+
+
+def test_gpu_contention_means_another_process_on_the_device():
+    from genbench.machine_load import contended
+
+    busy = {"load_average_1min": 0.5, "cpu_count": 8, "torch_threads": 8,
+            "gpu": {"other_processes": 1, "utilization_percent": 97}}
+    assert contended(busy, torch.device("cuda:0"))
+    assert not contended({**busy, "gpu": {"other_processes": 0, "utilization_percent": 97}}, torch.device("cuda:0"))
+
+
+def test_a_run_records_the_machine_load_around_the_speed_section(tmp_path, vae_checkpoint, monkeypatch):
+    import genbench.machine_load
+
+    readings = iter([(0.25, 0.2, 0.1), (64.0, 10.0, 3.0)])  # quiet before the timing, busy after it
+    monkeypatch.setattr(genbench.machine_load.os, "getloadavg", lambda: next(readings))
+    record = genbench.run(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, results_dir=tmp_path,
+                          quiet=True, settings=SMALL, device="cpu")
+    load = record["speed"]["machine_load"]
+    assert load["before"]["load_average_1min"] == 0.25 and load["after"]["load_average_1min"] == 64.0
+    assert load["before"]["cpu_count"] == genbench.machine_load.cpu_count() >= 1
+    assert load["before"]["torch_threads"] == torch.get_num_threads()
+    assert record["speed"]["contended"] is True
+    assert genbench.load_results(tmp_path).loc[0, "speed_contended"]

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from genbench.leaderboard import formatting, plots
 from genbench.leaderboard.artifacts import gallery_images, safe_artifact
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug
-from genbench.leaderboard.tables import (VIEWS, Column, MetricInfo, available_views, best_flags, cell_text, cell_value,
+from genbench.leaderboard.tables import (CONTENDED, VIEWS, Column, MetricInfo, available_views, best_flags, cell_text, cell_value,
                                          display_frame, group_frame, group_metrics, model_label, raw_frame, to_csv,
                                          to_markdown, view_columns)
 
@@ -91,20 +91,23 @@ def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, An
 
 
 def speed_plots(tables: GroupTables, link_prefix: str) -> list[dict[str, Any]]:
-    """Per metric: quality against seconds per image, Pareto front of the measured runs highlighted and
-    reported rows drawn apart."""
+    """Per metric: quality against seconds per image, Pareto front of the measured runs highlighted;
+    reported rows and runs timed on a busy machine drawn apart, never on the front."""
     frame = tables.frame
     found = []
     for metric in tables.metrics:
         if metric.key not in frame or metric.higher_is_better is None:
             continue
-        points: dict[bool, list[plots.Point]] = {False: [], True: []}
+        points: dict[str, list[plots.Point]] = {"measured": [], "reported": [], "contended": []}
         for _, r in frame.iterrows():
             if pd.notna(r.get("seconds_per_image")) and pd.notna(r[metric.key]):
-                points[bool(r["reported"])].append(plots.Point(float(r["seconds_per_image"]), float(r[metric.key]),
-                                                               r["label"], f"{link_prefix}{run_page(r['run_id'])}"))
+                flag = r.get(CONTENDED)
+                kind = "reported" if r["reported"] else "contended" if pd.notna(flag) and flag else "measured"
+                points[kind].append(plots.Point(float(r["seconds_per_image"]), float(r[metric.key]),
+                                                r["label"], f"{link_prefix}{run_page(r['run_id'])}"))
         title = f"{tables.group.name}: {metric.key} against seconds per image"
-        svg = plots.speed_quality_plot(points[False], metric.label, metric.higher_is_better, title, points[True])
+        svg = plots.speed_quality_plot(points["measured"], metric.label, metric.higher_is_better, title,
+                                       points["reported"], points["contended"])
         if svg:
             found.append({"title": title, "svg": Markup(svg), "file": f"{tables.group.slug}.speed-{slug(metric.key)}.svg"})
     return found

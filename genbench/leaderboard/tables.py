@@ -50,6 +50,8 @@ class Column:
     std_key: str | None = None
     title: str = ""
     numeric: bool = True
+    #: a frame key that, when true for a row, marks its value as not comparable (timed on a busy machine)
+    flag_key: str | None = None
 
 
 def group_metrics(group: ProtocolGroup) -> list[MetricInfo]:
@@ -156,12 +158,17 @@ def metric_columns(metrics: list[MetricInfo]) -> list[Column]:
             for m in metrics]
 
 
+#: Frame key of the flag on timings measured while other work competed for the machine.
+CONTENDED = "speed_contended"
+CONTENDED_NOTE = " (contended)"
+
+
 def speed_columns(frame: pd.DataFrame) -> list[Column]:
     return [
         Column("seconds_per_image", f"s/image{_batch_note(frame, 'latency_batch')}", formatting.seconds, False,
-               title="seconds per image at the smallest timed batch size"),
+               title="seconds per image at the smallest timed batch size", flag_key=CONTENDED),
         Column("images_per_second", f"images/s{_batch_note(frame, 'throughput_batch')}", formatting.rate, True,
-               title="images per second at the largest timed batch size"),
+               title="images per second at the largest timed batch size", flag_key=CONTENDED),
         Column("network_evaluations_per_image", "NFE/image", formatting.integer, False,
                title="network evaluations per image"),
     ]
@@ -219,7 +226,7 @@ def comparison_columns(frame: pd.DataFrame, metrics: list[MetricInfo]) -> list[C
             columns += [Column(metric.key, f"mean {metric.key} ↑", formatting.number, True, f"{metric.key}_std"),
                         Column(f"{metric.key}_share", f"share{above} ↑", formatting.number, True)]
     return columns + [Column("seconds_per_image", f"s/image{_batch_note(frame, 'latency_batch')}",
-                             formatting.seconds, False),
+                             formatting.seconds, False, flag_key=CONTENDED),
                       Column("slowdown", "× time of fastest", formatting.number, False)]
 
 
@@ -269,7 +276,8 @@ def cell_text(row: dict[str, Any], column: Column) -> str:
     value = cell_value(row, column.key)
     if column.std_key and value is not None:
         return formatting.with_spread(value, cell_value(row, column.std_key))
-    return column.display(value)
+    flagged = value is not None and column.flag_key is not None and bool(cell_value(row, column.flag_key))
+    return column.display(value) + (CONTENDED_NOTE if flagged else "")
 
 
 def display_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
@@ -288,8 +296,7 @@ def raw_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     keys = ["protocol", "fingerprint", "run_id", "status"]
     for column in columns:
         keys.append(column.key)
-        if column.std_key:
-            keys.append(column.std_key)
+        keys.extend(key for key in (column.std_key, column.flag_key) if key)
     keys = list(dict.fromkeys(keys))
     return frame.reindex(columns=keys).rename(columns={"label": "model"})
 
