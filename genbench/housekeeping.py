@@ -96,16 +96,19 @@ class WorkDirectory:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._release()
-
-    def _release(self) -> None:
-        if self._held is not None:
-            held, self._held = self._held, None
-            held.__exit__(None, None, None)
+        self._release(remove_shards=False)
 
     def finish(self) -> None:
         """The result is written: drop the shards if no other run uses them."""
-        self._release()
+        self._release(remove_shards=True)
+
+    def _release(self, remove_shards: bool) -> None:
+        """Stop using the directory; alone, remove the lock file (and with ``remove_shards``, the shards:
+        otherwise they stay for a resume)."""
+        if self._held is None:
+            return
+        held, self._held = self._held, None
+        held.__exit__(None, None, None)
         with exclusive_if_alone(self.lock) as alone:
-            if alone:
+            if alone and remove_shards:
                 shutil.rmtree(self.path, ignore_errors=True)

@@ -130,3 +130,64 @@ def test_a_run_records_the_machine_load_around_the_speed_section(tmp_path, vae_c
     assert load["before"]["torch_threads"] == torch.get_num_threads()
     assert record["speed"]["contended"] is True
     assert genbench.load_results(tmp_path).loc[0, "speed_contended"]
+
+
+def debris(results: Path) -> dict[str, Path]:
+    """A results directory as dead runs leave it, beside files that must survive any clean-up."""
+    run = "digits__vae__20261201T101500__0123abcd"
+    finished = "digits__vae__20261201T101400__89abcdef"
+    paths = {
+        "result temp": results / f".{run}.json.a1b2c3d4.tmp",
+        "grid temp": results / f".{run}.grid.png.zz_9xy8w.tmp",
+        "orphan grid": results / f"{run}.grid.png",
+        "orphan gallery": results / f"{run}.gallery-03.png",
+        "checkpoint temp": results / "checkpoints" / ".vae-digits-0123.safetensors.qwertyui.tmp",
+        "shard temp": results / ".work" / "digits-vae-key" / ".shard-000001.safetensors.asdfghjk.tmp",
+        "stale work lock": results / ".work" / "digits-vae-key.lock",
+        "keep: shard": results / ".work" / "digits-vae-key" / "shard-000000.safetensors",
+        "keep: result": results / f"{finished}.json",
+        "keep: its grid": results / f"{finished}.grid.png",
+        "keep: a user's file": results / "notes.tmp",
+        "keep: a user's hidden file": results / ".notes.json.tmp",
+        "keep: a user's image": results / "digits__vae__figure.grid.png",
+    }
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    (results / f".{run}.samples.abcdefgh.tmp").mkdir()
+    (results / f".{run}.samples.abcdefgh.tmp" / "000000.png").write_bytes(b"x")
+    paths["samples temp"] = results / f".{run}.samples.abcdefgh.tmp"
+    return paths
+
+
+def test_a_run_alone_removes_only_genbench_debris_and_says_so(tmp_path, capsys):
+    from genbench.housekeeping import in_use
+
+    paths = debris(tmp_path)
+    with in_use(tmp_path):
+        pass
+    assert {name for name, path in paths.items() if path.exists()} == {n for n in paths if n.startswith("keep")}
+    assert capsys.readouterr().err.startswith(f"genbench: removed 8 leftover(s) of interrupted runs in {tmp_path}: ")
+    assert not (tmp_path / ".genbench.lock").exists()
+
+
+def test_nothing_is_cleaned_while_another_run_uses_the_directory(tmp_path):
+    from genbench.housekeeping import LOCK_FILE, in_use
+    from genbench.locks import shared
+
+    paths = debris(tmp_path)
+    with shared(tmp_path / LOCK_FILE):  # another live run (flock: another open file description)
+        with in_use(tmp_path):
+            pass
+        assert all(path.exists() for path in paths.values())
+    with in_use(tmp_path):
+        pass
+    assert not paths["result temp"].exists()
+
+
+def test_a_finished_run_leaves_no_work_directory_and_no_lock(tmp_path, vae_checkpoint):
+    results = tmp_path / "results"
+    genbench.run(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, results_dir=results, quiet=True,
+                 settings=SMALL)
+    assert sorted(p.suffix for p in results.iterdir()) == [".json", ".png"]
+    assert list((tmp_path / "cache").rglob(".*")) == []  # the feature cache keeps no lock or temp file
