@@ -48,9 +48,17 @@ def half_written(path: Path) -> None:
     Path(path).write_bytes(data[: len(data) // 2])
 
 
+#: Points where a small JSON is written through ``storage.atomic_write_text``, by the file name written.
+WRITES = {
+    "shard-record": lambda name: name.startswith("shard-") and name.endswith(".sha256.json"),
+    "training-report": lambda name: name.endswith(".training.json"),
+    "result-write": lambda name: "__" in name and name.endswith(".json") and not name.startswith("shard-"),
+}
+
+
 def install(point: str, count: int) -> None:
+    import genbench.cli  # noqa: F401 - imported first, so that every binding below exists to be wrapped
     import genbench.grid
-    import genbench.results
     import genbench.runner
     import genbench.storage
 
@@ -74,23 +82,23 @@ def install(point: str, count: int) -> None:
                 reached()
 
         genbench.storage.save_file = save_file
-    elif point == "shard-record":
+    elif point in WRITES:
+        wanted = WRITES[point]
         real_write = genbench.storage.atomic_write_text
 
         def atomic_write_text(path, text):
-            if Path(path).name.startswith("shard-"):
-                reached()
+            if wanted(Path(path).name):
+                if point == "result-write":  # die with half the text in the temp file, before the rename
+                    with genbench.storage.atomic_path(Path(path)) as tmp:
+                        tmp.write_text(text[: len(text) // 2], encoding="utf-8")
+                        reached()
+                else:
+                    reached()
             real_write(path, text)
 
-        genbench.storage.atomic_write_text = atomic_write_text
-    elif point == "training-report":
-        real_report = genbench.runner.atomic_write_text
-
-        def write_report(path, text):
-            reached()
-            real_report(path, text)
-
-        genbench.runner.atomic_write_text = write_report
+        for module in [m for name, m in sys.modules.items() if name.startswith("genbench")]:
+            if getattr(module, "atomic_write_text", None) is real_write:  # every `from storage import` binding
+                module.atomic_write_text = atomic_write_text
     elif point == "grid-write":
         real_atomic_path = genbench.grid.atomic_path
 
@@ -108,16 +116,6 @@ def install(point: str, count: int) -> None:
                 return self.inner.__exit__(*exc)
 
         genbench.grid.atomic_path = KilledWhileSaving
-    elif point == "result-write":
-        real_result_write = genbench.results.atomic_write_text
-
-        def write_result_text(path, text):
-            with genbench.storage.atomic_path(Path(path)) as tmp:
-                tmp.write_text(text[: len(text) // 2], encoding="utf-8")
-                reached()
-            real_result_write(path, text)
-
-        genbench.results.atomic_write_text = write_result_text
     else:
         raise SystemExit(f"unknown fault point '{point}'")
 
