@@ -66,3 +66,17 @@ def speed_conditions(before: dict[str, Any], after: dict[str, Any], device: torc
     """The ``speed.machine_load`` section of a result and the ``speed.contended`` flag."""
     return {"machine_load": {"before": before, "after": after},
             "contended": contended(before, device) or contended(after, device)}
+
+
+def describe_load(load: Any) -> str:
+    """A recorded ``speed.machine_load`` in words: ``load 7.9 on 2 CPUs`` (the larger of before and after),
+    and other GPU processes where known; fields a record lacks are left out."""
+    load = load if isinstance(load, dict) else {}
+    snapshots = [s for s in (load.get("before"), load.get("after")) if isinstance(s, dict)]
+    averages = [s["load_average_1min"] for s in snapshots if isinstance(s.get("load_average_1min"), (int, float))]
+    parts = [f"load {max(averages):.1f} on {snapshots[0].get('cpu_count')} CPUs"] if averages else []
+    others = [s["gpu"].get("other_processes") for s in snapshots if isinstance(s.get("gpu"), dict)]
+    others = [n for n in others if isinstance(n, int)]
+    if others:
+        parts.append(f"{max(others)} other GPU process(es)")
+    return ", ".join(parts) or "load not recorded"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from genbench.machine_load import describe_load
+
 
 def _number(value: Any) -> str:
     if value is None:
@@ -11,17 +13,6 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
-
-
-def _load_text(load: Any) -> str:
-    """``load 7.9 on 2 CPUs`` (the larger of before and after) and other GPU processes where known."""
-    snapshots = [s for s in ((load or {}).get("before"), (load or {}).get("after")) if isinstance(s, dict)]
-    averages = [s["load_average_1min"] for s in snapshots if isinstance(s.get("load_average_1min"), (int, float))]
-    parts = [f"load {max(averages):.1f} on {snapshots[0].get('cpu_count')} CPUs"] if averages else []
-    others = [s["gpu"]["other_processes"] for s in snapshots if isinstance(s.get("gpu"), dict)]
-    if others:
-        parts.append(f"{max(others)} other GPU process(es)")
-    return ", ".join(parts) or "load not recorded"
 
 
 def format_result(record: dict[str, Any]) -> str:
@@ -58,7 +49,7 @@ def format_result(record: dict[str, Any]) -> str:
         lines.append(f"speed on {speed.get('device')}: {speed.get('network_evaluations_per_image')} network "
                      f"evaluations per image")
         if speed.get("contended"):
-            lines.append(f"  timed on a busy machine ({_load_text(speed.get('machine_load'))}): "
+            lines.append(f"  timed on a busy machine ({describe_load(speed.get('machine_load'))}): "
                          "not comparable with timings on an idle one")
         for b, figures in speed.get("by_batch_size", {}).items():
             lines.append(f"  batch {b:>5}: {figures['seconds_per_image']:.3g} s/image, "

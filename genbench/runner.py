@@ -35,8 +35,8 @@ from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.protocol import Protocol, parse_protocol
 from genbench.provenance import environment
-from genbench.reference_cache import default_cache_dir, reference_features
 from genbench.quiet import library_output_held
+from genbench.reference_cache import default_cache_dir, reference_features
 from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
 from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
@@ -270,8 +270,8 @@ class Runner:
         run_key = sha256_json({"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
                                "settings": model.setting_values, "seed": seed,
                                "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None})[:20]
-        work = self.held.enter_context(WorkDirectory(results_dir / WORK_DIR / f"{protocol.name}-{spec.name}-{run_key}"))
-        work_dir = work.path
+        work_dir = results_dir / WORK_DIR / f"{protocol.name}-{spec.name}-{run_key}"
+        work = self.held.enter_context(WorkDirectory(work_dir))  # shards stay for a resume until finish()
         generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
                                                     seed, device, work_dir)
         if not self.group.is_main:

@@ -486,3 +486,10 @@ def test_show_says_when_timings_were_taken_on_a_busy_machine(tmp_path, capsys):
     assert main(["show", str(results / "busy.json")]) == 0
     assert "  timed on a busy machine (load 8.3 on 2 CPUs): not comparable with timings on an idle one\n" \
         in capsys.readouterr().out
+
+
+def test_the_run_page_says_its_timings_were_taken_on_a_busy_machine(tmp_path):
+    results = write_records(tmp_path / "results", [busy(make_record("busy")), make_record("idle")])
+    build_leaderboard(results, tmp_path / "site")
+    assert "busy while timed (load 8.3 on 2 CPUs)" in (tmp_path / "site/runs/busy.html").read_text(encoding="utf-8")
+    assert "busy while timed" not in (tmp_path / "site/runs/idle.html").read_text(encoding="utf-8")

@@ -19,9 +19,10 @@ from markupsafe import Markup
 from genbench.leaderboard import formatting, plots
 from genbench.leaderboard.artifacts import gallery_images, safe_artifact
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug
-from genbench.leaderboard.tables import (CONTENDED, VIEWS, Column, MetricInfo, available_views, best_flags, cell_text, cell_value,
-                                         display_frame, group_frame, group_metrics, model_label, raw_frame, to_csv,
-                                         to_markdown, view_columns)
+from genbench.leaderboard.tables import (CONTENDED, VIEWS, Column, MetricInfo, available_views, best_flags,
+                                         cell_text, cell_value, display_frame, group_frame, group_metrics,
+                                         model_label, raw_frame, to_csv, to_markdown, view_columns)
+from genbench.machine_load import describe_load
 
 
 def run_page(run_id: str) -> str:
@@ -294,6 +295,7 @@ def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) 
                   for b, f in sorted((speed.get("by_batch_size") or {}).items(),
                                      key=lambda item: int(item[0]) if str(item[0]).isdigit() else 0)],
         "nfe": speed.get("network_evaluations_per_image"),
+        "contended": describe_load(speed.get("machine_load")) if speed.get("contended") else None,
         "parameters": record.get("parameters") or {},
         "training": training_summary(record.get("training") or {}),
         "provenance": provenance(record),
