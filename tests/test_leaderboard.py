@@ -493,3 +493,17 @@ def test_the_run_page_says_its_timings_were_taken_on_a_busy_machine(tmp_path):
     build_leaderboard(results, tmp_path / "site")
     assert "busy while timed (load 8.3 on 2 CPUs)" in (tmp_path / "site/runs/busy.html").read_text(encoding="utf-8")
     assert "busy while timed" not in (tmp_path / "site/runs/idle.html").read_text(encoding="utf-8")
+
+
+def test_a_killed_build_leaves_old_or_new_pages_and_the_next_build_removes_its_temp_files(site_inputs, tmp_path):
+    results, reported = site_inputs
+    out = tmp_path / "site"
+    build_leaderboard(results, out, reported)
+    debris = [out / ".index.html.a1b2c3d4.tmp", out / "runs" / ".digits__vae__1.html.zz_9xy8w.tmp"]
+    for path in debris:
+        path.write_text("<html>half", encoding="utf-8")
+    keep = out / ".my-notes.tmp"
+    keep.write_text("mine", encoding="utf-8")
+    build_leaderboard(results, out, reported)
+    assert not any(path.exists() for path in debris) and keep.exists()
+    assert not [p for p in out.rglob("*.tmp") if p != keep]

@@ -1,8 +1,9 @@
 """Build the static site: result files + reported rows -> index, protocol pages, run pages, plots, exports.
 
-Output is deterministic (sorted iteration, no build time anywhere) and written incrementally:
-a file is rewritten only when its bytes change, and files a previous build wrote that this one
-no longer produces are removed (the manifest ``.leaderboard-manifest.json`` lists them).
+Output is deterministic (sorted iteration, no build time anywhere), each file is written atomically,
+and the build is incremental: a file is rewritten only when its bytes change, and files a previous
+build wrote that this one no longer produces are removed (the manifest ``.leaderboard-manifest.json``
+lists them), as are the temp files of a build that was killed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from genbench.leaderboard import pages
 from genbench.leaderboard.grouping import ProtocolGroup, group_records
 from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import markdown_text, raw_frame, to_csv
+from genbench.housekeeping import TEMP_NAME
 from genbench.results import scan_result_files
+from genbench.storage import atomic_path, atomic_write_text
 
 MANIFEST = ".leaderboard-manifest.json"
 STATIC_FILES = ("style.css", "sort.js")
@@ -134,15 +137,17 @@ class SiteWriter:
                 if target.is_file() and target.read_bytes() == data:
                     unchanged += 1
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                with atomic_path(target) as tmp:  # a page is old or new, never half of either
+                    tmp.write_bytes(data)
                 written += 1
             for relative in sorted(set(self._previous()) - set(self.files)):
                 stale = self.out_dir / relative
                 if stale.is_file():
                     stale.unlink()
                     removed += 1
-            (self.out_dir / MANIFEST).write_text(json.dumps(sorted(self.files), indent=0) + "\n", encoding="utf-8")
+            atomic_write_text(self.out_dir / MANIFEST, json.dumps(sorted(self.files), indent=0) + "\n")
+            for leftover in (p for p in self.out_dir.rglob(".*.tmp") if TEMP_NAME.match(p.name) and p.is_file()):
+                leftover.unlink()  # temp files of a build that was killed (one site is built by one build at a time)
         except OSError as exc:
             raise ResultsError(f"cannot write the leaderboard to {self.out_dir}: {exc.strerror or exc}") from None
         return written, unchanged, removed
