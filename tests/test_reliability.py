@@ -188,3 +188,43 @@ def test_a_finished_run_leaves_no_work_directory_and_no_lock(tmp_path, vae_check
                  settings=SMALL)
     assert sorted(p.suffix for p in results.iterdir()) == [".json", ".png"]
     assert list((tmp_path / "cache").rglob(".*")) == []  # the feature cache keeps no lock or temp file
+
+
+def chatter(logger_name: str) -> None:
+    """What a library prints while loading: log records through its own stderr handler, a progress line.
+    (Python warnings and root-logger records reach stderr the same way outside pytest, which captures
+    them itself; tests/test_fault_injection.py sees them held back in a real process.)"""
+    import logging
+    import sys
+
+    logging.getLogger(logger_name).warning("accelerate is not installed")
+    logging.getLogger(logger_name).error("could not fetch unet")
+    sys.stderr.write("Loading pipeline components: 50%\n")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_library_output_is_dropped_when_the_load_fails_and_replayed_when_it_succeeds(monkeypatch, capfd, debug):
+    import logging
+    import sys
+
+    from genbench.quiet import library_output_held
+
+    library = logging.getLogger("some_library")
+    handler = logging.StreamHandler(sys.stderr)  # bound at import, as diffusers does
+    library.addHandler(handler)
+    library.propagate = False
+    if debug:
+        monkeypatch.setenv("GENBENCH_DEBUG", "1")
+    try:
+        with pytest.raises(GenbenchError), library_output_held():
+            chatter("some_library")
+            raise GenbenchError("cannot load")
+        failed = capfd.readouterr().err
+        with library_output_held():
+            chatter("some_library")
+        succeeded = capfd.readouterr().err
+    finally:
+        library.removeHandler(handler)
+    for part in ("accelerate is not installed", "could not fetch unet", "Loading pipeline components: 50%"):
+        assert part in succeeded
+        assert (part in failed) is debug
