@@ -15,6 +15,7 @@ import torch
 
 from genbench import __version__
 from genbench.reference_cache import reference_features
+from genbench.housekeeping import in_use
 from genbench.results import ensure_writable, new_run_id, utc_now, write_result
 from genbench.runner import Runner, RunOptions, result_record
 from genbench.sampling import Conditions
@@ -69,7 +70,8 @@ def reference_row(options: RunOptions) -> dict[str, Any]:
                  "one_set_metrics": "all reference images with their own captions"},
         speed=None, parameters=None, training=None, artifacts={"grid": None, "samples_dir": None, "gallery": []},
     )
-    path = write_result(results_dir, record)
+    with in_use(results_dir):  # while held, no run's clean-up takes the temp file for a dead run's
+        path = write_result(results_dir, record)
     runner.log(f"reference row written to {path}")
     record["path"] = str(path)
     return record

@@ -252,7 +252,6 @@ class Runner:
         self.held.enter_context(in_use(results_dir))  # cleans up after dead runs when alone in it
         seed = protocol.sampling.seed if opts.seed is None else opts.seed
         evaluation = self.prepare(protocol)
-        self.held.enter_context(in_use(evaluation.context.cache_dir / "reference"))  # the shared feature cache
         device, extractors, fingerprint = evaluation.device, evaluation.extractors, evaluation.fingerprint
         self.group = process_group(device)
         self.progress = self.progress and self.group.is_main
