@@ -171,7 +171,7 @@ def test_a_malicious_pickle_as_checkpoint_is_never_executed(tmp_path, capsys):
     done = genbench("run", "--plugin", "ddpm", "--protocol", "digits", "--checkpoint", str(pipeline),
                     "--results-dir", str(tmp_path / "results"), "--quiet", "--device", "cpu")
     assert done.returncode == 2
-    assert done.stderr == (f"genbench: error: cannot load diffusers pipeline '{pipeline}': Error no file named "
-                           f"diffusion_pytorch_model.safetensors found in directory {pipeline / 'unet'}.\n")
+    assert done.stderr.startswith("genbench: error: ") and str(pipeline) in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr  # no library warnings or progress bars before it
     assert not marker.exists()
     assert everything(tmp_path / "results") == set()
