@@ -89,10 +89,9 @@ def _compute(spec: MetricSpec, generated: dict, reference: dict | None, feature:
         raise MetricError(f"{exc}{hint}") from None
 
 
-def folder_features(folder: Path, name: str, extractor: FeatureExtractor, settings: dict[str, Any],
+def folder_features(images: torch.Tensor, name: str, extractor: FeatureExtractor, settings: dict[str, Any],
                     cache_dir: Path) -> dict[str, torch.Tensor]:
     """The extractor's features of a folder's images, read from or written to the feature cache."""
-    images = load_image_folder(folder)
     identity = {"dataset": "folder", "sha256": images_sha256(images)}
     features, _ = reference_features(ImageDataset(images), identity, {name: extractor}, {name: settings}, CHUNK,
                                      cache_dir)
@@ -112,14 +111,17 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
         raise GenbenchError(f"unknown metric '{unknown[0] if unknown else ''}' (choose from {', '.join(METRICS)})")
     if options.bootstrap < 0 or options.bootstrap == 1:
         raise GenbenchError(f"--bootstrap must be 0 (no interval) or at least 2 rounds, got {options.bootstrap}")
+    needs_pool = any(m in ("fid", "kid", "prc") or NAMED.get(m, (None, ""))[1] == "inception" for m in metrics)
+    wanted = {NAMED[m][1] for m in metrics if m in NAMED} | ({"inception"} if needs_pool or "isc" in metrics else set())
+    needs_reference = any(m != "isc" and m != "vendi" for m in metrics)
+    # the cheap checks first: a missing, empty or unreadable folder is reported before any weights are needed
+    images_a = load_image_folder(options.folder_a)
+    images_b = load_image_folder(options.folder_b) if needs_reference else None
     cache_dir = Path(options.cache_dir or default_cache_dir())
     context = ExtractorContext(resolve_device(options.device), options.weights_dir, options.trust_weights,
                                cache_dir, None)
-    needs_pool = any(m in ("fid", "kid", "prc") or NAMED.get(m, (None, ""))[1] == "inception" for m in metrics)
-    wanted = {NAMED[m][1] for m in metrics if m in NAMED} | ({"inception"} if needs_pool or "isc" in metrics else set())
     a: dict[str, torch.Tensor] = {}
     b: dict[str, torch.Tensor] = {}
-    needs_reference = any(m != "isc" and m != "vendi" for m in metrics)
     for name in sorted(wanted):
         if name == "inception":
             features = (["2048"] if needs_pool else []) + (["logits_unbiased"] if "isc" in metrics else [])
@@ -127,9 +129,9 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
         else:
             build, settings = BUILDERS[name]
             extractor, settings = build(settings, context), {"kind": name, **settings}
-        a.update(folder_features(options.folder_a, name, extractor, settings, cache_dir))
-        if needs_reference:
-            b.update(folder_features(options.folder_b, name, extractor, settings, cache_dir))
+        a.update(folder_features(images_a, name, extractor, settings, cache_dir))
+        if images_b is not None:
+            b.update(folder_features(images_b, name, extractor, settings, cache_dir))
     rounds = {"bootstrap": options.bootstrap, "bootstrap_seed": options.bootstrap_seed}
     out: dict[str, float] = {}
     if "isc" in metrics:

@@ -1,4 +1,4 @@
-"""Sample grids and image files, written only where a run asks for them."""
+"""Sample grids and image files, written only where a run asks for them, atomically (never half a PNG)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 from torchvision.utils import make_grid
+
+from genbench.storage import atomic_directory, atomic_path
 
 
 def save_grid(images: torch.Tensor, path: Path, upscale: int | None = None, nrow: int | None = None) -> None:
@@ -22,14 +24,13 @@ def save_grid(images: torch.Tensor, path: Path, upscale: int | None = None, nrow
     upscale = upscale or max(1, 64 // images.shape[-1])
     if upscale > 1:
         picture = picture.resize((picture.width * upscale, picture.height * upscale), Image.NEAREST)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path)
+    with atomic_path(Path(path)) as tmp:
+        picture.save(tmp, format="PNG")
 
 
 def save_images(images: torch.Tensor, directory: Path) -> None:
-    """Every image as ``000000.png`` ... in ``directory``."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    for i, image in enumerate(images):
-        array = image.permute(1, 2, 0).numpy()
-        Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(directory / f"{i:06d}.png")
+    """Every image as ``000000.png`` ... in ``directory`` (new), which appears only once all are written."""
+    with atomic_directory(Path(directory)) as tmp:
+        for i, image in enumerate(images):
+            array = image.permute(1, 2, 0).numpy()
+            Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(tmp / f"{i:06d}.png")

@@ -1,7 +1,8 @@
 """Reference-set features, computed once per (data set, split, size, extractor, weights, settings) and cached.
 
 The cache lives under ``~/.cache/genbench`` (``GENBENCH_CACHE`` or ``--cache-dir`` move it).
-Each entry is hash-verified: a corrupt or truncated file is recomputed, never trusted.
+Each entry is hash-verified: a corrupt or truncated file is recomputed, never trusted. Writers hold
+the cache (``housekeeping.in_use``), so temp files of killed writers are removed and live ones are not.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from genbench.datasets.base import ImageDataset
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, feature_key
 from genbench.hashing import sha256_json
+from genbench.housekeeping import in_use
 from genbench.storage import load_verified, save_verified
 
 
@@ -36,13 +38,14 @@ def reference_features(dataset: ImageDataset, data_identity: dict[str, Any],
     """Features of the reference set for every extractor (keyed ``extractor/feature``) and which were cache hits."""
     features: dict[str, torch.Tensor] = {}
     hits: dict[str, bool] = {}
-    for name, extractor in extractors.items():
-        key = reference_cache_key(data_identity, name, extractor, extractor_settings[name], chunk)
-        path = Path(cache_root) / "reference" / f"{data_identity['dataset']}-{name}-{key[:20]}.safetensors"
-        cached = load_verified(path)
-        hits[name] = cached is not None
-        if cached is None:
-            cached = extract_features({name: extractor}, dataset.images, dataset.captions, chunk)
-            save_verified(path, cached, {"data": data_identity, "extractor": name})
-        features.update({k: v for k, v in cached.items() if k.startswith(feature_key(name, ""))})
+    with in_use(Path(cache_root) / "reference"):  # alone in the cache, clean up after dead writers
+        for name, extractor in extractors.items():
+            key = reference_cache_key(data_identity, name, extractor, extractor_settings[name], chunk)
+            path = Path(cache_root) / "reference" / f"{data_identity['dataset']}-{name}-{key[:20]}.safetensors"
+            cached = load_verified(path)
+            hits[name] = cached is not None
+            if cached is None:
+                cached = extract_features({name: extractor}, dataset.images, dataset.captions, chunk)
+                save_verified(path, cached, {"data": data_identity, "extractor": name})
+            features.update({k: v for k, v in cached.items() if k.startswith(feature_key(name, ""))})
     return features, hits

@@ -20,6 +20,7 @@ import torch
 from genbench import __version__
 from genbench.datasets.base import ImageDataset
 from genbench.errors import DataError
+from genbench.housekeeping import in_use
 from genbench.protocol import Protocol
 from genbench.storage import atomic_write_text
 from genbench.results import ensure_writable, new_run_id, utc_now, write_result
@@ -106,7 +107,8 @@ def reference_row(options: RunOptions) -> dict[str, Any]:
                  "one_set_metrics": "all reference images with their own captions"},
         speed=None, parameters=None, training=None, artifacts={"grid": None, "samples_dir": None, "gallery": []},
     )
-    path = write_result(results_dir, record)
+    with in_use(results_dir):  # while held, no run's clean-up takes the temp file for a dead run's
+        path = write_result(results_dir, record)
     runner.log(f"reference row written to {path}")
     record["path"] = str(path)
     return record

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from genbench.machine_load import describe_load
+
 
 def _number(value: Any) -> str:
     if value is None:
@@ -42,13 +44,17 @@ def format_result(record: dict[str, Any]) -> str:
         if share is not None:
             lines.append(f"{'  share > ' + _number(metric['extras']['threshold']):<24}{_number(share):>14}")
     for entry in (record.get("artifacts") or {}).get("gallery") or []:
-        diversity = f"  diversity {_number(entry['diversity'])}" if "diversity" in entry else ""
-        lines.append(f"gallery    {entry['file']}{diversity}  {entry['prompt']!r}")
+        if isinstance(entry, dict):  # other shapes are a leaderboard's business (see leaderboard.artifacts)
+            diversity = f"  diversity {_number(entry['diversity'])}" if "diversity" in entry else ""
+            lines.append(f"gallery    {entry.get('file')}{diversity}  {entry.get('prompt')!r}")
     speed = record.get("speed") or {}
     if speed:
         lines.append("")
         lines.append(f"speed on {speed.get('device')}: {speed.get('network_evaluations_per_image')} network "
                      f"evaluations per image")
+        if speed.get("contended"):
+            lines.append(f"  timed on a busy machine ({describe_load(speed.get('machine_load'))}): "
+                         "not comparable with timings on an idle one")
         for b, figures in speed.get("by_batch_size", {}).items():
             lines.append(f"  batch {b:>5}: {figures['seconds_per_image']:.3g} s/image, "
                          f"{figures['images_per_second']:.4g} images/s")

@@ -40,9 +40,10 @@ RESULT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
                 "`higher_is_better`, `extras` (histograms, shares, counts), `interval` (null, or the bootstrap's "
                 "`low`, `high`, `level`, `rounds`, `seed`, `std`, `method`)", ()),
     "speed": ("the timed section (null for scored samples); `by_batch_size` maps a batch size to "
-              "`seconds_per_image`, `images_per_second`, `seconds`, `timed_images`, `batch_size`",
+              "`seconds_per_image`, `images_per_second`, `seconds`, `timed_images`, `batch_size`; `machine_load` "
+              "before and after it and `contended` when other work competed for the hardware",
               ("device", "network_evaluations_per_image", "by_batch_size", "peak_device_memory_bytes", "warmup_batches",
-               "repeats")),
+               "repeats", "machine_load", "contended")),
     "parameters": ("parameter counts (null for scored samples)", ("all", "trainable")),
     "training": ("the training of the checkpoint (null when one was given): cost, the recipe and where it came "
                  "from, the checkpoint's SHA-256 and the training identity that names it (plugin, config, recipe, "
@@ -107,21 +108,109 @@ def read_result(path: Path) -> dict[str, Any]:
         raise ResultsError(f"result file {path} is not valid JSON: {exc}") from None
     if not isinstance(record, dict) or "schema_version" not in record:
         raise ResultsError(f"result file {path} is not a genbench result (no schema_version)")
-    if record["schema_version"] > RESULT_SCHEMA_VERSION:
-        raise ResultsError(f"result file {path} has schema {record['schema_version']}; "
-                           f"this genbench reads up to {RESULT_SCHEMA_VERSION}")
+    check_record(record, f"result file {path}")
     return record
 
 
-def iter_result_files(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every result file in ``results_dir`` (not recursive) with its record, sorted by file name.
+_NUMBER = (int, float)
+_NONE = type(None)
+#: The fields readers use (``show``, ``flatten``, the leaderboard), with the types they accept; ``*`` is any key.
+#: Required fields are listed without None among their types.
+RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "run_id": (str,), "status": (str, _NONE),
+    "protocol": (dict,), "protocol.name": (str,), "protocol.version": (int,), "protocol.fingerprint": (str,),
+    "protocol.description": (str, _NONE), "protocol.task": (str, _NONE),
+    "plugin": (dict,), "plugin.name": (str,), "plugin.version": (str, _NONE), "plugin.settings": (dict, _NONE),
+    "plugin.checkpoint": (str, _NONE), "plugin.checkpoint_sha256": (str, _NONE),
+    "samples": (dict, _NONE), "samples.num_samples": (int, _NONE), "samples.source": (str, _NONE),
+    "metrics": (dict, _NONE), "metrics.*": (dict,), "metrics.*.value": (*_NUMBER, _NONE),
+    "metrics.*.std": (*_NUMBER, _NONE), "metrics.*.metric": (str, _NONE), "metrics.*.extractor": (str, _NONE),
+    "metrics.*.feature": (str, _NONE), "metrics.*.higher_is_better": (bool, _NONE), "metrics.*.extras": (dict, _NONE),
+    "speed": (dict, _NONE), "speed.by_batch_size": (dict, _NONE), "speed.by_batch_size.*": (dict,),
+    "speed.by_batch_size.*.seconds_per_image": (*_NUMBER, _NONE),
+    "speed.by_batch_size.*.images_per_second": (*_NUMBER, _NONE),
+    "speed.network_evaluations_per_image": (*_NUMBER, _NONE), "speed.contended": (bool, _NONE),
+    "speed.machine_load": (dict, _NONE),
+    "parameters": (dict, _NONE), "parameters.all": (int, _NONE), "parameters.trainable": (int, _NONE),
+    "training": (dict, _NONE), "training.epochs": (int, _NONE), "training.steps": (int, _NONE),
+    "training.seconds": (*_NUMBER, _NONE), "training.seconds_per_epoch": (*_NUMBER, _NONE),
+    "training.recipe": (dict, _NONE),
+    "artifacts": (dict, _NONE), "artifacts.grid": (str, _NONE),
+    "reference": (dict, _NONE), "reference.sha256": (str, _NONE), "warnings": (list, _NONE),
+    "samples.determinism": (dict, _NONE), "samples.distinct": (int, _NONE),
+    "environment": (dict, _NONE), "environment.hardware": (dict, _NONE),
+    "finished_at": (str, _NONE),
+}
 
-    The path matters to readers of the run's artifacts (the sample grid lies beside it).
-    """
+
+def check_record(record: dict[str, Any], origin: str) -> None:
+    """Refuse a record whose schema version or any field in ``RECORD_FIELDS`` has the wrong type, naming it."""
+    version = record.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ResultsError(f"{origin}: field 'schema_version' must be a whole number of at least 1, got {version!r}")
+    if version > RESULT_SCHEMA_VERSION:
+        raise ResultsError(f"{origin} has schema {version}; this genbench reads up to {RESULT_SCHEMA_VERSION}")
+    for dotted, kinds in RECORD_FIELDS.items():
+        for where, value in _field_values(record, dotted.split(".")):
+            if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+                raise ResultsError(f"{origin}: field '{where}' must be {_expected(kinds)}, got {_json_type(value)}")
+
+
+def _field_values(record: Any, parts: list[str], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, value) of every field a ``RECORD_FIELDS`` path names; absent fields read as None,
+    fields under an absent or null parent are not there at all."""
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        items = list(record.items()) if isinstance(record, dict) else list(enumerate(record)) \
+            if isinstance(record, list) else []
+    else:
+        items = [(head, record.get(head))] if isinstance(record, dict) else []
+    found = []
+    for key, value in items:
+        where = f"{prefix}{key}"
+        if not rest:
+            found.append((where, value))
+        elif value is not None:
+            found.extend(_field_values(value, rest, f"{where}."))
+    return found
+
+
+def _expected(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "an object",
+             _NONE: "null"}
+    words = ["a number" if k is float else names[k] for k in kinds if not (k is int and float in kinds)]
+    return " or ".join(words)
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", bool: "a boolean", str: "a string", int: "a number", float: "a number",
+             list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def scan_result_files(results_dir: Path) -> tuple[list[tuple[Path, dict[str, Any]]], list[tuple[Path, str]]]:
+    """Every result file in ``results_dir`` (not recursive), sorted by file name: the readable ones with
+    their records, the unreadable ones with the one-line reason (a bad file never hides the others)."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ResultsError(f"results directory {results_dir} does not exist")
-    return [(p, read_result(p)) for p in sorted(results_dir.glob("*.json"))]
+    readable, unreadable = [], []
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            readable.append((path, read_result(path)))
+        except ResultsError as exc:
+            unreadable.append((path, str(exc)))
+    return readable, unreadable
+
+
+def iter_result_files(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every result file in ``results_dir`` (not recursive) with its record, sorted by file name; the first
+    unreadable one is a ``ResultsError``. The path matters to readers of the run's artifacts (the sample
+    grid lies beside it)."""
+    readable, unreadable = scan_result_files(results_dir)
+    if unreadable:
+        raise ResultsError(unreadable[0][1])
+    return readable
 
 
 def iter_results(results_dir: Path) -> list[dict[str, Any]]:
@@ -154,6 +243,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
             row[f"{key}_low"], row[f"{key}_high"] = interval.get("low"), interval.get("high")
     speed = record.get("speed") or {}
     row["network_evaluations_per_image"] = speed.get("network_evaluations_per_image")
+    row["speed_contended"] = bool(speed.get("contended"))
     for b, figures in (speed.get("by_batch_size") or {}).items():
         row[f"seconds_per_image_b{b}"] = figures.get("seconds_per_image")
         row[f"images_per_second_b{b}"] = figures.get("images_per_second")

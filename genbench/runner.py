@@ -13,9 +13,8 @@ import functools
 import hashlib
 import json
 import os
-import shutil
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -32,6 +31,8 @@ from genbench.featurepass import extract_features, select
 from genbench.gallery import render_gallery
 from genbench.grid import save_grid, save_images
 from genbench.hashing import checkpoint_sha256, sha256_file, sha256_json
+from genbench.housekeeping import WORK_DIR, WorkDirectory, in_use
+from genbench.machine_load import machine_load, speed_conditions
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.bootstrap import compute_metric
 from genbench.metrics.speed import measure_speed
@@ -41,6 +42,7 @@ from genbench.preflight import check_metric_requirements
 from genbench.protocol import Protocol, check_declared_settings, parse_protocol
 from genbench.provenance import environment
 from genbench.code_identity import code_identity
+from genbench.quiet import library_output_held
 from genbench.reference_cache import default_cache_dir, reference_features
 from genbench.reference_identity import reference_identity
 from genbench.registry import Provided, Registry, get_registry
@@ -130,6 +132,14 @@ def resolve_device(name: str | None) -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise GenbenchError(f"device '{name}' asked for, but only {torch.cuda.device_count()} CUDA devices exist")
     return device
+
+
+def check_options(options: RunOptions) -> None:
+    """Numbers that reach the runner without argparse (the Python API) are checked the same way."""
+    for name, low in (("batch_size", 1), ("seed", 0)):
+        value = getattr(options, name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
+            raise GenbenchError(f"{name} must be a whole number of at least {low}, got {value!r}")
 
 
 def split_settings(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
@@ -296,11 +306,12 @@ class Runner:
         ``--weights-dir`` reaches plugins (frozen CLIP towers, pretrained autoencoders) as
         ``GENBENCH_WEIGHTS`` for the run's duration, so their loaders search it like extractors do.
         """
-        with exported_weights_dir(self.options.weights_dir):
+        with exported_weights_dir(self.options.weights_dir), ExitStack() as self.held:
             return self._run()
 
     def _run(self) -> dict[str, Any] | None:
         opts, registry = self.options, self.registry
+        check_options(opts)
         started, clock = utc_now(), time.perf_counter()
         provided: Provided[ModelSpec] = registry.model(opts.plugin)
         spec = provided.item
@@ -310,6 +321,7 @@ class Runner:
             raise ProtocolError(f"plugin '{spec.name}' is a {spec.task.value} model; protocol '{protocol.name}' "
                                 f"evaluates {protocol.task.value} models")
         results_dir = ensure_writable(opts.results_dir)
+        self.held.enter_context(in_use(results_dir))  # cleans up after dead runs when alone in it
         seed = check_run_seed(protocol.sampling.seed if opts.seed is None else opts.seed)
         evaluation = self.prepare(protocol)
         device, extractors, fingerprint = evaluation.device, evaluation.extractors, evaluation.fingerprint
@@ -339,7 +351,10 @@ class Runner:
         run_parts = {"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
                      "settings": recorded_settings(model), "seed": seed, "code": code,
                      "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None}
-        work_dir = self.work_dir(results_dir, f"{protocol.name}-{spec.name}", run_parts)
+        stem = f"{protocol.name}-{spec.name}"
+        work_dir = results_dir / WORK_DIR / f"{stem}-{sha256_json(run_parts)[:20]}"
+        work = self.held.enter_context(WorkDirectory(work_dir))  # shards stay for a resume until finish()
+        self.record_run_parts(results_dir, stem, work_dir, run_parts)
         generated, images, digests = self.sample_and_extract(sample, spec.name, protocol, extractors, conditions,
                                                              work_dir)
         if not self.group.is_main:
@@ -384,7 +399,7 @@ class Runner:
             artifacts=artifacts,
         )
         path = write_result(results_dir, record)
-        shutil.rmtree(work_dir, ignore_errors=True)
+        work.finish()
         self.log(f"result written to {path}")
         record["path"] = str(path)
         return record
@@ -449,7 +464,9 @@ class Runner:
         spec = provided.item
         cls = spec.model_class
         if self.options.checkpoint is not None:
-            model = _plugin_call(spec.name, "load", cls.load, Path(self.options.checkpoint), device)
+            local = Path(self.options.checkpoint).exists()  # a hub name may download: its progress stays live
+            with library_output_held(local):
+                model = _plugin_call(spec.name, "load", cls.load, Path(self.options.checkpoint), device)
             return model, None, Path(self.options.checkpoint)
         chosen = choose_recipe(protocol, spec, recipe_overrides)
         recipe = dict(chosen.values)
@@ -500,13 +517,12 @@ class Runner:
         _plugin_call(plugin, "save", model.save, path)
         return report
 
-    def work_dir(self, results_dir: Path, stem: str, run_parts: dict[str, Any]) -> Path:
-        """The run's work directory, keyed by ``run_parts``; an unfinished run of other code or settings in a
-        sibling directory is not resumed, and the log says what differs."""
-        work_dir = results_dir / ".work" / f"{stem}-{sha256_json(run_parts)[:20]}"
+    def record_run_parts(self, results_dir: Path, stem: str, work_dir: Path, run_parts: dict[str, Any]) -> None:
+        """Write what the run's key is made of into its work directory; an unfinished run of other code or
+        settings in a sibling directory is not resumed, and the log says what differs."""
         if self.group.is_main and not (work_dir / RUN_PARTS).exists():
             comparable = json.loads(json.dumps(run_parts, default=str))
-            for sibling in sorted((results_dir / ".work").glob(f"{stem}-*/{RUN_PARTS}")):
+            for sibling in sorted((results_dir / WORK_DIR).glob(f"{stem}-*/{RUN_PARTS}")):
                 try:
                     earlier = json.loads(sibling.read_text(encoding="utf-8"))
                     changed = sorted(k for k in comparable if earlier.get(k) != comparable[k])
@@ -515,7 +531,6 @@ class Runner:
                 self.log(f"not resuming the unfinished run in {sibling.parent}: changed since: "
                          f"{', '.join(changed)}; starting fresh")
             atomic_write_text(work_dir / RUN_PARTS, json.dumps(comparable, sort_keys=True, indent=1))
-        return work_dir
 
     def sample_images(self, model: GenerativeModel, plugin: str, protocol: Protocol, conditions: Conditions,
                       seed: int, device: torch.device, indices: list[int]) -> torch.Tensor:
@@ -631,7 +646,8 @@ class Runner:
 
     def measure_speed(self, model: GenerativeModel, protocol: Protocol, conditions: Conditions,
                       device: torch.device) -> dict[str, Any]:
-        """Time batches of the run's first conditions with seeds of their own (never evaluated)."""
+        """Time batches of the run's first conditions with seeds of their own (never evaluated), with the
+        machine's load before and after (``genbench.machine_load``)."""
         speed = protocol.speed
 
         def cycle(values: list | None, b: int) -> list | None:
@@ -641,8 +657,10 @@ class Runner:
             seeds = [sample_seed(2 ** 20, i) for i in range(b)]
             return model.sample(SampleBatch(seeds, device, cycle(conditions.labels, b), cycle(conditions.captions, b)))
 
-        return measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,
-                             model.network_evaluations)
+        before = machine_load(device)
+        measured = measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,
+                                 model.network_evaluations)
+        return {**measured, **speed_conditions(before, machine_load(device), device)}
 
 
 def result_record(evaluation: Evaluation, run_id: str, reference: dict[str, Any], metrics: dict[str, Any],

@@ -21,6 +21,7 @@ import torch
 from genbench.errors import DataError
 from genbench.featurepass import extract_features
 from genbench.grid import save_grid
+from genbench.housekeeping import in_use
 from genbench.preflight import check_metric_requirements
 from genbench.protocol import Protocol
 from genbench.protocol_additions import add_metrics
@@ -107,7 +108,6 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
     metrics, reference_section = runner.evaluate(evaluation, generated, conditions)
     run_id = new_run_id(protocol.name, EXTERNAL)
     artifacts = {"grid": f"{run_id}.grid.png", "samples_dir": None}
-    save_grid(images[:GRID_IMAGES], results_dir / artifacts["grid"])
     record = result_record(
         evaluation, run_id, reference_section, metrics, started, clock, options.command,
         plugin={"name": EXTERNAL, "model": None, "description": f"samples read from {options.samples}",
@@ -119,7 +119,9 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
                  "captions_file": str(options.captions) if options.captions else None},
         speed=None, parameters=None, training=None, artifacts=artifacts,
     )
-    path = write_result(results_dir, record)
+    with in_use(results_dir):  # while held, no run's clean-up takes this grid for a dead run's
+        save_grid(images[:GRID_IMAGES], results_dir / artifacts["grid"])
+        path = write_result(results_dir, record)
     runner.log(f"result written to {path}")
     record["path"] = str(path)
     return record

@@ -31,4 +31,6 @@ def test_two_processes_give_the_single_process_numbers(tmp_path, vae_checkpoint)
     assert done.returncode == 0, done.stderr[-2000:]
     results = list((tmp_path / "multi").glob("*.json"))
     assert len(results) == 1  # only the main rank writes
+    left = sorted(p.name for p in (tmp_path / "multi").iterdir())
+    assert left == sorted([results[0].name, results[0].stem + ".grid.png"])  # no .work, no lock file
     assert metric_values(json.loads(results[0].read_text())) == metric_values(single)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -154,8 +156,8 @@ def test_site_pages_link_runs_and_reported_rows_sit_in_their_own_unranked_body(s
     assert 'href="../runs/digits__ddpm__1.html"' in ranked
     assert "<code>sampling.num_samples</code>: 1000 here, 400 there" in page
     assert "<summary>Quality as Markdown</summary><pre>| model " in page
-    assert "| real images (reported)    | 0.57   | -0.007 ± 0.037 | –" in page
-    assert "| &lt;script&gt;alert(1)&lt;/script&gt; | 30.00  |" in page
+    assert "| real images (reported)          | 0.57   | -0.007 ± 0.037 | –" in page
+    assert "| &amp;lt;script&gt;alert(1)&amp;lt;/script&gt; | 30.00  |" in page  # Markdown source, HTML-escaped
     assert (out / "runs/digits__vae__1.assets/grid.png").read_bytes() == (results / "digits__vae__1.grid.png").read_bytes()
     run_page = (out / "runs/digits__vae__1.html").read_text(encoding="utf-8")
     assert 'src="../runs/digits__vae__1.assets/grid.png"' in run_page
@@ -271,19 +273,84 @@ def test_shipped_reported_files_parse():
     assert all(r["status"] == "reported" and r["reported"]["source"] for r in rows)
 
 
-def test_duplicate_run_ids_are_an_error(tmp_path):
+def test_duplicate_run_ids_are_left_out_and_listed(tmp_path):
     results = write_records(tmp_path / "results", [make_record("a")])
     (results / "copy.json").write_text((results / "a.json").read_text())
-    with pytest.raises(ResultsError, match=r"^run id a appears twice: in .*/a.json and .*/copy.json$"):
-        build_leaderboard(results, tmp_path / "site")
+    summary = build_leaderboard(results, tmp_path / "site")
+    assert summary.runs == 1
+    assert [(u.path.name, u.reason) for u in summary.unreadable] == [
+        ("copy.json", f"run id a appears twice: in {results / 'a.json'} and {results / 'copy.json'}")]
 
 
-def test_records_without_identity_are_an_error(tmp_path):
+def test_records_without_identity_are_left_out_and_listed(tmp_path):
     broken = make_record("a")
     del broken["plugin"]["name"]
-    results = write_records(tmp_path / "results", [broken])
-    with pytest.raises(ResultsError, match=r"^result .*/a.json has no plugin.name: not a record the leaderboard can place$"):
-        build_leaderboard(results, tmp_path / "site")
+    results = write_records(tmp_path / "results", [broken, make_record("b")])
+    summary = build_leaderboard(results, tmp_path / "site")
+    assert summary.runs == 1
+    assert [u.reason for u in summary.unreadable] == [
+        f"result file {results / 'a.json'}: field 'plugin.name' must be a string, got null"]
+
+
+def test_one_bad_file_never_blocks_the_site(tmp_path, capsys):
+    """Corrupt, half-written, wrong-shape and wrongly typed result files are listed; the rest is built."""
+    results = write_records(tmp_path / "results", [make_record("good", fd=3.25)])
+    (results / "truncated.json").write_text('{"schema_version": 1, "run_id": "t', encoding="utf-8")
+    (results / "list.json").write_text("[]", encoding="utf-8")
+    wrong_type = make_record("typed")
+    wrong_type["schema_version"] = "1"
+    (results / "typed.json").write_text(json.dumps(wrong_type), encoding="utf-8")
+    out = tmp_path / "site"
+    arguments = ["leaderboard", "--results-dir", str(results), "--out", str(out)]
+    assert main(arguments) == 0
+    printed = capsys.readouterr()
+    assert "8 run(s)" not in printed.out and ", 3 unreadable result file(s) left out)" in printed.out
+    assert printed.err.splitlines() == [
+        f"genbench: left out: result file {results / 'list.json'} is not a genbench result (no schema_version)",
+        f"genbench: left out: result file {results / 'truncated.json'} is not valid JSON: Unterminated string "
+        "starting at: line 1 column 33 (char 32)",
+        f"genbench: left out: result file {results / 'typed.json'}: field 'schema_version' must be a whole number "
+        "of at least 1, got '1'"]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "<code>truncated.json</code>: result file truncated.json is not valid JSON" in index
+    assert str(tmp_path) not in index  # local directories are not published
+    assert "3.25" in (out / "protocols" / "digits--fp1.md").read_text(encoding="utf-8")
+    assert main([*arguments, "--strict"]) == 2
+    assert capsys.readouterr().err.endswith("genbench: error: 3 result file(s) could not be read (--strict)\n")
+    assert main(["leaderboard", "--results-dir", str(results), "--format", "csv", "--strict"]) == 2
+    assert main(["leaderboard", "--results-dir", str(results), "--format", "csv"]) == 0
+    assert "good" in capsys.readouterr().out
+    for path in results.glob("*.json"):
+        if path.name != "good.json":
+            path.unlink()
+    (results / "good.json").write_text("{", encoding="utf-8")
+    assert main(arguments) == 2
+    assert capsys.readouterr().err.endswith(f"genbench: error: none of the 1 result file(s) in {results} can be "
+                                            f"read (first: result file {results / 'good.json'} is not valid JSON: "
+                                            "Expecting property name enclosed in double quotes: line 1 column 2 "
+                                            "(char 1))\n")
+
+
+HOSTILE = "vae|x\n<script>alert(1)</script>"
+
+
+def test_markdown_export_escapes_pipes_newlines_and_tags(tmp_path):
+    results = write_records(tmp_path / "results", [make_record("a", HOSTILE)])
+    text = export_tables(results, None, "md", "quality")
+    rows = text.splitlines()
+    assert rows[6].startswith("| vae\\|x &lt;script>alert(1)&lt;/script> |")
+    assert len(rows) == 7 and "<script>" not in text
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@"])
+def test_csv_export_quotes_and_neutralises_formulas(tmp_path, lead):
+    label = f"{lead}HYPERLINK(\"http://x\",\"a,b\")\nline"
+    results = write_records(tmp_path / "results", [make_record("a", label, fd=-2.5)])
+    text = export_tables(results, None, "csv", "quality")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:5] == ["protocol", "fingerprint", "run_id", "status", "model"]
+    assert rows[1][4] == f"'{label}" and rows[1][5] == "-2.5"  # numbers keep their sign
+    assert len(rows) == 2
 
 
 def test_artifact_names_outside_the_results_directory_are_ignored(tmp_path):
@@ -386,3 +453,58 @@ def test_command_builds_the_site_and_prints_tables(site_inputs, tmp_path, capsys
     assert "| model" in printed and "| share > 0.8 ↑" in printed and "× time of fastest" in printed
     assert main(["leaderboard", "--results-dir", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert capsys.readouterr().err == f"genbench: error: results directory {tmp_path / 'none'} does not exist\n"
+
+
+def busy(record: dict) -> dict:
+    """The record with its timings marked as taken on a contended machine."""
+    record["speed"]["contended"] = True
+    record["speed"]["machine_load"] = {"before": {"load_average_1min": 7.9, "cpu_count": 2, "torch_threads": 1},
+                                       "after": {"load_average_1min": 8.3, "cpu_count": 2, "torch_threads": 1}}
+    return record
+
+
+def test_contended_timings_are_shown_flagged_and_kept_off_the_pareto_front(tmp_path):
+    records = [make_record("fast", "vae", fd=20.0, seconds_per_image=0.001),
+               busy(make_record("busy", "ddpm", fd=5.0, seconds_per_image=0.0005)),
+               make_record("slow", "ddim", fd=8.0, seconds_per_image=0.01)]
+    (group,) = group_records(records)
+    tables = GroupTables.of(group)
+    (fd_plot,) = [p for p in speed_plots(tables, "../") if p["file"].endswith("speed-fd.svg")]
+    svg = str(fd_plot["svg"])
+    assert "ddpm: fd ↓ 5, 0.0005 s/image (timed on a busy machine, not on the front)" in svg
+    assert "vae: fd ↓ 20, 0.001 s/image (Pareto front)" in svg
+    assert "ddim: fd ↓ 8, 0.01 s/image (Pareto front)" in svg
+    markdown = tables.markdown(["size-speed"])
+    assert "| ddpm    | 345 k        | 345 k     | 500 µs (contended)  | 20,000 (contended)     |" in markdown
+    assert "| vae     | 345 k        | 345 k     | 1 ms                | 10,000                 |" in markdown
+    rows = list(csv.reader(io.StringIO(tables.csv("size-speed"))))
+    flag = rows[0].index("speed_contended")
+    assert {row[2]: row[flag] for row in rows[1:]} == {"busy": "True", "fast": "False", "slow": "False"}
+
+
+def test_show_says_when_timings_were_taken_on_a_busy_machine(tmp_path, capsys):
+    results = write_records(tmp_path / "results", [busy(make_record("busy"))])
+    assert main(["show", str(results / "busy.json")]) == 0
+    assert "  timed on a busy machine (load 8.3 on 2 CPUs): not comparable with timings on an idle one\n" \
+        in capsys.readouterr().out
+
+
+def test_the_run_page_says_its_timings_were_taken_on_a_busy_machine(tmp_path):
+    results = write_records(tmp_path / "results", [busy(make_record("busy")), make_record("idle")])
+    build_leaderboard(results, tmp_path / "site")
+    assert "busy while timed (load 8.3 on 2 CPUs)" in (tmp_path / "site/runs/busy.html").read_text(encoding="utf-8")
+    assert "busy while timed" not in (tmp_path / "site/runs/idle.html").read_text(encoding="utf-8")
+
+
+def test_a_killed_build_leaves_old_or_new_pages_and_the_next_build_removes_its_temp_files(site_inputs, tmp_path):
+    results, reported = site_inputs
+    out = tmp_path / "site"
+    build_leaderboard(results, out, reported)
+    debris = [out / ".index.html.a1b2c3d4.tmp", out / "runs" / ".digits__vae__1.html.zz_9xy8w.tmp"]
+    for path in debris:
+        path.write_text("<html>half", encoding="utf-8")
+    keep = out / ".my-notes.tmp"
+    keep.write_text("mine", encoding="utf-8")
+    build_leaderboard(results, out, reported)
+    assert not any(path.exists() for path in debris) and keep.exists()
+    assert not [p for p in out.rglob("*.tmp") if p != keep]

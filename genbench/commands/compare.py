@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from genbench.commands.run import add_threads_argument
+from genbench.commands.run import add_threads_argument, positive_int
 
 NAME = "compare"
 HELP = "metrics between two image folders (the first is the generated one), with torch-fidelity's key names"
@@ -23,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", type=metric_list, default=("fid", "kid", "isc"),
                         help="comma-separated, from fid, kid, isc, prc (torch-fidelity's keys), fd_dinov2, cmmd, "
                              "density, coverage, vendi, fid_infinity (default: fid,kid,isc)")
-    parser.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size (default: 1000)")
-    parser.add_argument("--kid-subsets", type=int, default=100, help="number of KID subsets (default: 100)")
-    parser.add_argument("--isc-splits", type=int, default=10, help="Inception Score splits (default: 10)")
+    parser.add_argument("--kid-subset-size", type=positive_int, default=1000, help="KID subset size (default: 1000)")
+    parser.add_argument("--kid-subsets", type=positive_int, default=100, help="number of KID subsets (default: 100)")
+    parser.add_argument("--isc-splits", type=positive_int, default=10, help="Inception Score splits (default: 10)")
     parser.add_argument("--allow-singular-covariance", action="store_true",
                         help="compute FID even with no more images than the 2048 feature dimensions")
     parser.add_argument("--bootstrap", type=int, default=0, metavar="B",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genbench.commands.run import add_environment_arguments, add_reference_arguments
+from genbench.commands.run import add_environment_arguments, add_reference_arguments, seed_int
 
 NAME = "reference"
 HELP = "score the protocol's real reference images (two-set metrics on seeded halves) and write a result"
@@ -14,7 +14,7 @@ HELP = "score the protocol's real reference images (two-set metrics on seeded ha
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", required=True, help="protocol name or path to a protocol .toml file")
-    parser.add_argument("--seed", type=int, help="seed of the split into halves (default: the protocol's seed)")
+    parser.add_argument("--seed", type=seed_int, help="seed of the split into halves (default: the protocol's seed)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"),
                         help="where the result file goes (default: results)")
     parser.add_argument("--print-identity", action="store_true",

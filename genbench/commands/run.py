@@ -17,6 +17,26 @@ def key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (batch sizes, subset sizes, split counts)."""
+    return _bounded_int(text, 1, "a whole number of at least 1")
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to 2**63 - 1."""
+    return _bounded_int(text, 0, "a whole number from 0 to 2**63 - 1", 2 ** 63 - 1)
+
+
+def _bounded_int(text: str, low: int, expected: str, high: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got '{text}'") from None
+    if value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+    return value
+
+
 def add_environment_arguments(parser: argparse.ArgumentParser) -> None:
     """Where weights, data and caches live, and the device: shared by every command that extracts features."""
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available, else cpu)")
@@ -49,13 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", required=True, help="protocol name or path to a protocol .toml file")
     parser.add_argument("--checkpoint", type=Path, help="checkpoint to evaluate; without it the protocol's "
                         "training recipe trains the model first (saved under RESULTS_DIR/checkpoints)")
-    parser.add_argument("--seed", type=int, help="run seed (default: the protocol's sampling seed)")
+    parser.add_argument("--seed", type=seed_int, help="run seed (default: the protocol's sampling seed)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"),
                         help="where result files go (default: results)")
     parser.add_argument("--set", dest="settings", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                         help="model setting (e.g. steps=20), training override (train.epochs=2) or protocol "
                         "override (protocol.sampling.num_samples=200, which changes the fingerprint); repeatable")
-    parser.add_argument("--batch-size", type=int, help="sampling batch size (does not change any metric)")
+    parser.add_argument("--batch-size", type=positive_int, help="sampling batch size (does not change any metric)")
     parser.add_argument("--save-samples", action="store_true", help="also write every generated image as PNG")
     parser.add_argument("--allow-nondeterministic", action="store_true",
                         help="evaluate a plugin whose images do not depend on their seeds alone (the result says "

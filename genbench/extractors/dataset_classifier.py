@@ -23,7 +23,8 @@ from genbench.extractors.base import ExtractorSpec
 from genbench.extractors.classifier import (ClassifierExtractor, classifier_accuracy, load_classifier,
                                             save_classifier, train_reference_classifier)
 from genbench.hashing import sha256_file, sha256_json
-from genbench.storage import atomic_path, atomic_write_text
+from genbench.notices import notice
+from genbench.storage import CorruptFile, atomic_path, atomic_write_text, read_json_object
 
 DEFAULTS = {"train_split": "train", "test_split": "test", "epochs": 10, "seed": 0, "batch_size": 128, "lr": 2e-3}
 REQUIRED = ("dataset", "image_size", "channels")
@@ -58,6 +59,17 @@ def _train(settings: dict[str, Any], context: Any, path: Path) -> dict[str, Any]
             "train_images": len(train), "test_images": len(test)}
 
 
+def _cached_record(record_path: Path) -> dict[str, Any] | None:
+    """The cached classifier's record; None when absent or corrupt (then it is trained again)."""
+    try:
+        return read_json_object(record_path, {"sha256": str, "test_accuracy": (int, float), "trained_on": dict})
+    except FileNotFoundError:
+        return None
+    except CorruptFile as exc:
+        notice(f"reference classifier record {record_path} is corrupt ({exc}); training the classifier again")
+        return None
+
+
 def build_dataset_classifier(settings: dict[str, Any], context: Any) -> TrainedClassifierExtractor:
     """Load the cached classifier for these settings, training it first if there is none (or it is corrupt)."""
     missing = [key for key in REQUIRED if key not in settings]
@@ -69,7 +81,7 @@ def build_dataset_classifier(settings: dict[str, Any], context: Any) -> TrainedC
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{settings['dataset']}-{sha256_json(settings)[:16]}.safetensors"
     record_path = path.with_name(path.name + ".json")
-    record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
+    record = _cached_record(record_path)
     if record is None or not path.exists() or sha256_file(path) != record["sha256"]:
         record = _train(settings, context, path)
         atomic_write_text(record_path, json.dumps(record, sort_keys=True))

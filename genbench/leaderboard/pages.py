@@ -21,9 +21,10 @@ from genbench.leaderboard.artifacts import gallery_images, safe_artifact
 from genbench.leaderboard.explanations import explain
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug, unranked_reason
 from genbench.leaderboard.intervals import indistinguishable
-from genbench.leaderboard.tables import (VIEWS, Column, MetricInfo, available_views, best_flags, cell_text, cell_value,
-                                         display_frame, group_frame, group_metrics, model_label, raw_frame, to_csv,
-                                         to_markdown, view_columns)
+from genbench.leaderboard.tables import (CONTENDED, VIEWS, Column, MetricInfo, available_views, best_flags,
+                                         cell_text, cell_value, display_frame, group_frame, group_metrics,
+                                         model_label, raw_frame, to_csv, to_markdown, view_columns)
+from genbench.machine_load import describe_load
 
 
 def run_page(run_id: str) -> str:
@@ -94,21 +95,24 @@ def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, An
 
 
 def speed_plots(tables: GroupTables, link_prefix: str) -> list[dict[str, Any]]:
-    """Per metric: quality against seconds per image, Pareto front of the measured runs highlighted and
-    reported rows drawn apart."""
+    """Per metric: quality against seconds per image, Pareto front of the measured runs highlighted;
+    reported rows and runs timed on a busy machine drawn apart, never on the front."""
     frame = tables.frame
     found = []
     for metric in tables.metrics:
         if metric.key not in frame or metric.higher_is_better is None:
             continue
-        points: dict[bool, list[plots.Point]] = {False: [], True: []}
+        points: dict[str, list[plots.Point]] = {"measured": [], "reported": [], "contended": []}
         for _, r in frame.iterrows():
             if pd.notna(r.get("seconds_per_image")) and pd.notna(r[metric.key]):
-                points[bool(r["unranked"])].append(plots.Point(float(r["seconds_per_image"]), float(r[metric.key]),
-                                                               r["label"], f"{link_prefix}{run_page(r['run_id'])}",
-                                                               *row_interval(r, metric.key)))
+                flag = r.get(CONTENDED)
+                kind = "reported" if r["unranked"] else "contended" if pd.notna(flag) and flag else "measured"
+                points[kind].append(plots.Point(float(r["seconds_per_image"]), float(r[metric.key]),
+                                                r["label"], f"{link_prefix}{run_page(r['run_id'])}",
+                                                *row_interval(r, metric.key)))
         title = f"{tables.group.name}: {metric.key} against seconds per image"
-        svg = plots.speed_quality_plot(points[False], metric.label, metric.higher_is_better, title, points[True])
+        svg = plots.speed_quality_plot(points["measured"], metric.label, metric.higher_is_better, title,
+                                       points["reported"], points["contended"])
         if svg:
             found.append({"title": title, "svg": Markup(svg), "file": f"{tables.group.slug}.speed-{slug(metric.key)}.svg"})
     return found
@@ -331,6 +335,7 @@ def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) 
                   for b, f in sorted((speed.get("by_batch_size") or {}).items(),
                                      key=lambda item: int(item[0]) if str(item[0]).isdigit() else 0)],
         "nfe": speed.get("network_evaluations_per_image"),
+        "contended": describe_load(speed.get("machine_load")) if speed.get("contended") else None,
         "parameters": record.get("parameters") or {},
         "training": training_summary(record.get("training") or {}),
         "provenance": provenance(record) + reproduced_by(record, group),

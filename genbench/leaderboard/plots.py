@@ -24,6 +24,7 @@ STYLE = (
     ".gb-front-line{fill:none;stroke:#d9480f;stroke-width:1.5;stroke-dasharray:4 3}"
     ".gb-name{font:11px system-ui,sans-serif;fill:#1a202c}.gb-bar{fill:#3b5bdb}"
     ".gb-series{fill:none;stroke-width:2}.gb-reported{fill:#fff;stroke:#1a202c;stroke-width:1.5}"
+    ".gb-contended{fill:#fff;stroke:#a0aec0;stroke-width:1.5;stroke-dasharray:2 2}"
     ".gb-note{font:11px system-ui,sans-serif;fill:#4a5568}.gb-errorbar{stroke:#4a5568;stroke-width:1.2}</style>"
 )
 SERIES_COLOURS = ("#3b5bdb", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#1098ad", "#5c940d", "#e67700")
@@ -162,14 +163,15 @@ def _plottable(points: Sequence[Point]) -> list[Point]:
 
 
 def speed_quality_plot(points: Sequence[Point], metric_label: str, higher_is_better: bool, title: str,
-                       reported: Sequence[Point] = ()) -> str:
+                       reported: Sequence[Point] = (), contended: Sequence[Point] = ()) -> str:
     """Quality (y) against seconds per image (x, log10), Pareto front of the measured ``points``
-    highlighted and labelled; ``reported`` (published) points drawn as hollow diamonds, never on the front.
-    Points with an interval carry an error bar."""
-    points, reported = _plottable(points), _plottable(reported)
-    if not points and not reported:
+    highlighted and labelled; ``reported`` (published or otherwise unranked) points drawn as hollow diamonds
+    and ``contended`` ones (timed on a busy machine) as hollow circles, never on the front. Points with an
+    interval carry an error bar."""
+    points, reported, contended = _plottable(points), _plottable(reported), _plottable(contended)
+    if not points and not reported and not contended:
         return ""
-    everything = points + reported
+    everything = points + reported + contended
     x = _Scale(*_padded([p.x for p in everything], True), LEFT, WIDTH - RIGHT, log=True)
     y = _Scale(*_padded([v for p in everything for v in p.y_extent()], False), HEIGHT - BOTTOM, TOP, log=False)
     parts = _frame(x, y, "seconds per image (log scale)", metric_label, title, extra_height=22 if reported else 0)
@@ -189,6 +191,9 @@ def speed_quality_plot(points: Sequence[Point], metric_label: str, higher_is_bet
         tooltip = (f"{p.label}: {metric_label} {p.y:.4g}{_interval_text(p)}, {p.x:.3g} s/image"
                    + (" (Pareto front)" if p in on_front else ""))
         parts.append(_marker(p, px, py, 'class="gb-front"' if p in on_front else 'class="gb-point"', tooltip))
+    for p in sorted(contended, key=lambda p: (p.x, p.y, p.label)):
+        tooltip = f"{p.label}: {metric_label} {p.y:.4g}, {p.x:.3g} s/image (timed on a busy machine, not on the front)"
+        parts.append(_marker(p, _fmt(x(p.x)), _fmt(y(p.y)), 'class="gb-contended"', tooltip))
     for p in sorted(reported, key=lambda p: (p.x, p.y, p.label)):
         tooltip = f"{p.label}: {metric_label} {p.y:.4g}, {p.x:.3g} s/image (reported, not ranked)"
         parts.append(_marker(p, _fmt(x(p.x)), _fmt(y(p.y)), 'class="gb-reported"', tooltip, shape="diamond"))

@@ -1,8 +1,9 @@
 """Build the static site: result files + reported rows -> index, protocol pages, run pages, plots, exports.
 
-Output is deterministic (sorted iteration, no build time anywhere) and written incrementally:
-a file is rewritten only when its bytes change, and files a previous build wrote that this one
-no longer produces are removed (the manifest ``.leaderboard-manifest.json`` lists them).
+Output is deterministic (sorted iteration, no build time anywhere), each file is written atomically,
+and the build is incremental: a file is rewritten only when its bytes change, and files a previous
+build wrote that this one no longer produces are removed (the manifest ``.leaderboard-manifest.json``
+lists them), as are the temp files of a build that was killed.
 """
 
 from __future__ import annotations
@@ -20,16 +21,31 @@ from genbench.errors import ResultsError
 from genbench.leaderboard import pages
 from genbench.leaderboard.grouping import ProtocolGroup, group_records
 from genbench.leaderboard.reported import read_reported_dir
-from genbench.leaderboard.tables import raw_frame, to_csv
-from genbench.results import iter_result_files
+from genbench.leaderboard.tables import markdown_text, raw_frame, to_csv
+from genbench.housekeeping import TEMP_NAME
+from genbench.results import scan_result_files
+from genbench.storage import atomic_path, atomic_write_text
 
 MANIFEST = ".leaderboard-manifest.json"
 STATIC_FILES = ("style.css", "sort.js")
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A result file left out of the site, and why (one line)."""
+
+    path: Path
+    reason: str
+
+    @property
+    def public_reason(self) -> str:
+        """The reason with the file's local directory left out: what the published index page shows."""
+        return self.reason.replace(str(self.path), self.path.name)
+
+
+@dataclass(frozen=True)
 class BuildSummary:
-    """What a build did: counts for the command's one-line report."""
+    """What a build did: counts for the command's one-line report, and the files it could not read."""
 
     out_dir: Path
     protocols: int
@@ -38,31 +54,51 @@ class BuildSummary:
     written: int
     unchanged: int
     removed: int
+    unreadable: tuple[Unreadable, ...] = ()
 
 
-def load_records(results_dir: Path | None, reported_dir: Path | None) -> tuple[list[dict[str, Any]], dict[str, Path]]:
-    """Measured records (with the directory each lies in) and reported rows; a duplicate run id is an error."""
-    records: list[dict[str, Any]] = []
-    where: dict[str, Path] = {}
+@dataclass
+class LoadedRecords:
+    """Measured records (with the directory each lies in), reported rows, and the result files left out."""
+
+    records: list[dict[str, Any]]
+    where: dict[str, Path]
+    unreadable: list[Unreadable]
+
+
+def load_records(results_dir: Path | None, reported_dir: Path | None) -> LoadedRecords:
+    """Every readable measured record and every reported row; a result file that cannot be read or placed
+    (bad JSON, wrong fields, no identity, a run id seen before) is left out and listed, never fatal."""
+    loaded = LoadedRecords([], {}, [])
     origins: dict[str, str] = {}
 
-    def claim(record: dict[str, Any], origin: str) -> None:
+    def problem(record: dict[str, Any], origin: str) -> str | None:
         for section, key in ((None, "run_id"), ("protocol", "name"), ("plugin", "name")):
             table = record.get(section) if section else record
             if not isinstance(table, dict) or not isinstance(table.get(key), str):
-                raise ResultsError(f"result {origin} has no {f'{section}.' if section else ''}{key}: "
-                                   "not a record the leaderboard can place")
+                return (f"result {origin} has no {f'{section}.' if section else ''}{key}: "
+                        "not a record the leaderboard can place")
         if record["run_id"] in origins:
-            raise ResultsError(f"run id {record['run_id']} appears twice: in {origins[record['run_id']]} and {origin}")
+            return f"run id {record['run_id']} appears twice: in {origins[record['run_id']]} and {origin}"
         origins[record["run_id"]] = origin
-        records.append(record)
+        return None
 
-    for path, record in iter_result_files(results_dir) if results_dir is not None else []:
-        claim(record, str(path))
-        where[record["run_id"]] = path.parent
+    readable, unreadable = scan_result_files(results_dir) if results_dir is not None else ([], [])
+    loaded.unreadable.extend(Unreadable(path, reason) for path, reason in unreadable)
+    for path, record in readable:
+        reason = problem(record, str(path))
+        if reason is not None:
+            loaded.unreadable.append(Unreadable(path, reason))
+            continue
+        loaded.records.append(record)
+        loaded.where[record["run_id"]] = path.parent
     for record in read_reported_dir(reported_dir):
-        claim(record, "the reported rows")
-    return records, where
+        reason = problem(record, "the reported rows")
+        if reason is not None:
+            raise ResultsError(reason)
+        loaded.records.append(record)
+    loaded.unreadable.sort(key=lambda u: u.path)
+    return loaded
 
 
 def template_environment() -> Environment:
@@ -101,15 +137,17 @@ class SiteWriter:
                 if target.is_file() and target.read_bytes() == data:
                     unchanged += 1
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                with atomic_path(target) as tmp:  # a page is old or new, never half of either
+                    tmp.write_bytes(data)
                 written += 1
             for relative in sorted(set(self._previous()) - set(self.files)):
                 stale = self.out_dir / relative
                 if stale.is_file():
                     stale.unlink()
                     removed += 1
-            (self.out_dir / MANIFEST).write_text(json.dumps(sorted(self.files), indent=0) + "\n", encoding="utf-8")
+            atomic_write_text(self.out_dir / MANIFEST, json.dumps(sorted(self.files), indent=0) + "\n")
+            for leftover in (p for p in self.out_dir.rglob(".*.tmp") if TEMP_NAME.match(p.name) and p.is_file()):
+                leftover.unlink()  # temp files of a build that was killed (one site is built by one build at a time)
         except OSError as exc:
             raise ResultsError(f"cannot write the leaderboard to {self.out_dir}: {exc.strerror or exc}") from None
         return written, unchanged, removed
@@ -123,7 +161,7 @@ def render_group(env: Environment, group: ProtocolGroup, groups: list[ProtocolGr
     page = pages.protocol_page(group)
     stem = page[: -len(".html")]
     name = Path(stem).name
-    writer.add(f"{stem}.md", f"## {group.heading}\n\n{tables.markdown()}")
+    writer.add(f"{stem}.md", f"## {markdown_text(group.heading)}\n\n{tables.markdown()}")
     downloads = [{"label": "Markdown (all tables)", "href": f"{name}.md"}]
     paper_tables = []
     for view in tables.views():
@@ -151,8 +189,10 @@ def render_group(env: Environment, group: ProtocolGroup, groups: list[ProtocolGr
     return {"group": group, "href": page, "best": pages.best_per_metric(tables)}
 
 
-def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: SiteWriter) -> None:
-    """Every page, plot, export, copied image and static file of the site, added to ``writer``."""
+def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: SiteWriter,
+                unreadable: list[Unreadable] | None = None) -> None:
+    """Every page, plot, export, copied image and static file of the site, added to ``writer``; the index
+    lists the result files that were left out."""
     env = template_environment()
     static_dir = Path(__file__).parent / "static"
     for name in STATIC_FILES:
@@ -162,27 +202,44 @@ def render_site(groups: list[ProtocolGroup], where: dict[str, Path], writer: Sit
         row = render_group(env, group, groups, where, writer)
         row["primary"] = not rows or rows[-1]["group"].name != group.name
         rows.append(row)
-    writer.add("index.html", env.get_template("index.html").render(root="", rows=rows, genbench_version=__version__))
+    writer.add("index.html", env.get_template("index.html").render(
+        root="", rows=rows, unreadable=unreadable or [], genbench_version=__version__))
+
+
+def _nothing_readable(results_dir: Path | None, loaded: LoadedRecords) -> ResultsError:
+    if loaded.unreadable:
+        first = loaded.unreadable[0].reason
+        return ResultsError(f"none of the {len(loaded.unreadable)} result file(s) in {results_dir} can be read "
+                            f"(first: {first})")
+    return ResultsError(f"no result files in {results_dir} and no reported rows: nothing to build")
 
 
 def build_leaderboard(results_dir: Path | None, out_dir: Path, reported_dir: Path | None = None) -> BuildSummary:
     """Build the site under ``out_dir`` from ``results_dir`` and the reported rows in ``reported_dir``."""
-    records, where = load_records(results_dir, reported_dir)
-    if not records:
-        raise ResultsError(f"no result files in {results_dir} and no reported rows: nothing to build")
-    groups = group_records(records)
+    loaded = load_records(results_dir, reported_dir)
+    if not loaded.records:
+        raise _nothing_readable(results_dir, loaded)
+    groups = group_records(loaded.records)
     writer = SiteWriter(out_dir)
-    render_site(groups, where, writer)
+    render_site(groups, loaded.where, writer, loaded.unreadable)
     written, unchanged, removed = writer.commit()
     reported = sum(len(g.reported) for g in groups)
-    return BuildSummary(Path(out_dir), len(groups), len(records) - reported, reported, written, unchanged, removed)
+    return BuildSummary(Path(out_dir), len(groups), len(loaded.records) - reported, reported, written, unchanged,
+                        removed, tuple(loaded.unreadable))
 
 
 def export_tables(results_dir: Path | None, reported_dir: Path | None, fmt: str, view: str | None = None,
                   protocol: str | None = None) -> str:
     """The tables for papers as Markdown (every group, every view or one) or CSV (one view, all groups)."""
-    records, _ = load_records(results_dir, reported_dir)
-    groups = [g for g in group_records(records) if protocol is None or g.name == protocol]
+    return tables_text(load_records(results_dir, reported_dir), results_dir, fmt, view, protocol)
+
+
+def tables_text(loaded: LoadedRecords, results_dir: Path | None, fmt: str, view: str | None = None,
+                protocol: str | None = None) -> str:
+    """``export_tables`` of records already loaded (the caller reports the files left out)."""
+    if not loaded.records:
+        raise _nothing_readable(results_dir, loaded)
+    groups = [g for g in group_records(loaded.records) if protocol is None or g.name == protocol]
     if not groups:
         raise ResultsError(f"no results for protocol '{protocol}'" if protocol else f"no results in {results_dir}")
     all_tables = [pages.GroupTables.of(g) for g in groups]
@@ -197,5 +254,5 @@ def export_tables(results_dir: Path | None, reported_dir: Path | None, fmt: str,
         group = tables.group
         views = [v for v in ([view] if view else tables.views()) if v in tables.views()]
         if views:
-            parts.append(f"## {group.heading}\n\n{tables.markdown(views)}")
+            parts.append(f"## {markdown_text(group.heading)}\n\n{tables.markdown(views)}")
     return "\n".join(parts)

@@ -7,6 +7,8 @@ every view, after the ranked rows, and never take part in ranking or best-value 
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -51,6 +53,8 @@ class Column:
     numeric: bool = True
     #: Frame keys of the column's interval bounds (metrics with a bootstrap interval).
     interval_keys: tuple[str, str] | None = None
+    #: a frame key that, when true for a row, marks its value as not comparable (timed on a busy machine)
+    flag_key: str | None = None
 
 
 def group_metrics(group: ProtocolGroup) -> list[MetricInfo]:
@@ -161,12 +165,17 @@ def metric_columns(metrics: list[MetricInfo]) -> list[Column]:
                    interval_keys=(f"{m.key}_low", f"{m.key}_high")) for m in metrics]
 
 
+#: Frame key of the flag on timings measured while other work competed for the machine.
+CONTENDED = "speed_contended"
+CONTENDED_NOTE = " (contended)"
+
+
 def speed_columns(frame: pd.DataFrame) -> list[Column]:
     return [
         Column("seconds_per_image", f"s/image{_batch_note(frame, 'latency_batch')}", formatting.seconds, False,
-               title="seconds per image at the smallest timed batch size"),
+               title="seconds per image at the smallest timed batch size", flag_key=CONTENDED),
         Column("images_per_second", f"images/s{_batch_note(frame, 'throughput_batch')}", formatting.rate, True,
-               title="images per second at the largest timed batch size"),
+               title="images per second at the largest timed batch size", flag_key=CONTENDED),
         Column("network_evaluations_per_image", "NFE/image", formatting.integer, False,
                title="network evaluations per image"),
     ]
@@ -226,7 +235,7 @@ def comparison_columns(frame: pd.DataFrame, metrics: list[MetricInfo]) -> list[C
             columns += [Column(metric.key, f"mean {metric.key} ↑", formatting.number, True, f"{metric.key}_std"),
                         Column(f"{metric.key}_share", f"share{above} ↑", formatting.number, True)]
     return columns + [Column("seconds_per_image", f"s/image{_batch_note(frame, 'latency_batch')}",
-                             formatting.seconds, False),
+                             formatting.seconds, False, flag_key=CONTENDED),
                       Column("slowdown", "× time of fastest", formatting.number, False)]
 
 
@@ -279,7 +288,8 @@ def cell_text(row: dict[str, Any], column: Column) -> str:
         return formatting.with_interval(value, cell_value(row, column.std_key), low, high)
     if column.std_key and value is not None:
         return formatting.with_spread(value, cell_value(row, column.std_key))
-    return column.display(value)
+    flagged = value is not None and column.flag_key is not None and bool(cell_value(row, column.flag_key))
+    return column.display(value) + (CONTENDED_NOTE if flagged else "")
 
 
 def display_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
@@ -298,17 +308,45 @@ def raw_frame(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     keys = ["protocol", "fingerprint", "run_id", "status"]
     for column in columns:
         keys.append(column.key)
-        if column.std_key:
-            keys.append(column.std_key)
+        keys.extend(key for key in (column.std_key, column.flag_key) if key)
         if column.interval_keys and any(key in frame for key in column.interval_keys):
             keys.extend(column.interval_keys)
     keys = list(dict.fromkeys(keys))
     return frame.reindex(columns=keys).rename(columns={"label": "model"})
 
 
+def markdown_text(value: Any) -> str:
+    """Text as one Markdown table cell or heading: line breaks become spaces, pipes are escaped, and
+    ``<`` and ``&`` become entities (a plugin name can neither split a row nor open a tag)."""
+    text = " ".join(str(value).splitlines())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
+
+
 def to_markdown(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False, disable_numparse=True) + "\n"
+    escaped = frame.rename(columns=markdown_text).map(markdown_text)
+    return escaped.to_markdown(index=False, disable_numparse=True) + "\n"
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a formula-leading character gets a ``'`` in front."""
+    return f"'{text}" if text.startswith(FORMULA_LEADS) else text
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV field: numbers as Python writes them, missing values empty, text made spreadsheet-safe."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return spreadsheet_text(value) if isinstance(value, str) else str(value)
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n")
+    """The frame as CSV through the csv module (quoting commas, quotes and line breaks inside fields)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([spreadsheet_text(str(c)) for c in frame.columns])
+    writer.writerows([csv_cell(v) for v in row] for row in frame.itertuples(index=False, name=None))
+    return buffer.getvalue()
