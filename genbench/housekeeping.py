@@ -29,13 +29,15 @@ RUN_ARTEFACT = re.compile(r"^(?P<run_id>.+__.+__\d{8}T\d{6}__[0-9a-f]{8})\.(grid
 
 
 def leftovers(results_dir: Path) -> list[Path]:
-    """Temp files of genbench's atomic writes, artefacts of results never written and work-directory lock
-    files in ``results_dir``: debris once no live run uses the directory."""
+    """Temp files of genbench's atomic writes, artefacts of results never written, and work-directory and
+    training lock files in ``results_dir``: debris once no live run uses the directory."""
     results_dir = Path(results_dir)
     work = results_dir / WORK_DIR
     folders = [results_dir, results_dir / "checkpoints", work, *(p for p in _listing(work) if p.is_dir())]
     found = [p for folder in folders for p in _listing(folder) if TEMP_NAME.match(p.name)]
     found += [p for p in _listing(work) if p.suffix == ".lock" and p.is_file()]  # no live run holds them
+    found += [p for p in _listing(results_dir / "checkpoints")  # trained.training_lock's, likewise unheld
+              if p.name.startswith(".") and p.suffix == ".lock" and p.is_file()]
     for path in _listing(results_dir):
         match = RUN_ARTEFACT.match(path.name)
         if match and not (results_dir / f"{match['run_id']}.json").exists():

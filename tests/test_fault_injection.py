@@ -58,7 +58,7 @@ def baseline(vae_checkpoint, tmp_path_factory) -> dict:
 
 #: point, which call of it kills, what the kill must have left (glob under the results or cache dir)
 KILLS = [
-    ("sample", 7, "results", ".work/*/shard-000000.safetensors"),
+    ("sample", 9, "results", ".work/*/shard-000000.safetensors"),  # after the 2 probe batches and shard 0
     ("shard-write", 2, "results", ".work/*/.shard-000001.safetensors.*.tmp"),
     ("shard-record", 2, "results", ".work/*/shard-000001.safetensors"),
     ("cache-write", 1, "cache", "reference/.*.safetensors.*.tmp"),
@@ -92,7 +92,7 @@ def test_kill_9_between_checkpoint_and_training_report_trains_again(tmp_path):
     rerun = genbench(*args)
     assert rerun.returncode == 0, rerun.stderr
     assert the_result(results)["training"]["steps"] == 20
-    assert json.loads(checkpoint.with_name(checkpoint.name + ".training.json").read_text())["steps"] == 20
+    assert json.loads(checkpoint.with_name(checkpoint.name + ".training.json").read_text())["report"]["steps"] == 20
     assert_nothing_left_behind(results, cache)
 
 
