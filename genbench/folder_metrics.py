@@ -21,7 +21,6 @@ import torch
 from torch_fidelity.metric_fid import KEY_METRIC_FID
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD
-from torch_fidelity.metric_prc import KEY_METRIC_PRECISION, KEY_METRIC_RECALL
 
 from genbench.datasets.base import ImageDataset
 from genbench.errors import GenbenchError, MetricError
@@ -32,7 +31,7 @@ from genbench.extractors.inception import build_inception_extractor
 from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
 from genbench.metrics.bootstrap import compute_metric
 from genbench.metrics.cmmd import CMMD
-from genbench.metrics.fidelity import FID, ISC, KID, PRC_DEFAULTS, PRECISION, RECALL, precision_recall
+from genbench.metrics.fidelity import FID, ISC, KID, PRC_DEFAULTS, precision_recall
 from genbench.metrics.frechet import FD, FID_INFINITY
 from genbench.metrics.manifold import COVERAGE, DENSITY
 from genbench.metrics.vendi import VENDI
@@ -148,9 +147,6 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
         _with_interval(out, KEY_METRIC_KID_MEAN, value)
     if "prc" in metrics:
         out.update(precision_recall(MetricInputs(a, b, {**PRC_DEFAULTS, "feature": "2048"})))
-        if options.bootstrap:
-            for key, spec in ((KEY_METRIC_PRECISION, PRECISION), (KEY_METRIC_RECALL, RECALL)):
-                _with_interval(out, key, _compute(spec, a, b, "2048", **rounds))
     for key in (m for m in metrics if m in NAMED):
         spec, _, feature = NAMED[key]
         singular = ({"allow_singular_covariance": options.allow_singular_covariance}

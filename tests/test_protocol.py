@@ -14,7 +14,7 @@ from genbench.runner import override_protocol
 
 DIGITS_FILE = next(p for p in builtin_protocol_files() if p.stem == "digits")
 #: The pinned fingerprint of the shipped digits protocol with its shipped classifier weights.
-DIGITS_FINGERPRINT = "04318b14009bf772"
+DIGITS_FINGERPRINT = "97238dae218c5d29"
 
 
 @pytest.fixture
@@ -122,4 +122,9 @@ def test_two_set_metrics_take_bootstrap_settings_and_single_set_metrics_refuse_t
     with pytest.raises(ProtocolError, match=r"^protocol digits.toml: unknown key 'bootstrap' in \[metrics.is\] "
                                             r"\(metric 'isc'\); known keys: extractor, feature, metric, rng_seed, "
                                             r"splits$"):
+        metric_settings(parse_protocol(raw, source="digits.toml"), registry)
+    # k-NN metrics take no bootstrap: duplicated rows shrink their radii (the interval could miss the point)
+    del raw["metrics"]["is"]["bootstrap"]
+    raw["metrics"]["coverage"]["bootstrap"] = 200
+    with pytest.raises(ProtocolError, match=r"unknown key 'bootstrap' in \[metrics.coverage\] \(metric 'coverage'\)"):
         metric_settings(parse_protocol(raw, source="digits.toml"), registry)

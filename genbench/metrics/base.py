@@ -68,6 +68,10 @@ class MetricSpec:
     compute: Callable[[MetricInputs], MetricValue]
     higher_is_better: bool
     needs_reference: bool = False
+    #: Whether a bootstrap (rows resampled with replacement) may estimate its interval. False for metrics
+    #: built on k-nearest-neighbour radii (precision, recall, density, coverage): duplicated rows shrink
+    #: the radii to zero and bias the metric, so the interval could miss the point estimate itself.
+    resamplable: bool = True
     #: Settings and their defaults; a protocol may override them (they enter the fingerprint).
     defaults: dict[str, Any] = field(default_factory=dict)
     #: Raises ``MetricError`` when the metric cannot be computed from what the plan describes (too few

@@ -23,7 +23,7 @@ METHOD = "percentile bootstrap: generated and reference features resampled with 
 
 def metric_setting_names(spec: MetricSpec) -> list[str]:
     """The settings a protocol may give ``spec``: its own, plus the bootstrap's for two-set metrics."""
-    return [*spec.defaults, *(BOOTSTRAP_DEFAULTS if spec.needs_reference else ())]
+    return [*spec.defaults, *(BOOTSTRAP_DEFAULTS if spec.needs_reference and spec.resamplable else ())]
 
 
 def _resampled(features: dict[str, torch.Tensor], index: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -58,6 +58,6 @@ def bootstrap_interval(spec: MetricSpec, inputs: MetricInputs) -> dict[str, Any]
 def compute_metric(spec: MetricSpec, inputs: MetricInputs) -> MetricValue:
     """``spec``'s value, with a bootstrap interval when its settings ask for one."""
     value = spec.compute(inputs)
-    if spec.needs_reference and int(inputs.settings.get("bootstrap", 0)) > 0:
+    if spec.needs_reference and spec.resamplable and int(inputs.settings.get("bootstrap", 0)) > 0:
         value.interval = bootstrap_interval(spec, inputs)
     return value

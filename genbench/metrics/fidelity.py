@@ -150,6 +150,7 @@ PRECISION = MetricSpec(
     check=check_prc,
     higher_is_better=True,
     needs_reference=True,
+    resamplable=False,
     defaults=PRC_DEFAULTS,
 )
 RECALL = MetricSpec(
@@ -159,5 +160,6 @@ RECALL = MetricSpec(
     check=check_prc,
     higher_is_better=True,
     needs_reference=True,
+    resamplable=False,
     defaults=PRC_DEFAULTS,
 )

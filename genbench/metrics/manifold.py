@@ -65,6 +65,7 @@ DENSITY = MetricSpec(
     compute=density_from_inputs,
     higher_is_better=True,
     needs_reference=True,
+    resamplable=False,
     defaults={"nearest_k": 5},
 )
 COVERAGE = MetricSpec(
@@ -73,5 +74,6 @@ COVERAGE = MetricSpec(
     compute=coverage_from_inputs,
     higher_is_better=True,
     needs_reference=True,
+    resamplable=False,
     defaults={"nearest_k": 5},
 )

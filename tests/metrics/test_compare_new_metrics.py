@@ -48,8 +48,9 @@ def test_compare_new_metrics_equal_direct_computations_with_intervals(weights, t
     assert main(["compare", str(generated), str(reference), "--metrics", "density,coverage,vendi", "--bootstrap", "20",
                  *common]) == 0
     ours.update(json.loads(capsys.readouterr().out))
-    assert sorted(ours) == sorted(["fd_dinov2", "fd_dinov2_ci_low", "fd_dinov2_ci_high", "density", "density_ci_low",
-                                   "density_ci_high", "coverage", "coverage_ci_low", "coverage_ci_high", "vendi"])
+    # density and coverage get no interval: a bootstrap's duplicated rows shrink their k-NN radii
+    assert sorted(ours) == sorted(["fd_dinov2", "fd_dinov2_ci_low", "fd_dinov2_ci_high", "density", "coverage",
+                                   "vendi"])
     context = ExtractorContext(torch.device("cpu"), weights, True, tmp_path, None)
     a, b = load_image_folder(generated), load_image_folder(reference)
     dinov2 = build_dinov2_extractor({}, context)
@@ -61,7 +62,7 @@ def test_compare_new_metrics_equal_direct_computations_with_intervals(weights, t
     density, coverage = numpy_prdc_density_coverage(pool_b, pool_a, 5)
     assert (ours["density"], ours["coverage"]) == (pytest.approx(density), pytest.approx(coverage))
     assert ours["vendi"] == pytest.approx(numpy_vendi(pool_a), rel=1e-6)
-    assert ours["fd_dinov2_ci_low"] <= ours["fd_dinov2_ci_high"] and ours["density_ci_low"] <= ours["density_ci_high"]
+    assert ours["fd_dinov2_ci_low"] <= ours["fd_dinov2_ci_high"]
 
 
 def test_compare_cmmd_uses_clip_image_embeddings(weights, tiny_clip_weights, tmp_path, monkeypatch):  # noqa: F811
