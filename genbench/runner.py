@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genbench.datasets.base import DataRequest, ImageDataset
-from genbench.distributed import ProcessGroup, local_device, process_group
+from genbench.distributed import ProcessGroup, local_device, process_group, share_file
 from genbench.errors import GenbenchError, MetricError, PluginError, ProtocolError
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
@@ -34,10 +34,12 @@ from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.protocol import Protocol, parse_protocol
 from genbench.provenance import environment
-from genbench.reference_cache import default_cache_dir, reference_features
+from genbench.reference_cache import default_cache_dir
+from genbench.reference_pass import shared_reference_features
 from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
 from genbench.sampling import Conditions, Shard, caption_groups, plan_conditions, plan_shards, sample_seed
+from genbench.sharding import assign_shards, gather_shards
 from genbench.storage import atomic_write_text, load_verified, save_verified
 from genbench.training import bar_disabled
 from genbench.validation import validate_batch
@@ -244,7 +246,6 @@ class Runner:
         self.group = process_group(device)
         self.progress = self.progress and self.group.is_main
         reference = self.load_data(protocol, protocol.data.reference_split)
-
         if opts.checkpoint is None:  # the model will be created from this class: refuse bad settings before training
             with _naming_plugin(spec.name):
                 spec.model_class.check_settings(model_settings)
@@ -260,9 +261,10 @@ class Runner:
         work_dir = results_dir / ".work" / f"{protocol.name}-{spec.name}-{run_key}"
         generated, images = self.sample_and_extract(model, spec.name, protocol, extractors, conditions,
                                                     seed, device, work_dir)
+        reference_pass = self.reference_features(evaluation, reference)  # every rank takes part
         if not self.group.is_main:
             return None
-        metrics, reference_section = self.evaluate(evaluation, reference, generated, conditions)
+        metrics, reference_section = self.evaluate(evaluation, reference, generated, conditions, reference_pass)
         self.log("measuring sampling speed")
         speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
 
@@ -309,13 +311,20 @@ class Runner:
         fingerprint = protocol.fingerprint({n: e.weights_sha256 for n, e in extractors.items()})
         return Evaluation(protocol, device, context, settings_by_metric, extractors, fingerprint)
 
+    def reference_features(self, evaluation: Evaluation, reference: ImageDataset,
+                           ) -> tuple[dict[str, torch.Tensor], dict[str, bool]] | None:
+        """The (cached) reference features and cache hits on the main rank, extracted by all ranks on a miss."""
+        protocol = evaluation.protocol
+        return shared_reference_features(
+            self.group, reference, self.data_identity(protocol, protocol.data.reference_split), evaluation.extractors,
+            protocol.extractors, protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
+
     def evaluate(self, evaluation: Evaluation, reference: ImageDataset, generated: dict[str, torch.Tensor],
-                 conditions: Conditions) -> tuple[dict[str, Any], dict[str, Any]]:
+                 conditions: Conditions, reference_pass: tuple[dict[str, torch.Tensor], dict[str, bool]] | None = None,
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The protocol's metrics of generated features against the (cached) reference features."""
         protocol = evaluation.protocol
-        ref_features, hits = reference_features(
-            reference, self.data_identity(protocol, protocol.data.reference_split), evaluation.extractors,
-            protocol.extractors, protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
+        ref_features, hits = reference_pass or self.reference_features(evaluation, reference)
         metrics = self.compute_metrics(protocol, self.registry, evaluation.metric_settings, generated, ref_features,
                                        conditions, reference.num_classes)
         section = {"split": protocol.data.reference_split, "num_images": len(reference), "cache_hits": hits}
@@ -353,19 +362,26 @@ class Runner:
         train_split = protocol.data.train_split
         if train_split is None:
             raise ProtocolError(f"protocol '{protocol.name}' has a training recipe but no data.train_split")
-        self.group.barrier()  # every rank sees the same checkpoint state before deciding to train
         identity = {"plugin": spec.name, "config": config, "recipe": recipe, "seed": seed,
                     "data": self.data_identity(protocol, train_split)}
         path = results_dir / "checkpoints" / f"{spec.name}-{protocol.name}-{sha256_json(identity)[:12]}.safetensors"
         report_path = path.with_name(path.name + ".training.json")
-        if path.exists() and report_path.exists():
+        model = None  # only the main rank trains (or reuses its checkpoint); the others receive its bytes
+        if self.group.is_main and path.exists() and report_path.exists():
             self.log(f"reusing trained checkpoint {path}")
-            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
-            return _plugin_call(spec.name, "load", cls.load, path, device), report, path
-        if not self.group.is_main:
-            self.group.barrier()  # the main rank trains; the others load what it saved
-            report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
-            return _plugin_call(spec.name, "load", cls.load, path, device), report, path
+        elif self.group.is_main:
+            model = self.train(spec, protocol, train_split, config, recipe, seed, device, path, report_path)
+        share_file(self.group, path, "sharing the trained checkpoint")
+        share_file(self.group, report_path, "sharing the training report")
+        report = TrainingReport(**json.loads(report_path.read_text(encoding="utf-8")))
+        if model is None:
+            model = _plugin_call(spec.name, "load", cls.load, path, device)
+        return model, report, path
+
+    def train(self, spec: ModelSpec, protocol: Protocol, train_split: str, config: dict[str, Any],
+              recipe: dict[str, Any], seed: int, device: torch.device, path: Path, report_path: Path) -> GenerativeModel:
+        """Train with the protocol's recipe and save the checkpoint and its training report."""
+        cls = spec.model_class
         data = self.load_data(protocol, train_split)
         image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
         self.log(f"training {spec.name} on {protocol.data.dataset}/{train_split} ({len(data)} images)")
@@ -377,8 +393,7 @@ class Runner:
         _plugin_call(spec.name, "save", model.save, path)
         atomic_write_text(report_path, json.dumps(dataclasses.asdict(report), sort_keys=True))
         self.log(f"checkpoint saved to {path}")
-        self.group.barrier()
-        return model.to(device).eval(), report, path
+        return model.to(device).eval()
 
     def sample_and_extract(self, model: GenerativeModel, plugin: str, protocol: Protocol,
                            extractors: dict[str, FeatureExtractor], conditions: Conditions, seed: int,
@@ -386,31 +401,41 @@ class Runner:
         """Features of all generated images (keyed ``extractor/feature``) and the images kept for the grid."""
         sampling = protocol.sampling
         shards = plan_shards(sampling.num_samples, sampling.shard_size)
-        done = {s.index: load_verified(shard_path(work_dir, s.index)) for s in shards}
-        resumed = sum(v is not None for v in done.values())
-        if resumed:
-            self.log(f"resuming: {resumed} of {len(shards)} shards already done in {work_dir}")
-        bar = tqdm(total=sampling.num_samples, initial=sum(len(s) for s in shards if done[s.index] is not None),
+        local = {s.index: t for s in shards if (t := load_verified(shard_path(work_dir, s.index))) is not None}
+        owners = assign_shards(self.group.all_gather_flags([s.index in local for s in shards],
+                                                           "sharing which shards are finished"))
+        todo = [s for s in shards if owners[s.index] == self.group.rank and s.index not in local]
+        if local:
+            self.log(f"resuming: {len(local)} of {len(shards)} shards already done in {work_dir}")
+        bar = tqdm(total=sampling.num_samples, initial=sampling.num_samples - sum(len(s) for s in todo),
                    desc=f"sampling {plugin}", unit="img", disable=bar_disabled(self.progress), leave=False)
-        for shard in shards:
-            if done[shard.index] is not None or not self.group.owns(shard.index):
-                continue
-            done[shard.index] = self.run_shard(model, plugin, protocol, extractors, conditions, seed, device,
-                                               shard, work_dir, bar)
+        for shard in todo:
+            local[shard.index] = self.run_shard(model, plugin, protocol, extractors, conditions, seed, device,
+                                                shard, work_dir, bar)
         bar.close()
-        self.group.barrier()
-        if not self.group.is_main:
+        done = gather_shards(self.group, shards, owners, local)
+        self.keep_shards_on_main(work_dir, shards, done)
+        if done is None:
             return {}, torch.empty(0)
-        for shard in shards:
-            if done[shard.index] is None:
-                done[shard.index] = load_verified(shard_path(work_dir, shard.index))
-            if done[shard.index] is None:
-                raise GenbenchError(f"shard {shard.index} of {work_dir} is missing or corrupt after every rank "
-                                    f"finished; run the same command again to redo it")
         keys = [k for k in done[0] if k != "images"]
         features = {k: torch.cat([done[s.index][k] for s in shards]) for k in keys}
         images = torch.cat([done[s.index]["images"] for s in shards if "images" in done[s.index]])
         return features, images
+
+    def keep_shards_on_main(self, work_dir: Path, shards: list[Shard],
+                            done: dict[int, dict[str, torch.Tensor]] | None) -> None:
+        """Once the main rank holds every shard, the other ranks delete their work directories and the main rank
+        saves the shards it lacks in its own, so a restart from here resumes on the main rank alone."""
+        if not self.group.is_distributed:
+            return
+        self.group.barrier("handing the shards to rank 0")
+        if done is None:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        self.group.barrier("handing the shards to rank 0")
+        if done is not None:
+            for shard in shards:
+                if not shard_path(work_dir, shard.index).exists():
+                    save_verified(shard_path(work_dir, shard.index), done[shard.index], {"start": shard.start})
 
     def run_shard(self, model, plugin, protocol, extractors, conditions, seed, device, shard: Shard,
                   work_dir: Path, bar) -> dict[str, torch.Tensor]:
