@@ -32,6 +32,7 @@ from genbench.hashing import sha256_file, sha256_json
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.speed import measure_speed
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
+from genbench.precision import sampling_precision
 from genbench.protocol import Protocol, parse_protocol
 from genbench.provenance import environment
 from genbench.reference_cache import default_cache_dir
@@ -194,6 +195,12 @@ def _plugin_call(plugin: str, hook: str, fn, *args, **kwargs):
         if os.environ.get("GENBENCH_DEBUG"):
             raise
         raise PluginError(f"plugin '{plugin}' {hook}() raised {type(exc).__name__}: {exc}") from exc
+
+
+def _sample(model: GenerativeModel, plugin: str, batch: SampleBatch) -> torch.Tensor:
+    """The plugin's samples for ``batch``, in the precision it was configured with (``--set precision=...``)."""
+    with sampling_precision(model, batch.device):
+        return _plugin_call(plugin, "sample", model.sample, batch)
 
 
 @contextmanager
@@ -446,14 +453,14 @@ class Runner:
             stop = min(start + batch_size, shard.stop)
             own = conditions.slice(start, stop)
             batch = SampleBatch([sample_seed(seed, i) for i in range(start, stop)], device, own.labels, own.captions)
-            images = _plugin_call(plugin, "sample", model.sample, batch)
-            parts.append(validate_batch(images, len(batch), image_format, plugin).cpu())
+            images = _sample(model, plugin, batch)
+            parts.append(validate_batch(images, len(batch), image_format, plugin))  # stays on the sampling device
             bar.update(stop - start)
         images = torch.cat(parts)
         tensors = extract_features(extractors, images, conditions.slice(shard.start, shard.stop).captions,
                                    protocol.sampling.feature_batch_size)
         if shard.index * protocol.sampling.shard_size < GRID_IMAGES or self.options.save_samples:
-            tensors["images"] = images
+            tensors["images"] = images.cpu()  # only what the grid and --save-samples keep comes back
         save_verified(shard_path(work_dir, shard.index), tensors, {"start": shard.start})
         return tensors
 
@@ -488,8 +495,7 @@ class Runner:
         image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
 
         def sample(batch: SampleBatch) -> torch.Tensor:
-            return validate_batch(_plugin_call(plugin, "sample", model.sample, batch), len(batch),
-                                  image_format, plugin).cpu()
+            return validate_batch(_sample(model, plugin, batch), len(batch), image_format, plugin).cpu()
 
         clip = next((extractors[n] for n, s in protocol.extractors.items() if s["kind"] == "clip"), None)
         return render_gallery(sample, protocol.prompts, protocol.gallery_samples, device, results_dir, run_id, clip)
@@ -511,7 +517,9 @@ class Runner:
 
         def sample(b: int):
             seeds = [sample_seed(2 ** 20, i) for i in range(b)]
-            return model.sample(SampleBatch(seeds, device, cycle(conditions.labels, b), cycle(conditions.captions, b)))
+            with sampling_precision(model, device):
+                return model.sample(SampleBatch(seeds, device, cycle(conditions.labels, b),
+                                                cycle(conditions.captions, b)))
 
         return measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,
                              model.network_evaluations)

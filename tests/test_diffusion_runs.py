@@ -49,7 +49,7 @@ def test_a_pipeline_directory_is_a_checkpoint(tmp_path, capsys):
     record = read_result(path)
     assert record["plugin"]["checkpoint"] == str(tmp_path / "pipe")
     assert record["plugin"]["config"]["pretrained"] == str(tmp_path / "pipe")
-    assert record["plugin"]["settings"] == {"steps": 2, "eta": 1.0}
+    assert record["plugin"]["settings"] == {"steps": 2, "eta": 1.0, "precision": "fp32"}
     assert record["training"] is None
 
 

@@ -58,7 +58,7 @@ class CosineDDIM(UNetDiffusion):
 
     plugin_name = "ddim-cosine"
     task = Task.UNCONDITIONAL
-    settings = {"steps": 20}
+    settings = {"steps": 20, "precision": "fp32"}
 
     def build_networks(self, config: dict[str, Any]) -> dict[str, nn.Module]:
         return {**super().build_networks(config), "normalizer": ChannelNormalizer(config["channels"])}
