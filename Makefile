@@ -9,7 +9,7 @@ RESULTS := leaderboards/results
 # `make demo DEMO_PLUGINS=vae` runs only the β-VAE.
 DEMO_PLUGINS ?= vae ddpm ddim
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test gpu-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The GPU tests and issue 11's figures (about 8 minutes on one GPU); never part of `make test`.
+gpu-check: setup
+	$(BIN)/python bench/gpu_check.py
 
 clean:
 	rm -rf $(VENV) results

@@ -205,8 +205,12 @@ def attempt_store(timeout: datetime.timedelta) -> dist.Store | None:
 
 
 def process_group(device: torch.device) -> ProcessGroup:
-    """The current process group, joining it (NCCL on GPUs, gloo on CPUs) when ``torchrun`` launched us."""
-    if dist.is_available() and not dist.is_initialized() and launched_world_size() > 1:
+    """The current process group, joining it (NCCL on GPUs, gloo on CPUs) when ``torchrun`` launched us.
+
+    The device must be chosen first: NCCL binds this rank to it.
+    """
+    launched = launched_world_size() > 1 or "TORCHELASTIC_RUN_ID" in os.environ  # torchrun, even with one process
+    if dist.is_available() and not dist.is_initialized() and launched:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         backend, timeout = ("nccl" if device.type == "cuda" else "gloo"), distributed_timeout()
