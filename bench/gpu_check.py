@@ -4,7 +4,8 @@
 2. Inception feature images/s at batch 250 (torch-fidelity's network, random BatchNorm-calibrated
    weights unless ``--weights-dir`` holds the official file: the speed is the network's).
 3. ddpm sampling images/s with ``cifar10-50k``'s U-Net (the protocol's ddpm config, random weights):
-   one U-Net step at batch 250 timed, times the model's network evaluations per image.
+   one U-Net step at batch 250 timed, times the model's network evaluations per image; and
+   ``SampleBatch.randn`` against one step of an ldm-shaped U-Net at batch 250 (``bench_noise.py``).
 4. FID from 2048-d statistics: torch-fidelity's route and genbench's (CPU, float64).
 5. The projected end-to-end time of ``cifar10-50k`` from those figures.
 
@@ -31,6 +32,7 @@ from genbench.runner import ExtractorContext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_metrics import fid_from_statistics  # noqa: E402
+from bench_noise import noise_and_step_seconds  # noqa: E402
 
 
 def synchronised_seconds(function, repeats: int) -> float:
@@ -88,6 +90,9 @@ def main() -> None:
     ddpm, evaluations = ddpm_images_per_second(250)
     print(f"Inception features at batch 250: {inception:.0f} images/s")
     print(f"ddpm sampling, cifar10-50k U-Net, {evaluations} steps, batch 250: {ddpm:.2f} images/s")
+    noise_s, step_s = noise_and_step_seconds(250, 64, torch.device("cuda"))
+    print(f"batch.randn for 250 64x64x4 latents {noise_s * 1000:.1f} ms vs one ldm-shaped U-Net step "
+          f"{step_s * 1000:.1f} ms (ratio {noise_s / step_s:.3f})")
     fid_from_statistics(10000, 3)
     protocol = get_registry().protocol("cifar10-50k")
     n = protocol.sampling.num_samples
