@@ -13,8 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 import genbench
+from genbench.extractors.base import FeatureExtractor
+from genbench.featurepass import extract_features
+from genbench.reference_pass import block_features
 from genbench.sharding import assign_shards
 
 from tests_support import FAST, SMALL, metric_values
@@ -62,6 +66,26 @@ def test_a_shard_finished_by_some_rank_comes_from_it_and_the_rest_are_dealt():
     finished = [[False, False, True, False, False],
                 [True, False, True, False, False]]
     assert assign_shards(finished) == [1, 0, 0, 1, 0]
+
+
+class ChunkSum(FeatureExtractor):
+    """Per image, its pixel sum plus its chunk's mean: a feature that depends on how images were chunked."""
+
+    feature_names = ("sum",)
+    weights_sha256 = "none"
+
+    def extract(self, images, captions=None):
+        sums = images.double().flatten(1).sum(1, keepdim=True)
+        return {"sum": sums + sums.mean()}
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 3, 5])
+def test_the_ranks_reference_blocks_join_into_the_single_process_features(world_size):
+    images = torch.randint(0, 256, (130, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    expected = extract_features({"x": ChunkSum()}, images, None, 20)
+    blocks = [block_features({"x": ChunkSum()}, images, None, 20, rank, world_size) for rank in range(world_size)]
+    assert torch.equal(torch.cat([b["x/sum"] for b in blocks if b]), expected["x/sum"])
+    assert sum(not b for b in blocks) == (1 if world_size == 5 else 0)  # 7 chunks over 5 ranks: the last gets none
 
 
 def free_port() -> int:
