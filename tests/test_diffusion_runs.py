@@ -77,4 +77,4 @@ def test_sweep_needs_a_list_and_refuses_undeclared_settings(tmp_path, capsys):
     assert main(["sweep", "--plugin", "ddpm", "--protocol", str(protocol), "--results-dir", str(tmp_path / "r"),
                  "--set", "steps=5,10", *SMALL]) == 2
     assert capsys.readouterr().err.strip() == (
-        "genbench: error: plugin 'ddpm': unknown setting 'steps' (declared settings: none)")
+        "genbench: error: plugin 'ddpm': unknown setting 'steps' (declared settings: precision)")
