@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 import genbench
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features
+from genbench.hashing import sha256_file
 from genbench.reference_pass import block_features
 from genbench.sharding import assign_shards
 
@@ -163,10 +165,12 @@ def test_two_nodes_without_a_shared_disk_train_once_and_give_the_single_process_
     assert [code for code, _ in outcomes] == [0, 0], outcomes[0][1][-2000:] + outcomes[1][1][-2000:]
     record = single_result(tmp_path)
     assert metric_values(record) == metric_values(single)
-    assert record["plugin"]["checkpoint_sha256"] == single["plugin"]["checkpoint_sha256"]
     checkpoints = [p for node in ("node0", "node1") for p in (tmp_path / node / "results" / "checkpoints").glob("*.safetensors")]
     assert len(checkpoints) == 2  # trained on rank 0, its bytes received (and hash-checked) by rank 1
     assert checkpoints[0].read_bytes() == checkpoints[1].read_bytes()
+    assert record["plugin"]["checkpoint_sha256"] == sha256_file(checkpoints[0])
+    trained_alone = load_file(single["plugin"]["checkpoint"])  # same weights (safetensors orders metadata at random)
+    assert all(torch.equal(tensor, trained_alone[name]) for name, tensor in load_file(checkpoints[0]).items())
     caches = [list((tmp_path / node / "cache").rglob("*.safetensors")) for node in ("node0", "node1")]
     assert sorted(len(c) for c in caches) == [0, 1]  # the reference features are cached on the main rank only
 
