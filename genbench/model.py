@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Sequence
 import torch
 
 from genbench.errors import PluginError
+from genbench.noise import per_image_normal
 
 
 class Task(str, enum.Enum):
@@ -58,8 +59,7 @@ class SampleBatch:
         streams across steps (ancestral sampling).
         """
         gens = list(generators) if generators is not None else self.generators()
-        rows = [torch.randn(shape, generator=g) for g in gens]
-        return torch.stack(rows).to(self.device)
+        return per_image_normal(gens, shape, self.device)
 
 
 @dataclass
