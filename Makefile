@@ -12,7 +12,7 @@ RESULTS := leaderboards/results
 # `make demo DEMO_PLUGINS=vae` runs only the β-VAE.
 DEMO_PLUGINS ?= vae ddpm ddim
 
-.PHONY: setup demo test docs screenshot clean
+.PHONY: setup demo test docs screenshot gpu-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ screenshot:
 	@test -n "$(SCREENSHOT_PAGE)" || { echo "no digits page under leaderboards/protocols: run make demo first" >&2; exit 1; }
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,900 \
 	  --screenshot=$(abspath $(SCREENSHOT)) "file://$(abspath $(SCREENSHOT_PAGE))" 2>/dev/null
+
+# The GPU tests and issue 11's figures (about 8 minutes on one GPU); never part of `make test`.
+gpu-check: setup
+	$(BIN)/python bench/gpu_check.py
 
 clean:
 	rm -rf $(VENV) results

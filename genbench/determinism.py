@@ -35,8 +35,8 @@ class ProbeImages:
 
     def __init__(self, sample: Callable[[list[int]], torch.Tensor], num_samples: int):
         self.indices = [i % num_samples for i in (0, 1)]
-        first = sample([self.indices[i] for i in FIRST_BATCH])
-        second = sample([self.indices[i] for i in SECOND_BATCH])
+        first = sample([self.indices[i] for i in FIRST_BATCH]).cpu()
+        second = sample([self.indices[i] for i in SECOND_BATCH]).cpu()
         self.images = {0: first[0], 1: first[1]}
         self.problems: list[str] = []
         for row, again in ((0, 2), (1, 3)):

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Sequence
 import torch
 
 from genbench.errors import PluginError
+from genbench.noise import per_image_normal
 
 
 class Task(str, enum.Enum):
@@ -22,10 +23,10 @@ class Task(str, enum.Enum):
 
 
 #: Optional capabilities a model may declare; the harness never guesses them.
-CAPABILITIES = frozenset({"interpolation", "reconstruction", "steps", "guidance", "eta"})
+CAPABILITIES = frozenset({"interpolation", "reconstruction", "steps", "guidance", "eta", "precision"})
 #: Capabilities that are sampling settings: a model declares one exactly when ``settings`` declares it,
 #: so what a result lists as a capability is what ``--set`` accepts.
-SETTING_CAPABILITIES = frozenset({"steps", "guidance", "eta"})
+SETTING_CAPABILITIES = frozenset({"steps", "guidance", "eta", "precision"})
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,7 @@ class SampleBatch:
         streams across steps (ancestral sampling).
         """
         gens = list(generators) if generators is not None else self.generators()
-        rows = [torch.randn(shape, generator=g) for g in gens]
-        return torch.stack(rows).to(self.device)
+        return per_image_normal(gens, shape, self.device)
 
 
 @dataclass

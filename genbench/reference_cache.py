@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -34,8 +34,12 @@ def reference_cache_key(data_identity: dict[str, Any], extractor_name: str, extr
 
 def reference_features(dataset: ImageDataset, data_identity: dict[str, Any],
                        extractors: dict[str, FeatureExtractor], extractor_settings: dict[str, dict[str, Any]],
-                       chunk: int, cache_root: Path) -> tuple[dict[str, torch.Tensor], dict[str, bool]]:
-    """Features of the reference set for every extractor (keyed ``extractor/feature``) and which were cache hits."""
+                       chunk: int, cache_root: Path, extract: Callable = extract_features,
+                       ) -> tuple[dict[str, torch.Tensor], dict[str, bool]]:
+    """Features of the reference set for every extractor (keyed ``extractor/feature``) and which were cache hits.
+
+    ``extract`` computes one extractor's features on a miss (``extract_features``, or the ranks' shared pass).
+    """
     features: dict[str, torch.Tensor] = {}
     hits: dict[str, bool] = {}
     with in_use(Path(cache_root) / "reference"):  # alone in the cache, clean up after dead writers
@@ -45,7 +49,7 @@ def reference_features(dataset: ImageDataset, data_identity: dict[str, Any],
             cached = load_verified(path)
             hits[name] = cached is not None
             if cached is None:
-                cached = extract_features({name: extractor}, dataset.images, dataset.captions, chunk)
+                cached = extract({name: extractor}, dataset.images, dataset.captions, chunk)
                 save_verified(path, cached, {"data": data_identity, "extractor": name})
             features.update({k: v for k, v in cached.items() if k.startswith(feature_key(name, ""))})
     return features, hits

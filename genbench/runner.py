@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from genbench.datasets.base import DataRequest, ImageDataset
 from genbench.determinism import HOW_TO_FIX, ProbeImages
-from genbench.distributed import ProcessGroup, local_device, process_group
+from genbench.distributed import ProcessGroup, local_device, process_group, share_file
 from genbench.errors import DataError, GenbenchError, MetricError, PluginError, ProtocolError
 from genbench.extractors.base import FeatureExtractor
 from genbench.featurepass import extract_features, select
@@ -38,20 +39,24 @@ from genbench.metrics.bootstrap import compute_metric
 from genbench.metrics.speed import measure_speed
 from genbench.model import (GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport,
                             check_settings_read, recorded_settings)
+from genbench.precision import sampling_precision
 from genbench.preflight import check_metric_requirements
 from genbench.protocol import Protocol, check_declared_settings, parse_protocol
 from genbench.provenance import environment
 from genbench.code_identity import code_identity
 from genbench.quiet import library_output_held
-from genbench.reference_cache import default_cache_dir, reference_features
+from genbench.reference_cache import default_cache_dir
 from genbench.reference_identity import reference_identity
+from genbench.reference_pass import shared_reference_features
 from genbench.registry import Provided, Registry, get_registry
 from genbench.results import RESULT_SCHEMA_VERSION, ensure_writable, new_run_id, utc_now, write_result
 from genbench.sampling import (Conditions, Shard, caption_groups, check_run_seed, plan_conditions, plan_shards,
                                sample_seed, training_seed)
+from genbench.sharding import assign_shards, gather_shards
 from genbench.storage import atomic_write_text, load_verified, save_verified
 from genbench.threads import use_threads
-from genbench.trained import checkpoint_path, numeric_environment, training_lock, verified_report, write_report
+from genbench.trained import (checkpoint_path, numeric_environment, report_path, training_lock, verified_report,
+                              write_report)
 from genbench.training import bar_disabled, choose_recipe
 from genbench.validation import validate_batch
 from genbench.weights import exported_weights_dir
@@ -275,6 +280,12 @@ def _plugin_call(plugin: str, hook: str, fn, *args, **kwargs):
         raise PluginError(f"plugin '{plugin}' {hook}() raised {type(exc).__name__}: {exc}") from exc
 
 
+def _sample(model: GenerativeModel, plugin: str, batch: SampleBatch) -> torch.Tensor:
+    """The plugin's samples for ``batch``, in the precision it was configured with (``--set precision=...``)."""
+    with sampling_precision(model, batch.device):
+        return _plugin_call(plugin, "sample", model.sample, batch)
+
+
 @contextmanager
 def _naming_plugin(plugin: str) -> Iterator[None]:
     """A ``PluginError`` that does not name ``plugin`` (a refused setting) is re-raised with its name in front."""
@@ -357,6 +368,7 @@ class Runner:
         self.record_run_parts(results_dir, stem, work_dir, run_parts)
         generated, images, digests = self.sample_and_extract(sample, spec.name, protocol, extractors, conditions,
                                                              work_dir)
+        reference_pass = self.reference_features(evaluation)  # every rank takes part
         if not self.group.is_main:
             return None
         probe.compare_with_run(images[:len(probe.images)])
@@ -364,7 +376,7 @@ class Runner:
         warnings = sample_warnings(probe, digests)
         for warning in warnings:
             self.log(f"warning: {warning}")
-        metrics, reference_info = self.evaluate(evaluation, generated, conditions)
+        metrics, reference_info = self.evaluate(evaluation, generated, conditions, reference_pass)
         self.log("measuring sampling speed")
         speed = _plugin_call(spec.name, "sample", self.measure_speed, model, protocol, conditions, device)
         check_settings_read(model, spec.name)
@@ -421,22 +433,25 @@ class Runner:
         fingerprint = protocol.fingerprint({n: e.identity for n, e in extractors.items()}, identity["sha256"])
         return Evaluation(protocol, device, context, settings_by_metric, extractors, reference, identity, fingerprint)
 
-    def evaluate(self, evaluation: Evaluation, generated: dict[str, torch.Tensor],
-                 conditions: Conditions) -> tuple[dict[str, Any], dict[str, Any]]:
+    def evaluate(self, evaluation: Evaluation, generated: dict[str, torch.Tensor], conditions: Conditions,
+                 reference_pass: tuple[dict[str, torch.Tensor], dict[str, bool]] | None = None,
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The protocol's metrics of generated features against the (cached) reference features."""
         protocol, reference = evaluation.protocol, evaluation.reference
-        ref_features, hits = self.reference_features(evaluation)
+        ref_features, hits = reference_pass or self.reference_features(evaluation)
         metrics = self.compute_metrics(protocol, self.registry, evaluation.metric_settings, generated, ref_features,
                                        conditions, reference.num_classes)
         return metrics, reference_section(evaluation, hits)
 
-    def reference_features(self, evaluation: Evaluation) -> tuple[dict[str, torch.Tensor], dict[str, bool]]:
-        """The reference set's features, cached under its content identity (a changed copy never hits)."""
+    def reference_features(self, evaluation: Evaluation) -> tuple[dict[str, torch.Tensor], dict[str, bool]] | None:
+        """The reference set's features and cache hits on the main rank (None on the others, which extract their
+        block on a miss), cached under the set's content identity (a changed copy never hits)."""
         protocol = evaluation.protocol
         identity = {**self.data_identity(protocol, protocol.data.reference_split),
                     "sha256": evaluation.reference_identity["sha256"]}
-        return reference_features(evaluation.reference, identity, evaluation.extractors, protocol.extractors,
-                                  protocol.sampling.feature_batch_size, evaluation.context.cache_dir)
+        return shared_reference_features(self.group, evaluation.reference, identity, evaluation.extractors,
+                                         protocol.extractors, protocol.sampling.feature_batch_size,
+                                         evaluation.context.cache_dir)
 
     def data_identity(self, protocol: Protocol, split: str) -> dict[str, Any]:
         data = protocol.data
@@ -479,8 +494,7 @@ class Runner:
                     "code": code_identity(cls, provided.plugin.distribution, provided.plugin.version),
                     "environment": numeric_environment(device)}
         path = checkpoint_path(results_dir, spec.name, protocol.name, identity)
-        self.group.barrier()  # every rank sees the same checkpoint state before deciding to train
-        if self.group.is_main:
+        if self.group.is_main:  # only the main rank trains (or verifies); the others receive its bytes
             with training_lock(path):
                 report, why = verified_report(path, identity)
                 if report is None:
@@ -493,7 +507,8 @@ class Runner:
                     self.log(f"checkpoint saved to {path}")
                 else:
                     self.log(f"reusing trained checkpoint {path} (SHA-256 verified)")
-        self.group.barrier()  # the main rank trained or verified; the others load what it saved
+        share_file(self.group, path, "sharing the trained checkpoint")
+        share_file(self.group, report_path(path), "sharing the training report")
         if not self.group.is_main:
             report, why = verified_report(path, identity)
             if report is None:
@@ -534,12 +549,13 @@ class Runner:
 
     def sample_images(self, model: GenerativeModel, plugin: str, protocol: Protocol, conditions: Conditions,
                       seed: int, device: torch.device, indices: list[int]) -> torch.Tensor:
-        """Images ``indices`` of the run (their seeds and conditions) in one ``sample`` call, validated, on the CPU."""
+        """Images ``indices`` of the run (their seeds and conditions) in one ``sample`` call in the model's precision,
+        validated; they stay on the sampling device."""
         own = conditions.pick(indices)
         batch = SampleBatch([sample_seed(seed, i) for i in indices], device, own.labels, own.captions)
-        images = _plugin_call(plugin, "sample", model.sample, batch)
+        images = _sample(model, plugin, batch)
         image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
-        return validate_batch(images, len(batch), image_format, plugin).cpu()
+        return validate_batch(images, len(batch), image_format, plugin)
 
     def check_determinism(self, probe: ProbeImages, plugin: str) -> None:
         """Stop a plugin whose images do not depend on their seeds alone, unless ``--allow-nondeterministic``."""
@@ -555,31 +571,41 @@ class Runner:
         each image's digest (``image_digests``)."""
         sampling = protocol.sampling
         shards = plan_shards(sampling.num_samples, sampling.shard_size)
-        done = {s.index: load_verified(shard_path(work_dir, s.index)) for s in shards}
-        resumed = sum(v is not None for v in done.values())
-        if resumed:
-            self.log(f"resuming: {resumed} of {len(shards)} shards already done in {work_dir}")
-        bar = tqdm(total=sampling.num_samples, initial=sum(len(s) for s in shards if done[s.index] is not None),
+        local = {s.index: t for s in shards if (t := load_verified(shard_path(work_dir, s.index))) is not None}
+        owners = assign_shards(self.group.all_gather_flags([s.index in local for s in shards],
+                                                           "sharing which shards are finished"))
+        todo = [s for s in shards if owners[s.index] == self.group.rank and s.index not in local]
+        if local:
+            self.log(f"resuming: {len(local)} of {len(shards)} shards already done in {work_dir}")
+        bar = tqdm(total=sampling.num_samples, initial=sampling.num_samples - sum(len(s) for s in todo),
                    desc=f"sampling {plugin}", unit="img", disable=bar_disabled(self.progress), leave=False)
-        for shard in shards:
-            if done[shard.index] is not None or not self.group.owns(shard.index):
-                continue
-            done[shard.index] = self.run_shard(sample, protocol, extractors, conditions, shard, work_dir, bar)
+        for shard in todo:
+            local[shard.index] = self.run_shard(sample, protocol, extractors, conditions, shard, work_dir, bar)
         bar.close()
-        self.group.barrier()
-        if not self.group.is_main:
+        done = gather_shards(self.group, shards, owners, local)
+        self.keep_shards_on_main(work_dir, shards, done)
+        if done is None:
             return {}, torch.empty(0), torch.empty(0)
-        for shard in shards:
-            if done[shard.index] is None:
-                done[shard.index] = load_verified(shard_path(work_dir, shard.index))
-            if done[shard.index] is None:
-                raise GenbenchError(f"shard {shard.index} of {work_dir} is missing or corrupt after every rank "
-                                    f"finished; run the same command again to redo it")
         keys = [k for k in done[0] if k not in ("images", DIGESTS)]
         features = {k: torch.cat([done[s.index][k] for s in shards]) for k in keys}
         images = torch.cat([done[s.index]["images"] for s in shards if "images" in done[s.index]])
         digests = torch.cat([done[s.index][DIGESTS] for s in shards])
         return features, images, digests
+
+    def keep_shards_on_main(self, work_dir: Path, shards: list[Shard],
+                            done: dict[int, dict[str, torch.Tensor]] | None) -> None:
+        """Once the main rank holds every shard, the other ranks delete their work directories and the main rank
+        saves the shards it lacks in its own, so a restart from here resumes on the main rank alone."""
+        if not self.group.is_distributed:
+            return
+        self.group.barrier("handing the shards to rank 0")
+        if done is None:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        self.group.barrier("handing the shards to rank 0")
+        if done is not None:
+            for shard in shards:
+                if not shard_path(work_dir, shard.index).exists():
+                    save_verified(shard_path(work_dir, shard.index), done[shard.index], {"start": shard.start})
 
     def run_shard(self, sample: Callable[[list[int]], torch.Tensor], protocol: Protocol,
                   extractors: dict[str, FeatureExtractor], conditions: Conditions, shard: Shard, work_dir: Path,
@@ -588,14 +614,15 @@ class Runner:
         parts = []
         for start in range(shard.start, shard.stop, batch_size):
             stop = min(start + batch_size, shard.stop)
-            parts.append(sample(list(range(start, stop))))
+            parts.append(sample(list(range(start, stop))))  # stays on the sampling device
             bar.update(stop - start)
         images = torch.cat(parts)
         tensors = extract_features(extractors, images, conditions.slice(shard.start, shard.stop).captions,
                                    protocol.sampling.feature_batch_size)
-        tensors[DIGESTS] = image_digests(images)
+        on_cpu = images.cpu()  # for the digests (SHA-256 of the pixels), the grid and --save-samples
+        tensors[DIGESTS] = image_digests(on_cpu)
         if shard.index * protocol.sampling.shard_size < GRID_IMAGES or self.options.save_samples:
-            tensors["images"] = images
+            tensors["images"] = on_cpu
         save_verified(shard_path(work_dir, shard.index), tensors, {"start": shard.start})
         return tensors
 
@@ -631,8 +658,7 @@ class Runner:
         image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
 
         def sample(batch: SampleBatch) -> torch.Tensor:
-            return validate_batch(_plugin_call(plugin, "sample", model.sample, batch), len(batch),
-                                  image_format, plugin).cpu()
+            return validate_batch(_sample(model, plugin, batch), len(batch), image_format, plugin).cpu()
 
         clip = next((extractors[n] for n, s in protocol.extractors.items() if s["kind"] == "clip"), None)
         return render_gallery(sample, protocol.prompts, protocol.gallery_samples, device, results_dir, run_id, clip)
@@ -655,7 +681,9 @@ class Runner:
 
         def sample(b: int):
             seeds = [sample_seed(2 ** 20, i) for i in range(b)]
-            return model.sample(SampleBatch(seeds, device, cycle(conditions.labels, b), cycle(conditions.captions, b)))
+            with sampling_precision(model, device):
+                return model.sample(SampleBatch(seeds, device, cycle(conditions.labels, b),
+                                                cycle(conditions.captions, b)))
 
         before = machine_load(device)
         measured = measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device,

@@ -92,9 +92,9 @@ def test_settings_are_declared_and_checked(trained):
     with pytest.raises(PluginError, match=r"^ddim setting steps=21 must lie between 1 and the model's 20 training steps$"):
         trained["ddim"].configure(steps="21")
     trained["ddim"].configure(steps="5")
-    with pytest.raises(PluginError, match=r"^unknown setting 'eta' \(declared settings: steps\)$"):
+    with pytest.raises(PluginError, match=r"^unknown setting 'eta' \(declared settings: precision, steps\)$"):
         trained["ddim-cosine"].configure(eta="0.5")
-    with pytest.raises(PluginError, match=r"^unknown setting 'steps' \(declared settings: none\)$"):
+    with pytest.raises(PluginError, match=r"^unknown setting 'steps' \(declared settings: precision\)$"):
         trained["ddpm"].configure(steps="10")
 
 

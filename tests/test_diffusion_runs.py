@@ -60,7 +60,7 @@ def test_a_pipeline_directory_is_a_checkpoint_with_a_tree_hash(tmp_path, capsys)
     record = records[0]
     assert record["plugin"]["checkpoint"] == str(tmp_path / "pipe")
     assert record["plugin"]["config"]["pretrained"] == str(tmp_path / "pipe")
-    assert record["plugin"]["settings"] == {"steps": 2, "eta": 1.0}
+    assert record["plugin"]["settings"] == {"steps": 2, "eta": 1.0, "precision": "fp32"}
     assert record["training"] is None
     assert records[0]["plugin"]["checkpoint_sha256"] != records[1]["plugin"]["checkpoint_sha256"]
     assert records[0]["metrics"]["fd"]["value"] != records[1]["metrics"]["fd"]["value"]
@@ -90,4 +90,4 @@ def test_sweep_needs_a_list_and_refuses_undeclared_settings(tmp_path, capsys):
     assert main(["sweep", "--plugin", "ddpm", "--protocol", str(protocol), "--results-dir", str(tmp_path / "r"),
                  "--set", "steps=5,10", *SMALL]) == 2
     assert capsys.readouterr().err.strip() == (
-        "genbench: error: plugin 'ddpm': unknown setting 'steps' (declared settings: none)")
+        "genbench: error: plugin 'ddpm': unknown setting 'steps' (declared settings: precision)")

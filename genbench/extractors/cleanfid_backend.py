@@ -98,7 +98,7 @@ class CleanFidExtractor(FeatureExtractor):
         return self.to_tensor(resized)
 
     def extract(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, torch.Tensor]:
-        hwc = three_channels(images, "cleanfid").permute(0, 2, 3, 1).numpy()
+        hwc = three_channels(images, "cleanfid").cpu().permute(0, 2, 3, 1).numpy()  # clean resize is PIL, on the CPU
         batch = torch.stack([self.prepare(image) for image in hwc])
         with torch.no_grad():
             rows = self.network(batch.to(self.device))

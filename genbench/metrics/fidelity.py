@@ -3,12 +3,16 @@
 genbench feeds them float64 features (whatever extractor produced them: Inception, a domain
 classifier, CLIP), so the same functions give Fréchet distance / KID / IS in any feature
 space. Guards run first: a rank-deficient covariance or a KID subset larger than a set is an
-error, not a number.
+error, not a number. FID's matrix square root takes genbench's exact Cholesky route
+(``genbench.metrics.frechet_distance``), equal to torch-fidelity's value and several times faster.
 """
 
 from __future__ import annotations
 
-from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
+import weakref
+from typing import Any
+
+from torch_fidelity.metric_fid import fid_features_to_statistics
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
 from torch_fidelity.metric_prc import (KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION, KEY_METRIC_RECALL,
@@ -16,6 +20,7 @@ from torch_fidelity.metric_prc import (KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION,
 
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
 from genbench.metrics.checks import enough_samples, finite_features
+from genbench.metrics.frechet_distance import frechet_distance
 
 
 def pair(metric: str, inputs: MetricInputs):
@@ -68,10 +73,8 @@ def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Fréchet distance between Gaussian fits of generated and reference features."""
     generated, reference = pair("fid", inputs)
     check_fid(MetricPlan.of(inputs))
-    value = fid_statistics_to_metric(
-        fid_features_to_statistics(generated), fid_features_to_statistics(reference), verbose=False
-    )[KEY_METRIC_FID]
-    return MetricValue(value=value)
+    return MetricValue(value=frechet_distance(fid_features_to_statistics(generated),
+                                              fid_features_to_statistics(reference)))
 
 
 def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
@@ -96,12 +99,24 @@ def isc_from_inputs(inputs: MetricInputs) -> MetricValue:
     return MetricValue(value=out[KEY_METRIC_ISC_MEAN], std=out[KEY_METRIC_ISC_STD])
 
 
+#: The last precision/recall computed, with weak references to its feature tensors and its settings: a
+#: protocol asking for both metrics pays the pairwise distances (three N×N ``cdist``) once.
+_last_precision_recall: dict[str, Any] = {}
+
+
 def precision_recall(inputs: MetricInputs) -> dict[str, float]:
     """k-NN precision, recall and F-score (Kynkäänniemi et al.) from torch-fidelity's own function."""
+    feature, k, batch_size = inputs.settings["feature"], inputs.settings["neighborhood"], inputs.settings["batch_size"]
+    tensors = (inputs.generated[feature], inputs.reference[feature])
+    last = _last_precision_recall
+    if last and last["settings"] == (k, batch_size) and all(r() is t for r, t in zip(last["tensors"], tensors)):
+        return dict(last["out"])
     generated, reference = pair("prc", inputs)
     check_prc(MetricPlan.of(inputs))
-    return prc_features_to_metric(generated, reference, prc_neighborhood=inputs.settings["neighborhood"],
-                                  prc_batch_size=inputs.settings["batch_size"], save_cpu_ram=False, verbose=False)
+    out = prc_features_to_metric(generated, reference, prc_neighborhood=k,
+                                 prc_batch_size=batch_size, save_cpu_ram=False, verbose=False)
+    last.update(tensors=tuple(weakref.ref(t) for t in tensors), settings=(k, batch_size), out=out)
+    return dict(out)
 
 
 def precision_from_inputs(inputs: MetricInputs) -> MetricValue:

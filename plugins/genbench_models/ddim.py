@@ -23,8 +23,8 @@ class DDIM(DDPM):
 
     plugin_name = "ddim"
     loads_checkpoints_of = ("ddpm",)
-    capabilities = frozenset({"steps", "eta"})
-    settings = {"steps": 50, "eta": 0.0}
+    capabilities = frozenset({"steps", "eta", "precision"})
+    settings = {"steps": 50, "eta": 0.0, "precision": "fp32"}
 
     def configure(self, **values: Any) -> None:
         """Apply ``steps`` / ``eta`` and refuse values the scheduler cannot use, before any sampling."""

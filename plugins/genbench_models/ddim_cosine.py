@@ -58,8 +58,8 @@ class CosineDDIM(UNetDiffusion):
 
     plugin_name = "ddim-cosine"
     task = Task.UNCONDITIONAL
-    capabilities = frozenset({"steps"})
-    settings = {"steps": 20}
+    capabilities = frozenset({"steps", "precision"})
+    settings = {"steps": 20, "precision": "fp32"}
 
     def build_networks(self, config: dict[str, Any]) -> dict[str, nn.Module]:
         return {**super().build_networks(config), "normalizer": ChannelNormalizer(config["channels"])}

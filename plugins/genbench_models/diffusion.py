@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from diffusers import UNet2DModel
 
 from genbench.modelkit import NetworkModel
+from genbench.precision import PrecisionSetting
 
 #: U-Net keys of a plugin config (the rest describe the noise schedule).
 UNET_DEFAULTS = {"block_out_channels": [32, 64], "layers_per_block": 1, "attention_levels": [], "norm_num_groups": 8}
@@ -42,9 +43,12 @@ def build_unet(config: dict[str, Any]) -> UNet2DModel:
     )
 
 
-class UNetDiffusion(NetworkModel):
+class UNetDiffusion(PrecisionSetting, NetworkModel):
     """A noise-predicting U-Net ``eps(x_t, t)``; subclasses define the schedule, loss and sampler (and declare
     ``steps`` with the setting when their sampler takes a step count)."""
+
+    capabilities = frozenset({"precision"})
+    settings = {"precision": "fp32"}
 
     def build_networks(self, config: dict[str, Any]) -> dict[str, nn.Module]:
         return {"unet": build_unet(config)}

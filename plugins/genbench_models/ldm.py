@@ -29,12 +29,13 @@ from genbench.errors import PluginError, WeightsError
 from genbench.hookspecs import hookimpl
 from genbench.model import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.modelkit import from_uint8, to_uint8
+from genbench.precision import PrecisionSetting
 from genbench.training import fit
 from genbench.weights import refuse_pickled_weights
 from genbench_models.textenc import CLIP_DEFAULTS, ClipConditionedModel, captions_of
 
 OBJECTIVES = ("x0-mae", "eps-mse")
-SETTINGS = {"steps": 50, "guidance": 1.5}
+SETTINGS = {"steps": 50, "guidance": 1.5, "precision": "fp32"}
 #: Tokens a diffusers LDMTextToImagePipeline keeps of a caption (its hard-coded max_length).
 PIPELINE_TOKENS = 77
 
@@ -61,11 +62,11 @@ def network_evaluations(settings: dict[str, Any]) -> int:
     return int(settings["steps"]) * (1 if float(settings["guidance"]) == 1.0 else 2)
 
 
-class LatentDiffusion(ClipConditionedModel):
+class LatentDiffusion(PrecisionSetting, ClipConditionedModel):
     """KL autoencoder + CLIP-conditioned U-Net trained by genbench; ``load`` also takes a diffusers pipeline dir."""
 
     plugin_name = "ldm"
-    capabilities = frozenset({"steps", "guidance"})
+    capabilities = frozenset({"steps", "guidance", "precision"})
     settings = dict(SETTINGS)
 
     def build_networks(self, config: dict[str, Any]) -> dict[str, nn.Module]:
@@ -216,7 +217,7 @@ def load_pretrained_autoencoder(path: Path) -> nn.Module:
                            f"{str(exc).strip().splitlines()[0]}") from None
 
 
-class PretrainedLatentDiffusion(GenerativeModel):
+class PretrainedLatentDiffusion(PrecisionSetting, GenerativeModel):
     """A diffusers ``LDMTextToImagePipeline`` (e.g. ``CompVis/ldm-text2im-large-256``) run with its own components.
 
     Its text encoder is the pipeline's LDM-BERT, its sampler the pipeline's scheduler (η = 0);
@@ -224,7 +225,7 @@ class PretrainedLatentDiffusion(GenerativeModel):
     """
 
     task = LatentDiffusion.task
-    capabilities = frozenset({"steps", "guidance"})
+    capabilities = frozenset({"steps", "guidance", "precision"})
     settings = dict(SETTINGS)
 
     def __init__(self, pipeline: Any, source: Path):

@@ -1,0 +1,96 @@
+"""Harness overhead: a plugin's raw sampling loop against the same sampling inside ``genbench run``.
+
+The raw loop calls ``model.sample`` on the run's batches (same seeds, same batch size) and nothing
+else. Inside ``genbench run`` the sampling section is ``Runner.sample_and_extract``; the feature
+extraction it also does (``extract_features``) is timed separately and subtracted, so what is left
+over the raw loop is the harness's own cost: batch validation, shard bookkeeping, safetensors
+writes, progress bar. The images are checked to be identical (``--save-samples`` keeps them all). The raw loop is timed
+before and after the run and the faster of the two is compared.
+
+    python bench/bench_overhead.py --plugin ddim --set steps=10 [--num-samples 1000] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import genbench
+import genbench.runner as runner_module
+from genbench.model import ImageFormat, SampleBatch
+from genbench.registry import get_registry
+from genbench.runner import Runner
+from genbench.samples import load_image_folder
+from genbench.sampling import sample_seed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--plugin", default="ddim")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--num-samples", type=int, default=1000)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    settings = dict(pair.split("=", 1) for pair in args.settings)
+    device = torch.device(args.device)
+    protocol = get_registry().protocol("digits")
+    batch_size = protocol.sampling.batch_size
+    spec = get_registry().model(args.plugin).item
+
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoint = Path(scratch) / "model.safetensors"
+        torch.manual_seed(0)
+        spec.model_class.create(ImageFormat(protocol.data.image_size, protocol.data.channels),
+                                dict(spec.default_config)).save(checkpoint)
+        model = spec.model_class.load(checkpoint, device)
+        model.configure(**settings)
+        model.sample(SampleBatch([sample_seed(1, i) for i in range(batch_size)], device))  # warm-up
+
+        def raw_loop() -> tuple[list[torch.Tensor], float]:
+            start = time.perf_counter()
+            images = [model.sample(SampleBatch([sample_seed(protocol.sampling.seed, i)
+                                                for i in range(begin, min(begin + batch_size, args.num_samples))],
+                                               device))
+                      for begin in range(0, args.num_samples, batch_size)]
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            return images, time.perf_counter() - start
+
+        raw, raw_before = raw_loop()
+
+        sections = {"sampling section": 0.0, "feature extraction": 0.0}
+
+        def timing(name, function):
+            def wrapper(*a, **k):
+                begin = time.perf_counter()
+                try:
+                    return function(*a, **k)
+                finally:
+                    sections[name] += time.perf_counter() - begin
+            return wrapper
+
+        runner_module.extract_features = timing("feature extraction", runner_module.extract_features)
+        Runner.sample_and_extract = timing("sampling section", Runner.sample_and_extract)
+        record = genbench.run(plugin=args.plugin, protocol="digits", checkpoint=checkpoint, device=args.device,
+                              results_dir=Path(scratch) / "results", quiet=True, save_samples=True,
+                              settings={**settings, "protocol.sampling.num_samples": str(args.num_samples),
+                                        "protocol.speed.repeats": "1"})
+        kept = load_image_folder(Path(scratch) / "results" / record["artifacts"]["samples_dir"])
+        same = torch.equal(kept, torch.cat(raw).cpu())
+        _, raw_after = raw_loop()  # timed again after the run: the machine's drift shows as the difference
+    raw_s = min(raw_before, raw_after)
+
+    harness_s = sections["sampling section"] - sections["feature extraction"]
+    print(f"{args.plugin} {settings}, {args.num_samples} images in batches of {batch_size} on {device}: "
+          f"raw loop {raw_before:.2f} s before / {raw_after:.2f} s after the run; "
+          f"genbench sampling section {sections['sampling section']:.2f} s, of which "
+          f"feature extraction {sections['feature extraction']:.2f} s; sampling inside genbench {harness_s:.2f} s, "
+          f"overhead {100 * (harness_s - raw_s) / raw_s:+.1f} %; images identical: {same}")
+
+
+if __name__ == "__main__":
+    main()
