@@ -63,7 +63,9 @@ def explain(metric: dict[str, Any], extractor: dict[str, Any]) -> str:
         sentences.append(SPREADS[kind].capitalize() + ".")
     interval = metric.get("interval") or {}
     if interval:
-        sentences.append(f"[low, high] is a {100 * interval['level']:g} % percentile bootstrap interval over "
+        sentences.append(f"[low, high] is a {100 * interval['level']:g} % bootstrap interval over "
                          f"{interval['rounds']} resamplings (with replacement) of the generated and reference "
-                         f"features, seed {interval['seed']}.")
+                         f"features, seed {interval['seed']}: the rounds' spread centred on the value"
+                         + (f" (their mean was {interval['bias']:+.3g} off it, removed)." if "bias" in interval
+                            else "."))
     return " ".join(sentences)
