@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RESULTS := leaderboards/results
-# Seed 002's comparison on the default protocol (about 3 minutes on 2 idle CPU cores);
+# Seed 002's comparison on the default protocol (about 6 minutes on 2 CPU cores);
 # `make demo DEMO_PLUGINS=vae` runs only the β-VAE.
 DEMO_PLUGINS ?= vae ddpm ddim
 

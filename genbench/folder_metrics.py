@@ -8,7 +8,7 @@ torch-fidelity's own: ``frechet_inception_distance``, ``kernel_inception_distanc
 keyed by their genbench name: ``fd_dinov2`` (DINOv2 ViT-L/14), ``cmmd`` (CLIP ViT-L-14-336),
 and ``density``, ``coverage``, ``vendi``, ``fid_infinity`` in Inception pool features (the
 space of ``prc``). With ``bootstrap`` rounds, every two-set metric gains ``<key>_ci_low`` and
-``<key>_ci_high``: its 95 % percentile bootstrap interval.
+``<key>_ci_high``: its 95 % bootstrap interval (``genbench.metrics.bootstrap``).
 """
 
 from __future__ import annotations

@@ -57,9 +57,10 @@ def remove_leftovers(results_dir: Path) -> list[Path]:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-    if removed:
-        notice(f"removed {len(removed)} leftover(s) of interrupted runs in {results_dir}: "
-               f"{', '.join(p.name for p in removed[:5])}{', ...' if len(removed) > 5 else ''}")
+    debris = [p for p in removed if p.suffix != ".lock"]  # an unheld lock file is no sign of an interruption
+    if debris:
+        notice(f"removed {len(debris)} leftover(s) of interrupted runs in {results_dir}: "
+               f"{', '.join(p.name for p in debris[:5])}{', ...' if len(debris) > 5 else ''}")
     try:
         (Path(results_dir) / WORK_DIR).rmdir()
     except OSError:

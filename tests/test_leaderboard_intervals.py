@@ -58,8 +58,9 @@ def test_protocol_page_marks_overlaps_and_run_pages_explain_every_number(tmp_pat
     run_page = (tmp_path / "site/runs/digits__c__1.html").read_text(encoding="utf-8")
     assert '<td class="num">20.00 [19.00, 21.00]</td>' in run_page
     assert ("Fréchet distance between Gaussians fitted to the generated and reference classifier features "
-            "(penultimate) (torch-fidelity). [low, high] is a 95 % percentile bootstrap interval over 200 "
-            "resamplings (with replacement) of the generated and reference features, seed 0.") in run_page
+            "(penultimate) (torch-fidelity). [low, high] is a 95 % bootstrap interval over 200 "
+            "resamplings (with replacement) of the generated and reference features, seed 0: the rounds&#39; "
+            "spread centred on the value.") in run_page
     assert "± is the standard deviation over the subsets." in run_page  # KID's spread
 
 
