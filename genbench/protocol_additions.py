@@ -57,6 +57,7 @@ def add_metrics(protocol: Protocol, registry: Registry, metrics: tuple[str, ...]
         raw["metrics"][key] = {"metric": kind, "extractor": extractor, "feature": feature}
     if bootstrap:
         for entry in raw["metrics"].values():
-            if registry.metric(entry["metric"]).needs_reference:
+            spec = registry.metric(entry["metric"])
+            if spec.needs_reference and spec.resamplable:  # k-NN metrics take none (metrics.bootstrap)
                 entry["bootstrap"] = bootstrap
     return parse_protocol(raw, source=f"{protocol.source} (with --metrics/--bootstrap)")

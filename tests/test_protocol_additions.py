@@ -25,7 +25,7 @@ def test_added_metrics_bring_their_extractors_or_use_the_protocols_features():
     assert (entries["fd_dinov2"].metric, entries["fd_dinov2"].extractor, entries["fd_dinov2"].feature) == \
         ("fd", "dinov2", "cls")
     assert (entries["fid_infinity"].extractor, entries["fid_infinity"].feature) == ("classifier", "penultimate")
-    assert entries["density"].settings == {"nearest_k": 5, "bootstrap": 50}  # digits' own entry, kept
+    assert entries["density"].settings == {"nearest_k": 5}  # digits' own entry, kept; k-NN: no bootstrap
     two_set = {k for k, m in entries.items() if registry.metric(m.metric).needs_reference}
     assert two_set == {"fd", "fd_infinity", "fid_infinity", "kid", "density", "coverage", "fd_dinov2", "cmmd"}
     assert all(entries[k].settings["bootstrap"] == 50 for k in two_set)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from threadpoolctl import threadpool_limits
 from torch_fidelity.metric_fid import fid_features_to_statistics
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
@@ -69,12 +70,19 @@ def check_prc(plan: MetricPlan) -> None:
     enough_samples("prc", "reference", plan.num_reference, k + 1, why)
 
 
+def one_blas_thread():
+    """NumPy's BLAS on one thread: its sums round alike whatever the process's thread count, so a ``torchrun``
+    rank (one thread) gets the single process's FID and KID to the last bit."""
+    return threadpool_limits(limits=1)
+
+
 def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Fréchet distance between Gaussian fits of generated and reference features."""
     generated, reference = pair("fid", inputs)
     check_fid(MetricPlan.of(inputs))
-    return MetricValue(value=frechet_distance(fid_features_to_statistics(generated),
-                                              fid_features_to_statistics(reference)))
+    with one_blas_thread():
+        return MetricValue(value=frechet_distance(fid_features_to_statistics(generated),
+                                                  fid_features_to_statistics(reference)))
 
 
 def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
@@ -82,11 +90,12 @@ def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
     generated, reference = pair("kid", inputs)
     check_kid(MetricPlan.of(inputs))
     settings = inputs.settings
-    out = kid_features_to_metric(
-        generated, reference, kid_subsets=settings["subsets"], kid_subset_size=settings["subset_size"],
-        kid_kernel="poly", kid_kernel_poly_degree=settings["degree"], kid_kernel_poly_gamma=None,
-        kid_kernel_poly_coef0=settings["coef0"], rng_seed=settings["rng_seed"], verbose=False,
-    )
+    with one_blas_thread():
+        out = kid_features_to_metric(
+            generated, reference, kid_subsets=settings["subsets"], kid_subset_size=settings["subset_size"],
+            kid_kernel="poly", kid_kernel_poly_degree=settings["degree"], kid_kernel_poly_gamma=None,
+            kid_kernel_poly_coef0=settings["coef0"], rng_seed=settings["rng_seed"], verbose=False,
+        )
     return MetricValue(value=out[KEY_METRIC_KID_MEAN], std=out[KEY_METRIC_KID_STD])
 
 
