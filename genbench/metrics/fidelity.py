@@ -9,10 +9,9 @@ error, not a number. FID's matrix square root takes genbench's exact Cholesky ro
 
 from __future__ import annotations
 
-import weakref
-from typing import Any
+import functools
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 from torch_fidelity.metric_fid import fid_features_to_statistics
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
@@ -22,6 +21,7 @@ from torch_fidelity.metric_prc import (KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION,
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
 from genbench.metrics.checks import enough_samples, finite_features
 from genbench.metrics.frechet_distance import frechet_distance
+from genbench.metrics.memo import LastResult
 
 
 def pair(metric: str, inputs: MetricInputs):
@@ -70,10 +70,23 @@ def check_prc(plan: MetricPlan) -> None:
     enough_samples("prc", "reference", plan.num_reference, k + 1, why)
 
 
+@functools.cache
+def blas_controller() -> ThreadpoolController:
+    """threadpoolctl's handle on the loaded BLAS/OpenMP libraries, found once: finding them costs milliseconds
+    a call, which 200 bootstrap rounds of FD would pay 200 times."""
+    return ThreadpoolController()
+
+
 def one_blas_thread():
-    """NumPy's BLAS on one thread: its sums round alike whatever the process's thread count, so a ``torchrun``
-    rank (one thread) gets the single process's FID and KID to the last bit."""
-    return threadpool_limits(limits=1)
+    """NumPy's and SciPy's BLAS on one thread: their sums round alike whatever the process's thread count, so a
+    ``torchrun`` rank (one thread) gets the single process's FID and KID to the last bit. One thread on purpose,
+    not two: a fixed count above one makes every call crawl where the cores are busy or fewer (OpenBLAS's
+    threads spin: 47 s instead of 1 s for a 2048-d FID pinned to one core, bench/README.md)."""
+    return blas_controller().limit(limits=1)
+
+
+#: The reference set's statistics last computed: ``fid_infinity``'s subsets share one reference covariance.
+_reference_statistics: LastResult[dict] = LastResult()
 
 
 def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
@@ -81,8 +94,9 @@ def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
     generated, reference = pair("fid", inputs)
     check_fid(MetricPlan.of(inputs))
     with one_blas_thread():
-        return MetricValue(value=frechet_distance(fid_features_to_statistics(generated),
-                                                  fid_features_to_statistics(reference)))
+        reference_statistics = _reference_statistics.get(
+            [inputs.reference[inputs.settings["feature"]]], None, lambda: fid_features_to_statistics(reference))
+        return MetricValue(value=frechet_distance(fid_features_to_statistics(generated), reference_statistics))
 
 
 def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
@@ -108,24 +122,23 @@ def isc_from_inputs(inputs: MetricInputs) -> MetricValue:
     return MetricValue(value=out[KEY_METRIC_ISC_MEAN], std=out[KEY_METRIC_ISC_STD])
 
 
-#: The last precision/recall computed, with weak references to its feature tensors and its settings: a
-#: protocol asking for both metrics pays the pairwise distances (three N×N ``cdist``) once.
-_last_precision_recall: dict[str, Any] = {}
+#: The last precision/recall computed: a protocol asking for both metrics pays the pairwise distances (three N×N
+#: ``cdist``) once.
+_precision_recall: LastResult[dict] = LastResult()
 
 
 def precision_recall(inputs: MetricInputs) -> dict[str, float]:
     """k-NN precision, recall and F-score (Kynkäänniemi et al.) from torch-fidelity's own function."""
     feature, k, batch_size = inputs.settings["feature"], inputs.settings["neighborhood"], inputs.settings["batch_size"]
+
+    def compute() -> dict[str, float]:
+        generated, reference = pair("prc", inputs)
+        check_prc(MetricPlan.of(inputs))
+        return prc_features_to_metric(generated, reference, prc_neighborhood=k,
+                                      prc_batch_size=batch_size, save_cpu_ram=False, verbose=False)
+
     tensors = (inputs.generated[feature], inputs.reference[feature])
-    last = _last_precision_recall
-    if last and last["settings"] == (k, batch_size) and all(r() is t for r, t in zip(last["tensors"], tensors)):
-        return dict(last["out"])
-    generated, reference = pair("prc", inputs)
-    check_prc(MetricPlan.of(inputs))
-    out = prc_features_to_metric(generated, reference, prc_neighborhood=k,
-                                 prc_batch_size=batch_size, save_cpu_ram=False, verbose=False)
-    last.update(tensors=tuple(weakref.ref(t) for t in tensors), settings=(k, batch_size), out=out)
-    return dict(out)
+    return dict(_precision_recall.get(tensors, (k, batch_size), compute))
 
 
 def precision_from_inputs(inputs: MetricInputs) -> MetricValue:

@@ -10,6 +10,7 @@ from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics
 import genbench.metrics.fidelity as fidelity
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.fidelity import FID, PRC_DEFAULTS, PRECISION, RECALL
+from genbench.metrics.frechet import FID_INFINITY
 from genbench.metrics.frechet_distance import frechet_distance, trace_sqrt_product
 
 
@@ -89,3 +90,39 @@ def test_precision_and_recall_share_one_distance_computation(monkeypatch):
     other = {"pool": generated["pool"] + 1.0}  # other features are computed afresh
     PRECISION.compute(MetricInputs(other, reference, settings))
     assert len(calls) == 2
+
+
+def test_fid_infinity_computes_the_reference_statistics_once(monkeypatch):
+    sizes = []
+    original = fidelity.fid_features_to_statistics
+
+    def counted(features):
+        sizes.append(len(features))
+        return original(features)
+
+    monkeypatch.setattr(fidelity, "fid_features_to_statistics", counted)
+    rng = np.random.default_rng(8)
+    generated, reference = correlated(rng, 400, 8, 0.0, 1.0), correlated(rng, 333, 8, 0.3, 1.0)
+    settings = {**FID_INFINITY.defaults, "feature": "pool", "points": 5}
+    value = FID_INFINITY.compute(MetricInputs({"pool": generated}, {"pool": reference}, settings))
+    assert sizes.count(333) == 1 and len(sizes) == 6  # five generated subsets, one reference set
+    assert value.extras["points"][-1]["fd"] == pytest.approx(torch_fidelity_fid(generated, reference), rel=1e-9)
+
+
+def test_features_changed_in_place_are_not_served_from_the_memo():
+    rng = np.random.default_rng(9)
+    a, b = correlated(rng, 300, 8, 0.0, 1.0), correlated(rng, 300, 8, 0.0, 1.0)
+    settings = {**FID.defaults, "feature": "pool"}
+    first = FID.compute(MetricInputs({"pool": a}, {"pool": b}, settings)).value
+    b.mul_(2.0)
+    second = FID.compute(MetricInputs({"pool": a}, {"pool": b}, settings)).value
+    assert second != first
+    assert second == pytest.approx(torch_fidelity_fid(a, b), rel=1e-9)
+
+
+def test_fid_and_kid_run_numpy_and_scipy_blas_on_one_thread():
+    from threadpoolctl import threadpool_info
+
+    with fidelity.one_blas_thread():
+        inside = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    assert inside and set(inside) == {1}
