@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from tqdm.auto import tqdm
 
 from genbench.datasets.base import DataRequest, ImageDataset
 from genbench.determinism import HOW_TO_FIX, ProbeImages
+from genbench.digests import FORMAT as DIGEST_FORMAT, distinct_count, image_digests
 from genbench.distributed import ProcessGroup, local_device, process_group, share_file
 from genbench.errors import DataError, GenbenchError, MetricError, PluginError, ProtocolError
 from genbench.extractors.base import FeatureExtractor
@@ -215,16 +215,6 @@ def metric_settings(protocol: Protocol, registry: Registry) -> dict[str, dict[st
     return resolved
 
 
-def image_digests(images: torch.Tensor) -> torch.Tensor:
-    """Per image, the first 8 bytes of the SHA-256 of its uint8 pixels (int64): equal images, equal digests."""
-    return torch.tensor([int.from_bytes(hashlib.sha256(image.contiguous().numpy().tobytes()).digest()[:8], "big",
-                                        signed=True) for image in images], dtype=torch.int64)
-
-
-def distinct_count(digests: torch.Tensor) -> int:
-    return int(torch.unique(digests).numel())
-
-
 def sample_warnings(probe: ProbeImages, digests: torch.Tensor) -> list[str]:
     """What a reader of the result must know: too few distinct samples, a non-deterministic plugin."""
     warnings = []
@@ -361,7 +351,8 @@ class Runner:
         code = code_identity(spec.model_class, provided.plugin.distribution, provided.plugin.version)
         run_parts = {"fingerprint": fingerprint, "plugin": spec.name, "checkpoint": checkpoint_sha,
                      "settings": recorded_settings(model), "seed": seed, "code": code,
-                     "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None}
+                     "checkpoint_path": str(checkpoint) if checkpoint_sha is None else None,
+                     "shards": DIGEST_FORMAT}
         stem = f"{protocol.name}-{spec.name}"
         work_dir = results_dir / WORK_DIR / f"{stem}-{sha256_json(run_parts)[:20]}"
         work = self.held.enter_context(WorkDirectory(work_dir))  # shards stay for a resume until finish()
@@ -619,10 +610,9 @@ class Runner:
         images = torch.cat(parts)
         tensors = extract_features(extractors, images, conditions.slice(shard.start, shard.stop).captions,
                                    protocol.sampling.feature_batch_size)
-        on_cpu = images.cpu()  # for the digests (SHA-256 of the pixels), the grid and --save-samples
-        tensors[DIGESTS] = image_digests(on_cpu)
+        tensors[DIGESTS] = image_digests(images)  # on the sampling device
         if shard.index * protocol.sampling.shard_size < GRID_IMAGES or self.options.save_samples:
-            tensors["images"] = on_cpu
+            tensors["images"] = images.cpu()  # only the grid's shards and --save-samples come to the CPU
         save_verified(shard_path(work_dir, shard.index), tensors, {"start": shard.start})
         return tensors
 

@@ -12,6 +12,7 @@ within N of each other (probability about 2N / 2**32: 2.3e-5 for 50 000 images).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -34,7 +35,13 @@ def check_run_seed(seed: object) -> int:
 
 def derived_seed(run_seed: int, purpose: str) -> int:
     """A generator seed in ``0 .. 2**32 - 1`` that depends on every bit of ``run_seed`` (and on ``purpose``)."""
-    digest = hashlib.sha256(f"genbench:{purpose}:{check_run_seed(run_seed)}".encode()).digest()
+    return _seed_hash(check_run_seed(run_seed), purpose)
+
+
+@functools.lru_cache(maxsize=16)
+def _seed_hash(run_seed: int, purpose: str) -> int:
+    """SHA-256 once per run seed, not once per image."""
+    digest = hashlib.sha256(f"genbench:{purpose}:{run_seed}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
 
 

@@ -2,7 +2,8 @@
 
 A CUDA run gives the CPU run's numbers within float tolerance (the noise is drawn on the CPU, the
 networks differ only by rounding); a one-GPU ``torchrun`` joins an NCCL group and gives the
-single-process numbers; fp16 sampling runs the plugin's network in half precision.
+single-process numbers; fp16 sampling runs the plugin's network in half precision; the digests that count
+distinct samples are computed on the GPU and equal the CPU's exactly.
 """
 
 from __future__ import annotations
@@ -70,3 +71,10 @@ def test_fp16_sampling_runs_the_network_in_half_precision():
     images = _sample(model, "ddim", SampleBatch(list(range(16)), torch.device("cuda")))
     assert set(dtypes) == {torch.float16}
     assert images.dtype == torch.uint8 and images.device.type == "cuda" and images.shape == (16, 3, 32, 32)
+
+
+def test_digests_on_the_gpu_equal_the_cpu_digests_exactly():
+    from genbench.digests import image_digests
+
+    images = torch.randint(0, 256, (300, 3, 256, 256), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(image_digests(images.cuda()), image_digests(images))
