@@ -61,11 +61,12 @@ if run.__doc__:  # None under python -OO
     run.__doc__ += f"\n    Options of ``genbench run``:\n\n{_cli_options('run')}\n"
 
 
-def load_results(results_dir: str) -> "pandas.DataFrame":
-    """Every result file in ``results_dir`` as one DataFrame row each."""
+def load_results(results_dir: str, strict: bool = False) -> "pandas.DataFrame":
+    """Every readable result file in ``results_dir`` as one DataFrame row each; an unreadable one is skipped
+    with a warning naming it (``strict=True``: raises ``ResultsError`` instead)."""
     from genbench.results import load_results as _load
 
-    return _load(results_dir)
+    return _load(results_dir, strict)
 
 
 __all__ = ["hookimpl", "load_results", "run", "__version__"]

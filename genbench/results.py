@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -203,21 +204,6 @@ def scan_result_files(results_dir: Path) -> tuple[list[tuple[Path, dict[str, Any
     return readable, unreadable
 
 
-def iter_result_files(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every result file in ``results_dir`` (not recursive) with its record, sorted by file name; the first
-    unreadable one is a ``ResultsError``. The path matters to readers of the run's artifacts (the sample
-    grid lies beside it)."""
-    readable, unreadable = scan_result_files(results_dir)
-    if unreadable:
-        raise ResultsError(unreadable[0][1])
-    return readable
-
-
-def iter_results(results_dir: Path) -> list[dict[str, Any]]:
-    """Every result record in ``results_dir`` (not recursive), sorted by run id."""
-    return [record for _, record in iter_result_files(results_dir)]
-
-
 def flatten(record: dict[str, Any]) -> dict[str, Any]:
     """One table row: identity columns, then ``<metric>``, ``<metric>_std`` and (where an interval was
     computed) ``<metric>_low`` / ``<metric>_high`` per metric, speed, size."""
@@ -261,6 +247,16 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def load_results(results_dir: Path | str) -> pd.DataFrame:
-    """All results in a directory as a DataFrame, one row per run (see ``flatten``)."""
-    return pd.DataFrame([flatten(r) for r in iter_results(Path(results_dir))])
+def load_results(results_dir: Path | str, strict: bool = False) -> pd.DataFrame:
+    """All readable results in a directory as a DataFrame, one row per run (see ``flatten``), sorted by file name.
+
+    An unreadable file (half-written by hand, another program's JSON, a newer schema) is skipped with a warning
+    naming it, as the leaderboard lists it, so one bad file never hides the others; ``strict=True`` raises
+    ``ResultsError`` for the first one instead.
+    """
+    readable, unreadable = scan_result_files(Path(results_dir))
+    if unreadable and strict:
+        raise ResultsError(unreadable[0][1])
+    for _, reason in unreadable:
+        warnings.warn(f"skipped: {reason}", stacklevel=2)
+    return pd.DataFrame([flatten(record) for _, record in readable])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import genbench
 from genbench.errors import ResultsError
 from genbench.results import RESULT_SCHEMA_VERSION, load_results, new_run_id, read_result, write_result
 
@@ -57,6 +58,16 @@ def test_load_results_is_one_row_per_run(tmp_path):
     assert list(table["fd"]) == [1.0, 2.0]
     assert list(table["kid_std"]) == [0.01, 0.01]
     assert table.loc[0, "seconds_per_image_b1"] == 0.5 and table.loc[0, "parameters_trainable"] == 8
+
+
+def test_load_results_skips_an_unreadable_file_with_a_warning_naming_it(tmp_path):
+    write_result(tmp_path, record("a", 1.0))
+    (tmp_path / "half-written.json").write_text('{"schema_version": 2, "run_id"', encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"half-written.json is not valid JSON"):
+        table = genbench.load_results(tmp_path)
+    assert list(table["run_id"]) == ["a"]
+    with pytest.raises(ResultsError, match=r"half-written.json is not valid JSON"):
+        genbench.load_results(tmp_path, strict=True)
 
 
 def test_unreadable_result_files_are_named(tmp_path):
