@@ -26,14 +26,14 @@ from pathlib import Path
 
 import torch
 import torch_fidelity
+from threadpoolctl import threadpool_info, threadpool_limits
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
 from genbench.extractors.random_inception import structured_images, write_random_inception_weights
-from genbench.folder_metrics import CHUNK, CompareOptions, compare_folders, folder_features
-from genbench.extractors.inception import build_inception_extractor
+from genbench.folder_metrics import CHUNK, CompareOptions, compare_folders
+from genbench.metrics.fidelity import one_blas_thread
 from genbench.metrics.frechet_distance import frechet_distance, trace_sqrt_product
-from genbench.runner import ExtractorContext, resolve_device
 from genbench.grid import save_images
 
 
@@ -57,18 +57,38 @@ def fastest(repeats: int, function, *args):
 
 
 def fid_from_statistics(samples: int, repeats: int) -> None:
-    """torch-fidelity's eigenvalue route against genbench's Cholesky route on the same 2048-d statistics."""
+    """torch-fidelity's eigenvalue route against genbench's Cholesky route on the same 2048-d statistics: as each
+    runs by default (torch-fidelity on every core, genbench's FID metric on one BLAS thread), and both on the
+    same number of threads."""
     generator = torch.Generator().manual_seed(0)
     mixing = torch.eye(2048, dtype=torch.float64) + torch.randn(2048, 2048, generator=generator, dtype=torch.float64) / 45
     features = [torch.randn(samples, 2048, generator=generator, dtype=torch.float64) @ mixing + shift
                 for shift in (0.0, 0.1)]
     stats = [fid_features_to_statistics(f) for f in features]
     assert trace_sqrt_product(stats[0]["sigma"], stats[1]["sigma"]) is not None
-    theirs, their_seconds = fastest(repeats, lambda: fid_statistics_to_metric(*stats, False)["frechet_inception_distance"])
-    ours, our_seconds = fastest(repeats, frechet_distance, *stats)
-    print(f"FID from 2048-d statistics ({samples} samples each, best of {repeats}): torch-fidelity {their_seconds:.2f} s, "
-          f"genbench {our_seconds:.2f} s, ratio {our_seconds / their_seconds:.2f}; "
-          f"FID {ours:.10g} vs {theirs:.10g} (rel. diff {abs(ours - theirs) / theirs:.1e})")
+
+    def theirs():
+        return fid_statistics_to_metric(*stats, False)["frechet_inception_distance"]
+
+    def ours():
+        return frechet_distance(*stats)
+
+    def ours_as_run():
+        with one_blas_thread():
+            return ours()
+
+    cores = next(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+    with threadpool_limits(1):
+        one = [fastest(repeats, theirs), fastest(repeats, ours)]
+    rows = {f"defaults (torch-fidelity {cores} threads, genbench 1)": [fastest(repeats, theirs),
+                                                                         fastest(repeats, ours_as_run)],
+            "both on 1 thread": one,
+            f"both on {cores} threads": [fastest(repeats, theirs), fastest(repeats, ours)]}
+    print(f"FID from 2048-d statistics ({samples} samples each, best of {repeats}):")
+    for label, ((their_value, their_seconds), (our_value, our_seconds)) in rows.items():
+        print(f"  {label:<42} torch-fidelity {their_seconds:.2f} s, genbench {our_seconds:.2f} s, "
+              f"ratio {our_seconds / their_seconds:.2f}; FID {our_value:.10g} vs {their_value:.10g} "
+              f"(rel. diff {abs(our_value - their_value) / their_value:.1e})")
 
 
 def main() -> None:
@@ -101,9 +121,7 @@ def main() -> None:
         print(f"{'round':<28}{'torch-fidelity s':>17}{'genbench s':>12}{'ratio':>8}  values (fid, kid, isc)")
         rounds = [("1: nothing cached", folders["generated-1"]), ("2: reference cached", folders["generated-2"])]
         if args.warm_reference:
-            context = ExtractorContext(resolve_device(None), weights_dir, args.weights_dir is None, root / "cache", None)
-            extractor = build_inception_extractor({"features": ["2048", "logits_unbiased"]}, context)
-            folder_features(folders["reference"], extractor, root / "cache")
+            compare_folders(CompareOptions(folders["reference"], folders["reference"], **options))  # fills the cache
             rounds = rounds[1:]
         for label, generated in rounds:
             theirs, their_seconds = timed(torch_fidelity_metrics, generated, folders["reference"], weights,
