@@ -89,7 +89,7 @@ def html_table(tables: GroupTables, view: str, link_prefix: str) -> dict[str, An
                           "best": best, "css": css, "key": column.key})
         entry = {"cells": cells, "href": f"{link_prefix}{run_page(row['run_id'])}", "source": row.get("source"),
                  "measured_as": cell_value(row, "measured_as"),
-                 "unranked": None if row["reported"] else row["unranked_reason"]}
+                 "unranked": None if row["reported"] else cell_value(row, "unranked_reason")}
         (reported if row["reported"] else ranked).append(entry)
     return {"headers": headers, "ranked": ranked, "reported": reported}
 
