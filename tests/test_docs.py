@@ -137,6 +137,19 @@ def test_the_readmes_run_shows_the_current_digits_fingerprint():
         "run `genbench run --plugin vae --protocol digits` and paste its output into README.md"
 
 
+def test_the_demo_sites_real_images_row_is_on_the_current_digits_fingerprint():
+    """The reference row of leaderboards/reported/digits.toml is shown on the digits page only while its
+    fingerprint is the protocol's; an old one puts it on a page of its own that no run shares."""
+    import tomllib
+
+    from genbench.runner import Runner, RunOptions
+
+    runner = Runner(RunOptions(plugin="vae", protocol="digits", quiet=True))
+    current = runner.prepare(runner.registry.protocol("digits")).fingerprint
+    rows = tomllib.loads((docgen.ROOT / "leaderboards" / "reported" / "digits.toml").read_text("utf-8"))["rows"]
+    assert [row["fingerprint"] for row in rows] == [current], "re-measure the row with `genbench score` (see the file)"
+
+
 def test_the_readmes_demo_table_is_the_committed_demo_results():
     rows = re.findall(r"^\| (vae|ddpm|ddim) +\| ([0-9.]+) \| ([0-9.]+) \|", README.read_text("utf-8"), re.M)
     assert [plugin for plugin, _, _ in rows] == ["vae", "ddpm", "ddim"]
