@@ -54,13 +54,16 @@ class SampleBatch:
         """One CPU generator per image, seeded by that image's seed."""
         return [torch.Generator("cpu").manual_seed(int(seed)) for seed in self.seeds]
 
-    def randn(self, *shape: int, generators: Sequence[torch.Generator] | None = None) -> torch.Tensor:
+    def randn(self, *shape: int | Sequence[int], generators: Sequence[torch.Generator] | None = None) -> torch.Tensor:
         """Standard normal noise of shape ``[N, *shape]``, row i drawn from image i's generator.
 
         Drawn on the CPU and moved to the device, so the noise is identical on every device
-        and whatever the batch size. Pass ``generators`` to keep drawing from the same
-        streams across steps (ancestral sampling).
+        and whatever the batch size. The shape is given as ``torch.randn`` takes it: ``randn(4, 64, 64)``
+        or ``randn((4, 64, 64))``. Pass ``generators`` to keep drawing from the same streams across
+        steps (ancestral sampling).
         """
+        if len(shape) == 1 and isinstance(shape[0], Sequence):
+            shape = tuple(shape[0])
         gens = list(generators) if generators is not None else self.generators()
         return per_image_normal(gens, shape, self.device)
 

@@ -29,3 +29,10 @@ def test_an_image_gets_the_same_noise_in_any_batch():
     in_a_batch = SampleBatch([5, 42, 9], torch.device("cpu")).randn(4, 16, 16)
     assert torch.equal(in_a_batch[1], alone[0])
     assert torch.equal(in_a_batch, sequential([5, 42, 9], (4, 16, 16))[0])
+
+
+def test_the_shape_may_be_given_as_one_tuple_like_torch_randn():
+    batch = SampleBatch([5, 42], torch.device("cpu"))
+    expected = batch.randn(4, 8, 8)
+    assert torch.equal(batch.randn((4, 8, 8)), expected)
+    assert torch.equal(batch.randn(torch.Size([4, 8, 8])), expected)
