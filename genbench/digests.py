@@ -46,6 +46,8 @@ def image_digests(images: torch.Tensor) -> torch.Tensor:
     """One int64 per uint8 image ``[N, C, H, W]``, on the CPU: equal images, equal digests (on any device)."""
     if len(images) == 0:
         return torch.empty(0, dtype=torch.int64)
+    if images.device.type == "mps":  # Apple GPUs have no float64
+        images = images.cpu()
     flat = images.reshape(len(images), -1)
     weights = digest_weights(flat.shape[1], images.device)
     chunk = max(1, CHUNK_VALUES // flat.shape[1])
