@@ -32,7 +32,7 @@ from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
 from genbench.extractors.random_inception import structured_images, write_random_inception_weights
 from genbench.folder_metrics import CHUNK, CompareOptions, compare_folders
-from genbench.metrics.fidelity import one_blas_thread
+from genbench.metrics.blas import one_blas_thread
 from genbench.metrics.frechet_distance import frechet_distance, trace_sqrt_product
 from genbench.grid import save_images
 

@@ -4,23 +4,24 @@ genbench feeds them float64 features (whatever extractor produced them: Inceptio
 classifier, CLIP), so the same functions give Fréchet distance / KID / IS in any feature
 space. Guards run first: a rank-deficient covariance or a KID subset larger than a set is an
 error, not a number. FID's matrix square root takes genbench's exact Cholesky route
-(``genbench.metrics.frechet_distance``), equal to torch-fidelity's value and several times faster.
+(``genbench.metrics.frechet_distance``), equal to torch-fidelity's value and several times faster;
+KID's subsets are computed several at a time by torch-fidelity's ``kernel_mmd``
+(``genbench.metrics.kid_subsets``), its numbers bit for bit.
 """
 
 from __future__ import annotations
 
-import functools
-
-from threadpoolctl import ThreadpoolController
+import torch
 from torch_fidelity.metric_fid import fid_features_to_statistics
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
-from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
 from torch_fidelity.metric_prc import (KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION, KEY_METRIC_RECALL,
                                       prc_features_to_metric)
 
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
+from genbench.metrics.blas import one_blas_thread
 from genbench.metrics.checks import enough_samples, finite_features
 from genbench.metrics.frechet_distance import frechet_distance
+from genbench.metrics.kid_subsets import kid_mean_std
 from genbench.metrics.memo import LastResult
 
 
@@ -70,21 +71,6 @@ def check_prc(plan: MetricPlan) -> None:
     enough_samples("prc", "reference", plan.num_reference, k + 1, why)
 
 
-@functools.cache
-def blas_controller() -> ThreadpoolController:
-    """threadpoolctl's handle on the loaded BLAS/OpenMP libraries, found once: finding them costs milliseconds
-    a call, which 200 bootstrap rounds of FD would pay 200 times."""
-    return ThreadpoolController()
-
-
-def one_blas_thread():
-    """NumPy's and SciPy's BLAS on one thread: their sums round alike whatever the process's thread count, so a
-    ``torchrun`` rank (one thread) gets the single process's FID and KID to the last bit. One thread on purpose,
-    not two: a fixed count above one makes every call crawl where the cores are busy or fewer (OpenBLAS's
-    threads spin: 47 s instead of 1 s for a 2048-d FID pinned to one core, bench/README.md)."""
-    return blas_controller().limit(limits=1)
-
-
 #: The reference set's statistics last computed: ``fid_infinity``'s subsets share one reference covariance.
 _reference_statistics: LastResult[dict] = LastResult()
 
@@ -100,17 +86,15 @@ def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 
 def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
-    """Unbiased MMD² with the cubic polynomial kernel, mean ± std over random subsets."""
+    """Unbiased MMD² with the cubic polynomial kernel, mean ± std over random subsets (torch-fidelity's numbers,
+    its subsets computed several at a time: ``genbench.metrics.kid_subsets``)."""
     generated, reference = pair("kid", inputs)
     check_kid(MetricPlan.of(inputs))
     settings = inputs.settings
-    with one_blas_thread():
-        out = kid_features_to_metric(
-            generated, reference, kid_subsets=settings["subsets"], kid_subset_size=settings["subset_size"],
-            kid_kernel="poly", kid_kernel_poly_degree=settings["degree"], kid_kernel_poly_gamma=None,
-            kid_kernel_poly_coef0=settings["coef0"], rng_seed=settings["rng_seed"], verbose=False,
-        )
-    return MetricValue(value=out[KEY_METRIC_KID_MEAN], std=out[KEY_METRIC_KID_STD])
+    mean, std = kid_mean_std(generated, reference, subsets=settings["subsets"], subset_size=settings["subset_size"],
+                             degree=settings["degree"], coef0=settings["coef0"], rng_seed=settings["rng_seed"],
+                             workers=torch.get_num_threads())
+    return MetricValue(value=mean, std=std)
 
 
 def isc_from_inputs(inputs: MetricInputs) -> MetricValue:

@@ -9,6 +9,7 @@ from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics
 
 import genbench.metrics.fidelity as fidelity
 from genbench.metrics.base import MetricInputs
+from genbench.metrics.blas import one_blas_thread
 from genbench.metrics.fidelity import FID, PRC_DEFAULTS, PRECISION, RECALL
 from genbench.metrics.frechet import FID_INFINITY
 from genbench.metrics.frechet_distance import frechet_distance, trace_sqrt_product
@@ -123,6 +124,6 @@ def test_features_changed_in_place_are_not_served_from_the_memo():
 def test_fid_and_kid_run_numpy_and_scipy_blas_on_one_thread():
     from threadpoolctl import threadpool_info
 
-    with fidelity.one_blas_thread():
+    with one_blas_thread():
         inside = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
     assert inside and set(inside) == {1}
