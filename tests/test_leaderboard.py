@@ -13,7 +13,7 @@ import pytest
 from genbench.cli import main
 from genbench.errors import ResultsError
 from genbench.leaderboard import build_leaderboard, export_tables
-from genbench.leaderboard.artifacts import GalleryImage, gallery_images, safe_artifact
+from genbench.leaderboard.artifacts import GalleryImage, gallery_images, read_artifact
 from genbench.leaderboard.pages import GroupTables, sort_value, speed_plots
 from genbench.leaderboard.grouping import Change, definition_changes, group_differences, group_records, slug
 from genbench.leaderboard.reported import read_reported_dir
@@ -359,8 +359,8 @@ def test_artifact_names_outside_the_results_directory_are_ignored(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
     (results / "ok.png").write_bytes(b"y")
-    assert safe_artifact(results, "ok.png") == results / "ok.png"
-    assert [safe_artifact(results, name) for name in ("../secret.png", str(tmp_path / "secret.png"), "ok.txt",
+    assert read_artifact(results, "ok.png") == b"y"
+    assert [read_artifact(results, name) for name in ("../secret.png", str(tmp_path / "secret.png"), "ok.txt",
                                                       "missing.png", None)] == [None] * 5
 
 

@@ -10,14 +10,14 @@ import json
 import math
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 from markupsafe import Markup
 
 from genbench.leaderboard import formatting, plots
-from genbench.leaderboard.artifacts import gallery_images, safe_artifact
+from genbench.leaderboard.artifacts import gallery_images, read_artifact
 from genbench.leaderboard.explanations import explain
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug, unranked_reason
 from genbench.leaderboard.intervals import indistinguishable
@@ -232,9 +232,9 @@ def provenance(record: dict[str, Any]) -> list[tuple[str, str]]:
 
 @dataclass
 class RunAssets:
-    """Image files a run page shows: copies to make (source -> site path) and what the template links."""
+    """Image files a run page shows: their bytes by site path, and what the template links."""
 
-    copies: dict[str, Path] = field(default_factory=dict)
+    copies: dict[str, bytes] = field(default_factory=dict)
     grid: str | None = None
     gallery: list[dict[str, Any]] = field(default_factory=list)
 
@@ -246,15 +246,15 @@ def run_assets(record: dict[str, Any], results_dir: Path | None) -> RunAssets:
         return assets
     artifacts = record.get("artifacts") or {}
     base = f"runs/{slug(record['run_id'])}.assets"
-    grid = safe_artifact(results_dir, artifacts.get("grid"))
+    grid = read_artifact(results_dir, artifacts.get("grid"))
     if grid is not None:
-        assets.grid = f"{base}/grid{grid.suffix.lower()}"
+        assets.grid = f"{base}/grid{PurePosixPath(artifacts['grid']).suffix.lower()}"
         assets.copies[assets.grid] = grid
     for number, image in enumerate(gallery_images(artifacts.get("gallery"))):
-        path = safe_artifact(results_dir, image.name)
-        if path is not None:
-            target = f"{base}/gallery-{number:03d}{path.suffix.lower()}"
-            assets.copies[target] = path
+        data = read_artifact(results_dir, image.name)
+        if data is not None:
+            target = f"{base}/gallery-{number:03d}{PurePosixPath(image.name).suffix.lower()}"
+            assets.copies[target] = data
             assets.gallery.append({"caption": image.caption, "src": target})
     return assets
 

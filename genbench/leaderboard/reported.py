@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from genbench.errors import ResultsError
+from genbench.leaderboard.links import http_url
 from genbench.results import RESULT_SCHEMA_VERSION
 
 FILE_FIELDS = {"source": str, "url": str, "rows": list}
@@ -101,7 +102,7 @@ def read_reported_file(path: Path) -> list[dict[str, Any]]:
     top = _checked(raw, FILE_FIELDS, f"reported file {path}")
     if "source" not in top:
         raise ResultsError(f"reported file {path}: field 'source' is missing (where the numbers were published)")
-    if "url" in top and not top["url"].startswith(("https://", "http://")):
+    if "url" in top and http_url(top["url"]) is None:
         raise ResultsError(f"reported file {path}: field 'url' must start with https:// or http://, got {top['url']!r}")
     records = []
     for index, row in enumerate(top.get("rows", []), start=1):

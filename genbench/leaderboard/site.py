@@ -20,6 +20,7 @@ from genbench import __version__
 from genbench.errors import ResultsError
 from genbench.leaderboard import pages
 from genbench.leaderboard.grouping import ProtocolGroup, group_records
+from genbench.leaderboard.links import http_url
 from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import markdown_text, raw_frame, to_csv
 from genbench.housekeeping import TEMP_NAME
@@ -102,9 +103,12 @@ def load_records(results_dir: Path | None, reported_dir: Path | None) -> LoadedR
 
 
 def template_environment() -> Environment:
-    """jinja2 with autoescaping on for every template: names from plugins and captions are text."""
-    return Environment(loader=PackageLoader("genbench.leaderboard", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    """jinja2 with autoescaping on for every template: names from plugins and captions are text, and outside
+    links pass ``http_url``."""
+    env = Environment(loader=PackageLoader("genbench.leaderboard", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["http_url"] = http_url  # every outside link goes through it; anything else is not linked
+    return env
 
 
 class SiteWriter:
@@ -112,9 +116,9 @@ class SiteWriter:
 
     def __init__(self, out_dir: Path):
         self.out_dir = Path(out_dir)
-        self.files: dict[str, bytes | Path] = {}
+        self.files: dict[str, bytes] = {}
 
-    def add(self, relative: str, content: str | bytes | Path) -> None:
+    def add(self, relative: str, content: str | bytes) -> None:
         self.files[relative] = content.encode("utf-8") if isinstance(content, str) else content
 
     def _previous(self) -> list[str]:
@@ -131,8 +135,7 @@ class SiteWriter:
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             for relative in sorted(self.files):
-                content = self.files[relative]
-                data = content.read_bytes() if isinstance(content, Path) else content
+                data = self.files[relative]
                 target = self.out_dir / relative
                 if target.is_file() and target.read_bytes() == data:
                     unchanged += 1
@@ -182,8 +185,8 @@ def render_group(env: Environment, group: ProtocolGroup, groups: list[ProtocolGr
         definition=json.dumps(group.definition, indent=2, sort_keys=True) if group.definition else None, **common))
     for record in group.records:
         run_assets = assets[record["run_id"]]
-        for target, source in run_assets.copies.items():
-            writer.add(target, source)
+        for target, data in run_assets.copies.items():
+            writer.add(target, data)
         writer.add(pages.run_page(record["run_id"]), env.get_template("run.html").render(
             **pages.run_context(record, tables, run_assets), **common))
     return {"group": group, "href": page, "best": pages.best_per_metric(tables)}
