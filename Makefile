@@ -33,7 +33,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 docs: setup
-	$(BIN)/python -m genbench.docgen
+	$(BIN)/python -m genbench.cli.docgen
 
 # The digits protocol page of the site `make demo` builds (its file name carries the fingerprint).
 SCREENSHOT_PAGE ?= $(firstword $(filter-out %--reported.html,$(wildcard leaderboards/protocols/digits--*.html)))

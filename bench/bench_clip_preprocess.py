@@ -17,7 +17,7 @@ import time
 import open_clip
 import torch
 
-from genbench.clip import ClipModel
+from genbench.extractors.open_clip_models import ClipModel
 
 
 def timed(fn, repeats: int, device: torch.device) -> float:

@@ -31,10 +31,10 @@ from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics
 
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
 from genbench.extractors.random_inception import structured_images, write_random_inception_weights
-from genbench.folder_metrics import CHUNK, CompareOptions, compare_folders
+from genbench.evaluation.compare import CHUNK, CompareOptions, compare_folders
 from genbench.metrics.blas import one_blas_thread
 from genbench.metrics.frechet_distance import frechet_distance, trace_sqrt_product
-from genbench.grid import save_images
+from genbench.storage.images import save_images
 
 
 def torch_fidelity_metrics(generated: Path, reference: Path, weights: Path, kid_subset_size: int) -> dict:

@@ -20,7 +20,7 @@ import time
 import torch
 from diffusers import UNet2DConditionModel
 
-from genbench.model import SampleBatch
+from genbench.models.base import SampleBatch
 
 
 def timed(function, device: torch.device, repeats: int) -> float:

@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 
 import genbench
-import genbench.runner as runner_module
-from genbench.model import ImageFormat, SampleBatch
+import genbench.runner.runner as runner_module
+from genbench.models.base import ImageFormat, SampleBatch
 from genbench.registry import get_registry
-from genbench.runner import Runner
-from genbench.samples import load_image_folder
-from genbench.sampling import sample_seed
+from genbench.runner.runner import Runner
+from genbench.evaluation.samples import load_image_folder
+from genbench.trust.seeds import sample_seed
 
 
 def main() -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 import genbench
-from genbench.model import SampleBatch
+from genbench.models.base import SampleBatch
 from genbench.registry import get_registry
-from genbench.sampling import sample_seed
+from genbench.trust.seeds import sample_seed
 
 SEED_002_SAMPLES = 150
 

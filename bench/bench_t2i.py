@@ -29,7 +29,7 @@ def random_clip_weights(directory: Path) -> None:
     import open_clip
     from safetensors.torch import save_file
 
-    from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, clip_weights_source
+    from genbench.extractors.open_clip_models import DEFAULT_MODEL, DEFAULT_PRETRAINED, clip_weights_source
 
     model = open_clip.create_model(DEFAULT_MODEL)
     name = clip_weights_source(DEFAULT_MODEL, DEFAULT_PRETRAINED).filename
@@ -38,7 +38,7 @@ def random_clip_weights(directory: Path) -> None:
 
 def seconds_per_image(model, images: int, device: torch.device) -> float:
     """Mean wall time of ``images`` batch-1 samples after one warm-up sample."""
-    from genbench.model import SampleBatch
+    from genbench.models.base import SampleBatch
 
     def one(index: int) -> None:
         model.sample(SampleBatch([index], device, captions=[CAPTIONS[index % len(CAPTIONS)]]))
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--weights-dir", type=Path, help="holds open_clip-ViT-B-32-openai.safetensors")
     args = parser.parse_args()
 
-    from genbench.model import ImageFormat
+    from genbench.models.base import ImageFormat
     from genbench.registry import load_registry
 
     device = torch.device(args.device)

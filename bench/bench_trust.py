@@ -18,11 +18,11 @@ import time
 import numpy as np
 import torch
 
-from genbench.model import ImageFormat
-from genbench.reference_identity import PixelHasher
+from genbench.models.base import ImageFormat
+from genbench.trust.hashing import PixelHasher
 from genbench.registry import get_registry
-from genbench.runner import Runner, RunOptions
-from genbench.sampling import Conditions
+from genbench.runner.runner import Runner, RunOptions
+from genbench.protocols.conditions import Conditions
 
 
 def bench_pixel_hash(count: int, size: int) -> None:

@@ -26,9 +26,9 @@ import torch
 
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION, build_inception_extractor
 from genbench.extractors.random_inception import write_random_inception_weights
-from genbench.model import ImageFormat
+from genbench.models.base import ImageFormat
 from genbench.registry import get_registry
-from genbench.runner import ExtractorContext
+from genbench.runner.runner import ExtractorContext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_metrics import fid_from_statistics  # noqa: E402

@@ -10,7 +10,7 @@ import importlib.metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genbench.hookspecs import hookimpl
+from genbench.registry.hookspecs import hookimpl
 
 try:
     __version__ = importlib.metadata.version("genbench")
@@ -33,7 +33,7 @@ def run(plugin: str, protocol: str, *, checkpoint: str | Path | None = None, dev
     Every keyword is the ``genbench run`` option of the same name (listed below), except
     ``command``, the command line recorded in the result. ``settings`` is ``--set`` as a dict.
     """
-    from genbench.runner import run as _run
+    from genbench.runner.runner import run as _run
 
     return _run(plugin, protocol, checkpoint=None if checkpoint is None else Path(checkpoint), device=device,
                 seed=seed, results_dir=Path(results_dir), settings=dict(settings or {}), batch_size=batch_size,
@@ -53,7 +53,7 @@ def _cli_options(command: str) -> str:
     import importlib
 
     parser = argparse.ArgumentParser(add_help=False)
-    importlib.import_module(f"genbench.commands.{command}").add_arguments(parser)
+    importlib.import_module(f"genbench.cli.commands.{command}").add_arguments(parser)
     return "\n".join(f"    {a.dest} ({', '.join(a.option_strings) or a.dest}): {a.help}" for a in parser._actions)
 
 
@@ -64,7 +64,7 @@ if run.__doc__:  # None under python -OO
 def load_results(results_dir: str, strict: bool = False) -> "pandas.DataFrame":
     """Every readable result file in ``results_dir`` as one DataFrame row each; an unreadable one is skipped
     with a warning naming it (``strict=True``: raises ``ResultsError`` instead)."""
-    from genbench.results import load_results as _load
+    from genbench.storage.results import load_results as _load
 
     return _load(results_dir, strict)
 

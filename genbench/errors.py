@@ -1,4 +1,19 @@
-"""Exception families: each carries one line a user can act on; the CLI prints it and exits non-zero."""
+"""Exception families and one-line notices: what a user reads when something is wrong or unexpected.
+
+Each exception carries one line a user can act on; the CLI prints it and exits non-zero. A notice
+(on stderr, shown even with ``--quiet``) says why something unexpected happened: a corrupt shard
+recomputed, an unreadable result left off a leaderboard. Progress lines go to stdout and obey ``--quiet``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import warnings
+from typing import Any, Callable
+
+from tqdm.auto import tqdm
+
 
 
 class GenbenchError(Exception):
@@ -27,3 +42,27 @@ class MetricError(GenbenchError):
 
 class ResultsError(GenbenchError):
     """A results directory or result file cannot be written or read."""
+
+
+def notice(message: str) -> None:
+    """Print ``genbench: message`` on stderr without breaking a progress bar."""
+    tqdm.write(f"genbench: {message}", file=sys.stderr)
+
+
+def moved_module(old: str, new: str) -> Callable[[str], Any]:
+    """The ``__getattr__`` of a module left at an old import path: every name comes from ``new``, with one
+    ``FutureWarning`` per old module (as timm keeps its old paths), so plugins written against it keep working."""
+    warned = []
+
+    def __getattr__(name: str) -> Any:
+        try:
+            value = getattr(importlib.import_module(new), name)
+        except AttributeError:
+            raise AttributeError(f"module '{old}' (now {new}) has no attribute '{name}'") from None
+        if not warned:
+            warned.append(name)
+            warnings.warn(f"{old} has moved to {new}; import from there (the old path will be removed in a "
+                          f"future release)", FutureWarning, stacklevel=2)
+        return value
+
+    return __getattr__

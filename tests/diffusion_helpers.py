@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from genbench.model import ImageFormat, SampleBatch, TrainingData
-from genbench.protocol import builtin_protocol_files
+from genbench.models.base import ImageFormat, SampleBatch, TrainingData
+from genbench.protocols.protocol import builtin_protocol_files
 from genbench.registry import get_registry
 
 DEVICE = torch.device("cpu")

@@ -58,21 +58,21 @@ WRITES = {
 
 def install(point: str, count: int) -> None:
     import genbench.cli  # noqa: F401 - imported first, so that every binding below exists to be wrapped
-    import genbench.grid
-    import genbench.runner
-    import genbench.storage
+    import genbench.storage.images
+    import genbench.runner.runner
+    import genbench.storage.files
 
     reached = at(count)
     if point == "sample":
-        real_validate = genbench.runner.validate_batch
+        real_validate = genbench.runner.runner.validate_batch
 
         def validate(*args, **kwargs):
             reached()
             return real_validate(*args, **kwargs)
 
-        genbench.runner.validate_batch = validate
+        genbench.runner.runner.validate_batch = validate
     elif point in ("shard-write", "cache-write"):
-        real_save = genbench.storage.save_file
+        real_save = genbench.storage.files.save_file
 
         def save_file(tensors, filename, *args, **kwargs):
             real_save(tensors, filename, *args, **kwargs)
@@ -81,15 +81,15 @@ def install(point: str, count: int) -> None:
                 half_written(Path(filename))
                 reached()
 
-        genbench.storage.save_file = save_file
+        genbench.storage.files.save_file = save_file
     elif point in WRITES:
         wanted = WRITES[point]
-        real_write = genbench.storage.atomic_write_text
+        real_write = genbench.storage.files.atomic_write_text
 
         def atomic_write_text(path, text):
             if wanted(Path(path).name):
                 if point == "result-write":  # die with half the text in the temp file, before the rename
-                    with genbench.storage.atomic_path(Path(path)) as tmp:
+                    with genbench.storage.files.atomic_path(Path(path)) as tmp:
                         tmp.write_text(text[: len(text) // 2], encoding="utf-8")
                         reached()
                 else:
@@ -100,7 +100,7 @@ def install(point: str, count: int) -> None:
             if getattr(module, "atomic_write_text", None) is real_write:  # every `from storage import` binding
                 module.atomic_write_text = atomic_write_text
     elif point == "grid-write":
-        real_atomic_path = genbench.grid.atomic_path
+        real_atomic_path = genbench.storage.images.atomic_path
 
         class KilledWhileSaving:
             def __init__(self, path):
@@ -115,7 +115,7 @@ def install(point: str, count: int) -> None:
                 reached()
                 return self.inner.__exit__(*exc)
 
-        genbench.grid.atomic_path = KilledWhileSaving
+        genbench.storage.images.atomic_path = KilledWhileSaving
     else:
         raise SystemExit(f"unknown fault point '{point}'")
 

@@ -1,4 +1,4 @@
-"""Result records crafted by hand for the leaderboard tests and bench, following ``genbench.results``' schema.
+"""Result records crafted by hand for the leaderboard tests and bench, following ``genbench.storage.results``' schema.
 
 No model is trained: the numbers are chosen so that orders and best values are known in advance.
 """

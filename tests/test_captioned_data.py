@@ -18,8 +18,8 @@ from genbench.datasets.coco import load_coco, select_captions, selection_sha256
 from genbench.datasets.shapes import COLOURS, POSITIONS, SHAPES, load_shapes_split
 from genbench.errors import DataError, WeightsError
 from genbench.extractors.inception import INCEPTION
-from genbench.featurepass import extract_features
-from genbench.protocol import builtin_protocol_files, load_protocol_file
+from genbench.extractors.feature_pass import extract_features
+from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file
 from genbench.registry import load_registry
 
 

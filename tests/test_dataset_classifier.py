@@ -13,9 +13,9 @@ from genbench.datasets.fashion_mnist import load_fashion_mnist
 from genbench.errors import WeightsError
 from genbench.extractors.classifier import classifier_accuracy, load_classifier
 from genbench.extractors.dataset_classifier import build_dataset_classifier
-from genbench.hashing import sha256_file
+from genbench.trust.hashing import sha256_file
 from genbench.registry import get_registry
-from genbench.runner import ExtractorContext
+from genbench.runner.runner import ExtractorContext
 from test_pixel_datasets import write_fashion_mnist
 
 pytestmark = pytest.mark.usefixtures("one_thread")

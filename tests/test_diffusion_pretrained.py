@@ -9,7 +9,7 @@ from diffusers import DDIMPipeline, DDPMPipeline, DDPMScheduler, UNet2DModel
 
 from diffusion_helpers import DEVICE, one_thread  # noqa: F401  (fixture)
 from genbench.errors import WeightsError
-from genbench.model import SampleBatch
+from genbench.models.base import SampleBatch
 from genbench_models.ddim import DDIM
 from genbench_models.ddpm import DDPM
 

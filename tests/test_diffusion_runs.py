@@ -8,8 +8,8 @@ from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
 from diffusion_helpers import one_thread, small_digits_protocol  # noqa: F401  (fixture)
 from genbench.cli import main
-from genbench.hashing import sha256_tree
-from genbench.results import read_result
+from genbench.trust.hashing import sha256_tree
+from genbench.storage.results import read_result
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 #: 200 samples: enough for FD on 64-d features and KID subsets of 100.

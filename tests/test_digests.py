@@ -6,14 +6,14 @@ import hashlib
 
 import torch
 
-from genbench.digests import CHUNK_VALUES, digest_weights, distinct_count, image_digests, weight_bits
+from genbench.trust.digests import CHUNK_VALUES, digest_weights, distinct_count, image_digests, weight_bits
 
 
 def test_equal_images_have_equal_digests_in_any_batch_and_chunk(monkeypatch):
     images = torch.randint(0, 256, (37, 3, 16, 16), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
     together = image_digests(images)
     one_by_one = torch.cat([image_digests(image[None]) for image in images])
-    monkeypatch.setattr("genbench.digests.CHUNK_VALUES", 3 * 16 * 16 * 5)  # five images a chunk
+    monkeypatch.setattr("genbench.trust.digests.CHUNK_VALUES", 3 * 16 * 16 * 5)  # five images a chunk
     chunked = image_digests(images.flip(0)).flip(0)
     assert torch.equal(together, one_by_one) and torch.equal(together, chunked)
     assert distinct_count(together) == 37

@@ -18,10 +18,10 @@ from safetensors.torch import load_file
 
 import genbench
 from genbench.extractors.base import FeatureExtractor
-from genbench.featurepass import extract_features
-from genbench.hashing import sha256_file
-from genbench.reference_pass import block_features
-from genbench.sharding import assign_shards
+from genbench.extractors.feature_pass import extract_features
+from genbench.trust.hashing import sha256_file
+from genbench.runner.reference_pass import block_features
+from genbench.runner.shards import assign_shards
 
 from tests_support import FAST, SMALL, metric_values
 
@@ -35,7 +35,7 @@ import os
 import signal
 from pathlib import Path
 
-from genbench.hookspecs import hookimpl
+from genbench.registry.hookspecs import hookimpl
 from genbench_models.vae import VAE, BetaVAE
 
 

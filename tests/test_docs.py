@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from genbench import docgen
+from genbench.cli import docgen
 from genbench.cli import COMMANDS as COMMAND_NAMES
 from genbench.cli import build_parser, main
-from genbench.results import RESULT_FIELDS
+from genbench.storage.results import RESULT_FIELDS
 
 DOCS = docgen.documentation_files()
 FENCE = re.compile(r"^```(?P<info>[^\n]*)\n(?P<body>.*?)^```", re.S | re.M)
@@ -75,7 +75,7 @@ def test_every_toml_block_parses(path, body):
 
 
 def test_complete_protocols_shown_are_valid():
-    from genbench.protocol import parse_protocol
+    from genbench.protocols.protocol import parse_protocol
 
     shown = [(path, tomllib.loads(body)) for path, body in _blocks({"toml"})]
     complete = [(path, raw) for path, raw in shown if {"name", "task", "sampling"} <= set(raw)]
@@ -118,7 +118,7 @@ def test_the_plugin_guides_package_installs_lists_and_runs(plugin_installer, tmp
     assert all(math.isfinite(m["value"]) for m in record["metrics"].values())
     assert record["metrics"]["fd"]["value"] > 10  # noise is far from digits
 
-    # every field and key of a real record is documented in genbench.results.RESULT_FIELDS (docs/results.md)
+    # every field and key of a real record is documented in genbench.storage.results.RESULT_FIELDS (docs/results.md)
     assert set(record) <= set(RESULT_FIELDS), set(record) - set(RESULT_FIELDS)
     for name, (_, keys) in RESULT_FIELDS.items():
         if keys and isinstance(record.get(name), dict):
@@ -129,7 +129,7 @@ README = docgen.ROOT / "README.md"
 
 
 def test_the_readmes_run_shows_the_current_digits_fingerprint():
-    from genbench.runner import Runner, RunOptions
+    from genbench.runner.runner import Runner, RunOptions
 
     shown = re.search(r"^protocol   digits v\d+  fingerprint ([0-9a-f]{16})$", README.read_text("utf-8"), re.M)
     runner = Runner(RunOptions(plugin="vae", protocol="digits", quiet=True))
@@ -142,7 +142,7 @@ def test_the_demo_sites_real_images_row_is_on_the_current_digits_fingerprint():
     fingerprint is the protocol's; an old one puts it on a page of its own that no run shares."""
     import tomllib
 
-    from genbench.runner import Runner, RunOptions
+    from genbench.runner.runner import Runner, RunOptions
 
     runner = Runner(RunOptions(plugin="vae", protocol="digits", quiet=True))
     current = runner.prepare(runner.registry.protocol("digits")).fingerprint

@@ -16,15 +16,15 @@ import pytest
 import torch
 import torchvision
 
-import genbench.downloads
+import genbench.storage.downloads
 from genbench.cli import main
-from genbench.clip import load_clip
+from genbench.extractors.open_clip_models import load_clip
 from genbench.datasets.base import DataRequest
 from genbench.datasets.cifar10 import load_cifar10
 from genbench.datasets.coco import load_coco
 from genbench.errors import DataError, WeightsError
 from genbench.extractors.inception import resolve_hub_weights
-from genbench.weights import WeightsSource
+from genbench.storage.weights import WeightsSource
 from genbench_models.ddpm import DDPM
 
 
@@ -46,7 +46,7 @@ def closed_port_url() -> str:
 @pytest.fixture
 def silent_server_url(monkeypatch):
     """A server that accepts connections and never answers; downloads time out after 0.5 s."""
-    monkeypatch.setattr(genbench.downloads, "DOWNLOAD_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(genbench.storage.downloads, "DOWNLOAD_TIMEOUT_SECONDS", 0.5)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)

@@ -72,7 +72,7 @@ def test_a_rerun_with_threads_is_recorded_and_reproduces_the_entry(vae_checkpoin
 
 
 def test_genbench_threads_from_the_environment_and_bad_counts_are_one_line(monkeypatch, tmp_path, torch_threads, capsys):
-    from genbench.threads import use_threads
+    from genbench.runner.threads import use_threads
 
     monkeypatch.setenv("GENBENCH_THREADS", "1")
     assert use_threads() == 1 and torch.get_num_threads() == 1

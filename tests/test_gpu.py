@@ -16,10 +16,10 @@ import pytest
 import torch
 
 import genbench
-from genbench.featurepass import extract_features
-from genbench.model import ImageFormat, SampleBatch
+from genbench.extractors.feature_pass import extract_features
+from genbench.models.base import ImageFormat, SampleBatch
 from genbench.registry import get_registry
-from genbench.runner import ExtractorContext, _sample, build_extractors
+from genbench.runner.runner import ExtractorContext, _sample, build_extractors
 
 from tests_support import SMALL, metric_values
 
@@ -74,7 +74,7 @@ def test_fp16_sampling_runs_the_network_in_half_precision():
 
 
 def test_digests_on_the_gpu_equal_the_cpu_digests_exactly():
-    from genbench.digests import image_digests
+    from genbench.trust.digests import image_digests
 
     images = torch.randint(0, 256, (300, 3, 256, 256), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
     assert torch.equal(image_digests(images.cuda()), image_digests(images))

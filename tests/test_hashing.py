@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from genbench.hashing import checkpoint_sha256, sha256_file, sha256_tree
+from genbench.trust.hashing import checkpoint_sha256, sha256_file, sha256_tree
 
 
 def write_tree(root, files: dict[str, bytes]) -> None:

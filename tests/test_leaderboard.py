@@ -19,7 +19,7 @@ from genbench.leaderboard.grouping import Change, definition_changes, group_diff
 from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import Column, best_flags, group_frame, model_label
 from genbench.leaderboard import formatting, plots
-from genbench.results import flatten
+from genbench.storage.results import flatten
 from leaderboard_records import definition, demo_records, make_record, write_records
 
 REPORTED_TOML = """\
@@ -436,7 +436,7 @@ def test_formatting():
 
 
 def test_the_command_offers_every_table():
-    from genbench.commands.leaderboard import VIEWS as COMMAND_TABLES
+    from genbench.cli.commands.leaderboard import VIEWS as COMMAND_TABLES
     from genbench.leaderboard.tables import VIEWS
 
     assert COMMAND_TABLES == tuple(VIEWS)

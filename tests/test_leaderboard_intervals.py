@@ -7,7 +7,7 @@ from genbench.leaderboard.explanations import explain
 from genbench.leaderboard.grouping import group_records
 from genbench.leaderboard.intervals import indistinguishable, overlaps
 from genbench.leaderboard.pages import GroupTables, speed_plots
-from genbench.results import flatten
+from genbench.storage.results import flatten
 from leaderboard_records import make_record, write_records
 
 

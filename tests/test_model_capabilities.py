@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genbench.model import CAPABILITIES, SETTING_CAPABILITIES, GenerativeModel
+from genbench.models.base import CAPABILITIES, SETTING_CAPABILITIES, GenerativeModel
 from genbench.registry import load_registry
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genbench.model import SampleBatch
-from genbench.noise import per_image_normal
+from genbench.models.base import SampleBatch
+from genbench.models.noise import per_image_normal
 
 
 def sequential(seeds, shape, steps=1):

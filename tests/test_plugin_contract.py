@@ -9,9 +9,9 @@ import pytest
 
 import genbench
 from genbench.errors import PluginError, ProtocolError
-from genbench.model import ModelSpec, SettingValues
-from genbench.protocol import builtin_protocol_files, parse_protocol
-from genbench.training import choose_recipe
+from genbench.models.base import ModelSpec, SettingValues
+from genbench.protocols.protocol import builtin_protocol_files, parse_protocol
+from genbench.models.training import choose_recipe
 from genbench_models.vae import BetaVAE
 from tests_support import SMALL
 
@@ -20,7 +20,7 @@ PROTOCOLS = {p.stem: p for p in builtin_protocol_files()}
 #: A third-party VAE that only brings its own recipe: no protocol knows it.
 ACME = '''
 from genbench import hookimpl
-from genbench.model import ModelSpec
+from genbench.models.base import ModelSpec
 from genbench_models.vae import BetaVAE
 
 
@@ -40,8 +40,8 @@ def genbench_models():
 TEMPERATURE = '''
 import torch
 from genbench import hookimpl
-from genbench.model import ModelSpec
-from genbench.modelkit import to_uint8
+from genbench.models.base import ModelSpec
+from genbench.models.kit import to_uint8
 from genbench_models.vae import BetaVAE
 
 
@@ -130,7 +130,7 @@ def test_setting_values_note_what_the_model_reads():
     ("self.config['temperature']", "plugin 'warm-vae' declares setting 'temperature' but never read it from "
                                    "self.setting_values after configure(), so the recorded temperature=0.5 may not "
                                    "be what it used; read settings from self.setting_values (see "
-                                   "genbench.model.GenerativeModel)"),
+                                   "genbench.models.base.GenerativeModel)"),
     ("self.setting_values['temperature']", None),
 ])
 def test_a_setting_the_model_never_reads_is_refused_not_recorded(plugin_installer, tmp_path, source, error):

@@ -7,9 +7,9 @@ import torch
 
 import genbench
 from genbench.errors import PluginError
-from genbench.model import ImageFormat, SampleBatch
+from genbench.models.base import ImageFormat, SampleBatch
 from genbench.registry import get_registry
-from genbench.runner import _sample
+from genbench.runner.runner import _sample
 
 from tests_support import FAST
 

@@ -11,7 +11,7 @@ from genbench.errors import MetricError
 from genbench.metrics.base import MetricPlan
 from genbench.metrics.diversity import CAPTION_DIVERSITY
 from genbench.metrics.fidelity import FID, ISC, KID, PRECISION
-from genbench.protocol import builtin_protocol_files
+from genbench.protocols.protocol import builtin_protocol_files
 
 THIRD_PARTY_METRIC = '''
 from genbench import hookimpl

@@ -11,7 +11,7 @@ from genbench.cli import EXIT_ERROR, main
 from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
 from genbench.errors import ProtocolError
-from genbench.protocol_additions import add_metrics
+from genbench.protocols.additions import add_metrics
 from genbench.registry import get_registry
 
 

@@ -10,8 +10,7 @@ import pytest
 
 from genbench.cli import main
 from genbench.errors import ProtocolError
-from genbench.protocol import (PROTOCOL_KEYS, builtin_protocol_files, check_declared_settings, load_protocol_file,
-                               parse_protocol)
+from genbench.protocols.protocol import PROTOCOL_KEYS, builtin_protocol_files, check_declared_settings, load_protocol_file, parse_protocol
 from genbench.registry import load_registry
 
 PROTOCOLS = {p.stem: p for p in builtin_protocol_files()}

@@ -12,11 +12,11 @@ from genbench.cli import main
 from genbench.datasets.base import DataRequest, DatasetSpec
 from genbench.datasets.coco import load_coco
 from genbench.errors import DataError
-from genbench.hashing import sha256_file
-from genbench.protocol import builtin_protocol_files
-from genbench.reference_identity import reference_identity
+from genbench.trust.hashing import sha256_file
+from genbench.protocols.protocol import builtin_protocol_files
+from genbench.trust.reference_identity import reference_identity
 from genbench.registry import Provided, get_registry
-from genbench.runner import Runner, RunOptions
+from genbench.runner.runner import Runner, RunOptions
 
 from test_captioned_data import make_coco
 from tests_support import SMALL

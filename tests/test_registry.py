@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from genbench import hookspecs
+from genbench.registry import hookspecs
 from genbench.cli import main
 from genbench.errors import PluginError, ProtocolError
 from genbench.registry import load_registry
 
 THIRD_PARTY = '''
 from genbench import hookimpl
-from genbench.model import ModelSpec
+from genbench.models.base import ModelSpec
 from genbench_models.vae import BetaVAE
 
 
@@ -49,7 +49,7 @@ CLASH = ("model plugin 'vae' is disabled: it is provided by acme-gen (acme_clash
 SHAPES_AGAIN = """
 @hookimpl
 def genbench_protocols():
-    from genbench.protocol import builtin_protocol_files
+    from genbench.protocols.protocol import builtin_protocol_files
     return [next(p for p in builtin_protocol_files() if p.stem == "shapes")]
 """
 
@@ -82,7 +82,7 @@ def test_a_name_two_plugins_claim_is_disabled_for_both_and_the_rest_keeps_workin
         registry.model("vae")
     assert str(error.value) == CLASH
     with pytest.raises(ProtocolError, match=r"^protocol 'shapes' is disabled: it is provided by acme-gen "
-                                            r"\(acme_clash\) and by genbench \(genbench.builtins\); "):
+                                            r"\(acme_clash\) and by genbench \(genbench.registry.builtins\); "):
         registry.protocol("shapes")
     assert registry.model("ddpm").plugin.distribution == "genbench"  # every other entry still works
     assert "digits" in registry.protocols

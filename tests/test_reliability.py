@@ -10,7 +10,7 @@ import torch
 
 import genbench
 from genbench.errors import GenbenchError
-from genbench.runner import Runner
+from genbench.runner.runner import Runner
 
 from tests_support import FAST, SMALL, metric_values
 
@@ -35,7 +35,7 @@ def interrupted_run(monkeypatch, results_dir: Path, **common) -> None:
 
 @pytest.mark.parametrize("text", WRONG_SHAPES)
 def test_read_json_object_calls_every_wrong_shape_corrupt(tmp_path, text):
-    from genbench.storage import CorruptFile, read_json_object
+    from genbench.storage.files import CorruptFile, read_json_object
 
     path = tmp_path / "record.json"
     path.write_text(text, encoding="utf-8")
@@ -99,14 +99,14 @@ def test_a_batch_size_below_one_is_refused_by_the_python_api(tmp_path, vae_check
     (24.0, 16, 16, True),
 ])
 def test_cpu_contention_means_more_runnable_threads_than_cpus_and_not_all_ours(load, cpus, threads, expected):
-    from genbench.machine_load import contended
+    from genbench.runner.speed import contended
 
     snapshot = {"load_average_1min": load, "cpu_count": cpus, "torch_threads": threads}
     assert contended(snapshot, torch.device("cpu")) is expected
 
 
 def test_gpu_contention_means_another_process_on_the_device():
-    from genbench.machine_load import contended
+    from genbench.runner.speed import contended
 
     busy = {"load_average_1min": 0.5, "cpu_count": 8, "torch_threads": 8,
             "gpu": {"other_processes": 1, "utilization_percent": 97}}
@@ -115,15 +115,15 @@ def test_gpu_contention_means_another_process_on_the_device():
 
 
 def test_a_run_records_the_machine_load_around_the_speed_section(tmp_path, vae_checkpoint, monkeypatch):
-    import genbench.machine_load
+    import genbench.runner.speed
 
     readings = iter([(0.25, 0.2, 0.1), (64.0, 10.0, 3.0)])  # quiet before the timing, busy after it
-    monkeypatch.setattr(genbench.machine_load.os, "getloadavg", lambda: next(readings))
+    monkeypatch.setattr(genbench.runner.speed.os, "getloadavg", lambda: next(readings))
     record = genbench.run(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, results_dir=tmp_path,
                           quiet=True, settings=SMALL, device="cpu")
     load = record["speed"]["machine_load"]
     assert load["before"]["load_average_1min"] == 0.25 and load["after"]["load_average_1min"] == 64.0
-    assert load["before"]["cpu_count"] == genbench.machine_load.cpu_count() >= 1
+    assert load["before"]["cpu_count"] == genbench.runner.speed.cpu_count() >= 1
     assert load["before"]["torch_threads"] == torch.get_num_threads()
     assert record["speed"]["contended"] is True
     assert genbench.load_results(tmp_path).loc[0, "speed_contended"]
@@ -158,7 +158,7 @@ def debris(results: Path) -> dict[str, Path]:
 
 
 def test_a_run_alone_removes_only_genbench_debris_and_says_so(tmp_path, capsys):
-    from genbench.housekeeping import in_use
+    from genbench.storage.housekeeping import in_use
 
     paths = debris(tmp_path)
     with in_use(tmp_path):
@@ -170,8 +170,8 @@ def test_a_run_alone_removes_only_genbench_debris_and_says_so(tmp_path, capsys):
 
 
 def test_nothing_is_cleaned_while_another_run_uses_the_directory(tmp_path):
-    from genbench.housekeeping import LOCK_FILE, in_use
-    from genbench.locks import shared
+    from genbench.storage.housekeeping import LOCK_FILE, in_use
+    from genbench.storage.locks import shared
 
     paths = debris(tmp_path)
     with shared(tmp_path / LOCK_FILE):  # another live run (flock: another open file description)
@@ -208,7 +208,7 @@ def test_library_output_is_dropped_when_the_load_fails_and_replayed_when_it_succ
     import logging
     import sys
 
-    from genbench.quiet import library_output_held
+    from genbench.runner.quiet import library_output_held
 
     library = logging.getLogger("some_library")
     handler = logging.StreamHandler(sys.stderr)  # bound at import, as diffusers does

@@ -10,7 +10,7 @@ import pytest
 
 import genbench
 from genbench.errors import ResultsError
-from genbench.results import RESULT_SCHEMA_VERSION, load_results, new_run_id, read_result, write_result
+from genbench.storage.results import RESULT_SCHEMA_VERSION, load_results, new_run_id, read_result, write_result
 
 
 def record(run_id: str, fd: float) -> dict:
@@ -85,7 +85,7 @@ def test_unreadable_result_files_are_named(tmp_path):
 
 
 def test_atomic_writes_keep_the_old_file_on_failure_and_use_normal_permissions(tmp_path):
-    from genbench.storage import atomic_path, atomic_write_text
+    from genbench.storage.files import atomic_path, atomic_write_text
 
     target = tmp_path / "r.json"
     atomic_write_text(target, "old")

@@ -13,7 +13,7 @@ from genbench.cli import main
 from genbench.errors import PluginError
 from genbench.leaderboard.site import build_leaderboard
 from genbench.registry import reset_registry
-from genbench.runner import Runner
+from genbench.runner.runner import Runner
 
 from test_runner import interrupt_second_shard
 from tests_support import SMALL
@@ -21,7 +21,7 @@ from tests_support import SMALL
 PLUGIN = '''
 import torch
 from genbench import hookimpl
-from genbench.model import ModelSpec
+from genbench.models.base import ModelSpec
 from genbench_models.vae import BetaVAE
 
 

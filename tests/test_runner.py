@@ -11,14 +11,14 @@ import torch
 
 import genbench
 from genbench.errors import PluginError, ProtocolError, ResultsError, WeightsError
-from genbench.runner import Runner, RunOptions
+from genbench.runner.runner import Runner, RunOptions
 
 from tests_support import FAST, SMALL, metric_values
 
 BAD_PLUGIN = '''
 import torch
 from genbench import hookimpl
-from genbench.model import ModelSpec
+from genbench.models.base import ModelSpec
 from genbench_models.vae import BetaVAE
 
 
@@ -139,7 +139,7 @@ def test_checkpoint_errors(tmp_path, vae_checkpoint):
                      results_dir=tmp_path, quiet=True)
     foreign = tmp_path / "foreign.safetensors"
     foreign.write_bytes(vae_checkpoint.read_bytes())
-    from genbench.checkpoint import load_checkpoint, save_checkpoint
+    from genbench.models.checkpoints import load_checkpoint, save_checkpoint
 
     checkpoint = load_checkpoint(vae_checkpoint, "vae")
     save_checkpoint(foreign, "ddpm", checkpoint.config, checkpoint.tensors)

@@ -8,8 +8,8 @@ import torch
 import genbench
 from genbench.cli import main
 from genbench.errors import GenbenchError
-from genbench.model import SampleBatch
-from genbench.sampling import GENERATOR_SEEDS, check_run_seed, sample_seed, training_seed
+from genbench.models.base import SampleBatch
+from genbench.trust.seeds import GENERATOR_SEEDS, check_run_seed, sample_seed, training_seed
 
 from tests_support import SMALL, metric_values
 

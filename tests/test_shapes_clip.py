@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from genbench.clip import REFERENCE_CONFIGS, load_clip
+from genbench.extractors.open_clip_models import REFERENCE_CONFIGS, load_clip
 from genbench.datasets.base import DataRequest
 from genbench.datasets.shapes import load_shapes_split
-from genbench.hashing import sha256_file
-from genbench.protocol import builtin_protocol_files, load_protocol_file
+from genbench.trust.hashing import sha256_file
+from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file
 from genbench.reference.build_shapes_clip import MODEL_NAME, caption_accuracy, train_shapes_clip
 
 

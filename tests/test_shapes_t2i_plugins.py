@@ -9,12 +9,12 @@ import pytest
 from PIL import Image
 
 import genbench
-from genbench.clip import REFERENCE_CONFIGS
+from genbench.extractors.open_clip_models import REFERENCE_CONFIGS
 from genbench.datasets.base import DataRequest
 from genbench.datasets.shapes import load_shapes_split
 from genbench.errors import WeightsError
-from genbench.hashing import sha256_file
-from genbench.protocol import builtin_protocol_files
+from genbench.trust.hashing import sha256_file
+from genbench.protocols.protocol import builtin_protocol_files
 from genbench_models.textenc import load_frozen_clip
 
 SHIPPED = REFERENCE_CONFIGS / "shapes_clip.safetensors"

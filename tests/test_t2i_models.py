@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 from tiny_t2i import TINY_CLIP, captioned_images, make_tiny_clip
 
 from genbench.errors import PluginError, WeightsError
-from genbench.model import ImageFormat, SampleBatch, Task, TrainingData
+from genbench.models.base import ImageFormat, SampleBatch, Task, TrainingData
 from genbench.registry import load_registry
 from genbench_models.dfgan import DFGAN_SPEC
 from genbench_models.galip import GALIP_SPEC

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genbench.model import TrainingData
-from genbench.training import fit_steps
+from genbench.models.base import TrainingData
+from genbench.models.training import fit_steps
 from genbench_models.dfblock import DFBlock
 from genbench_models.gan import matching_aware_gradient_penalty
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 import genbench
-from genbench.checkpoint import load_checkpoint, save_checkpoint
-from genbench.hashing import sha256_file
+from genbench.models.checkpoints import load_checkpoint, save_checkpoint
+from genbench.trust.hashing import sha256_file
 
 from tests_support import FAST, metric_values
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from genbench.registry import get_registry
-from genbench.runner import metric_settings
+from genbench.runner.runner import metric_settings
 
 
 @pytest.mark.parametrize("old, new", [("cifar10-50k", "cifar10-50k-v2"), ("coco5k", "coco5k-v2"),

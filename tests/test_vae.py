@@ -6,8 +6,8 @@ import torch
 
 from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
-from genbench.model import ImageFormat, SampleBatch, TrainingData
-from genbench.sampling import sample_seed
+from genbench.models.base import ImageFormat, SampleBatch, TrainingData
+from genbench.trust.seeds import sample_seed
 from genbench_models.vae import VAE, BetaVAE
 
 CPU = torch.device("cpu")
@@ -65,7 +65,7 @@ def test_noise_rows_depend_only_on_their_seed():
 
 
 def test_progress_bars_stay_out_of_logs_but_obey_quiet():
-    from genbench.training import bar_disabled
+    from genbench.models.training import bar_disabled
 
     assert bar_disabled(False) is True
     assert bar_disabled(True) is None  # tqdm then shows bars only on a terminal

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from genbench.errors import PluginError
-from genbench.model import ImageFormat
-from genbench.validation import validate_batch
+from genbench.models.base import ImageFormat
+from genbench.runner.validation import validate_batch
 
 FORMAT = ImageFormat(size=16, channels=1)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genbench.results import RESULT_SCHEMA_VERSION
+from genbench.storage.results import RESULT_SCHEMA_VERSION
 
 #: Settings that keep a digits run to a few seconds: a short training and a smaller protocol.
 FAST = {"train.max_steps": "40", "protocol.sampling.num_samples": "400", "protocol.speed.repeats": "1"}

@@ -1,5 +1,5 @@
 """Shared pieces of the text-to-image plugin tests: a tiny open_clip model with random weights
-saved as safetensors (loaded through genbench.clip's weights-file path), and captioned images."""
+saved as safetensors (loaded through genbench.extractors.open_clip_models's weights-file path), and captioned images."""
 
 from __future__ import annotations
 

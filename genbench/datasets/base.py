@@ -40,7 +40,7 @@ class ImageDataset:
     #: What loading found and did (skipped images, dropped captions, selection hash); recorded in results.
     info: dict[str, Any] = field(default_factory=dict)
     #: What the loader read besides pixels that defines the set (every skipped file, annotation and
-    #: selection hashes); part of the reference identity (``genbench.reference_identity``).
+    #: selection hashes); part of the reference identity (``genbench.trust.reference_identity``).
     identity_source: dict[str, Any] = field(default_factory=dict)
     #: ``pixels_sha256`` when the loader hashed the pixels while decoding them at load (else computed on demand).
     pixels_sha256: str | None = None

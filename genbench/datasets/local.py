@@ -17,10 +17,10 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from genbench.datasets.base import DataRequest, ImageDataset
-from genbench.downloads import DownloadFailed, attempt
+from genbench.storage.downloads import DownloadFailed, attempt
 from genbench.errors import DataError
-from genbench.reference_cache import default_cache_dir
-from genbench.weights import offline
+from genbench.storage.caches import default_cache_dir
+from genbench.storage.weights import offline
 
 
 def data_root(request: DataRequest) -> tuple[Path, bool]:

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, safe_open
 
 from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
-from genbench.hashing import sha256_file
+from genbench.trust.hashing import sha256_file
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 

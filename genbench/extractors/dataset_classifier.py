@@ -22,9 +22,9 @@ from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorSpec
 from genbench.extractors.classifier import (ClassifierExtractor, classifier_accuracy, load_classifier,
                                             save_classifier, train_reference_classifier)
-from genbench.hashing import sha256_file, sha256_json
-from genbench.notices import notice
-from genbench.storage import CorruptFile, atomic_path, atomic_write_text, read_json_object
+from genbench.trust.hashing import sha256_file, sha256_json
+from genbench.errors import notice
+from genbench.storage.files import CorruptFile, atomic_path, atomic_write_text, read_json_object
 
 DEFAULTS = {"train_split": "train", "test_split": "test", "epochs": 10, "seed": 0, "batch_size": 128, "lr": 2e-3}
 REQUIRED = ("dataset", "image_size", "channels")

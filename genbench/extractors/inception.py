@@ -22,7 +22,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, Featu
 
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
-from genbench.weights import WeightsSource, resolve, weights_dir_from_env
+from genbench.storage.weights import WeightsSource, resolve, weights_dir_from_env
 
 #: The weights torch-fidelity downloads (converted from TensorFlow's 2015-12-05 release). The same
 #: file is pytorch-fid's ``pt_inception-2015-12-05-6726825d.pth``; its name carries the hash prefix.

@@ -24,7 +24,7 @@ from genbench.leaderboard.intervals import indistinguishable
 from genbench.leaderboard.tables import (CONTENDED, VIEWS, Column, MetricInfo, available_views, best_flags,
                                          cell_text, cell_value, display_frame, group_frame, group_metrics,
                                          model_label, raw_frame, to_csv, to_markdown, view_columns)
-from genbench.machine_load import describe_load
+from genbench.storage.results import describe_load
 
 
 def run_page(run_id: str) -> str:

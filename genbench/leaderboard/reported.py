@@ -14,7 +14,7 @@ from typing import Any
 
 from genbench.errors import ResultsError
 from genbench.leaderboard.links import http_url
-from genbench.results import RESULT_SCHEMA_VERSION
+from genbench.storage.results import RESULT_SCHEMA_VERSION
 
 FILE_FIELDS = {"source": str, "url": str, "rows": list}
 ROW_FIELDS = {

@@ -18,7 +18,7 @@ import pandas as pd
 
 from genbench.leaderboard import formatting
 from genbench.leaderboard.grouping import ProtocolGroup, is_reported, unranked_reason
-from genbench.results import flatten
+from genbench.storage.results import flatten
 
 #: Metric kinds in the order a reader expects them; other kinds follow by key.
 METRIC_KIND_ORDER = ("fid", "fd", "fid_infinity", "kid", "cmmd", "isc", "precision", "recall", "density", "coverage",

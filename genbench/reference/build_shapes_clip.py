@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from genbench.clip import REFERENCE_CONFIGS, ClipModel, register_reference_configs
+from genbench.extractors.open_clip_models import REFERENCE_CONFIGS, ClipModel, register_reference_configs
 from genbench.datasets.base import DataRequest
 from genbench.datasets.shapes import load_shapes_split
-from genbench.hashing import sha256_file
+from genbench.trust.hashing import sha256_file
 
 MODEL_NAME = "genbench-shapes-clip"
 IMAGE_SIZE = 32

@@ -13,8 +13,8 @@ from diffusers import DDIMScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from genbench.errors import PluginError
-from genbench.hookspecs import hookimpl
-from genbench.model import ModelSpec
+from genbench.registry.hookspecs import hookimpl
+from genbench.models.base import ModelSpec
 from genbench_models.ddpm import DDPM, DIFFUSION_CONFIG, TINY_CONFIG
 
 

@@ -22,12 +22,12 @@ import torch.nn.functional as F
 from diffusers import DDPMScheduler, DiffusionPipeline, UNet2DModel
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
-from genbench.downloads import DownloadFailed, attempt, check_reachable, failure_reason, hub_endpoint
+from genbench.storage.downloads import DownloadFailed, attempt, check_reachable, failure_reason, hub_endpoint
 from genbench.errors import WeightsError
-from genbench.hookspecs import hookimpl
-from genbench.model import ModelSpec, SampleBatch, Task
-from genbench.modelkit import from_uint8, to_uint8
-from genbench.weights import offline, refuse_pickled_weights
+from genbench.registry.hookspecs import hookimpl
+from genbench.models.base import ModelSpec, SampleBatch, Task
+from genbench.models.kit import from_uint8, to_uint8
+from genbench.storage.weights import offline, refuse_pickled_weights
 from genbench_models.diffusion import UNetDiffusion
 
 #: The schedule of both papers; a config may change it (the tiny test config uses fewer steps).

@@ -16,8 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from diffusers import UNet2DModel
 
-from genbench.modelkit import NetworkModel
-from genbench.precision import PrecisionSetting
+from genbench.models.kit import NetworkModel
+from genbench.models.precision import PrecisionSetting
 
 #: U-Net keys of a plugin config (the rest describe the noise schedule).
 UNET_DEFAULTS = {"block_out_channels": [32, 64], "layers_per_block": 1, "attention_levels": [], "norm_num_groups": 8}

@@ -16,9 +16,9 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from genbench.model import SampleBatch, TrainingData, TrainingReport
-from genbench.modelkit import from_uint8, to_uint8
-from genbench.training import BatchStep, adam, fit_steps
+from genbench.models.base import SampleBatch, TrainingData, TrainingReport
+from genbench.models.kit import from_uint8, to_uint8
+from genbench.models.training import BatchStep, adam, fit_steps
 from genbench_models.textenc import ClipConditionedModel
 
 #: Adam betas of the DF-GAN and GALIP code.
@@ -96,7 +96,7 @@ class TextConditionalGAN(ClipConditionedModel):
     """A generator ``G(noise, sentence) -> image in [-1, 1]`` and a discriminator, trained by the shared step.
 
     Training: Adam(β = 0, 0.9) for G (recipe ``lr``, default 1e-4) and D (``lr_d``, default 4e-4)
-    in ``genbench.training.fit_steps``. Sampling draws the noise from each image's own seed.
+    in ``genbench.models.training.fit_steps``. Sampling draws the noise from each image's own seed.
     """
 
     @abstractmethod

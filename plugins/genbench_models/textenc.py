@@ -2,7 +2,7 @@
 
 The CLIP weights never enter a plugin's checkpoint: the config records the open_clip model
 name, the pretrained tag (or weights file) and the SHA-256 of the weights used, and loading
-finds them again through ``genbench.clip.load_clip`` in the weights directory
+finds them again through ``genbench.extractors.open_clip_models.load_clip`` in the weights directory
 (``$GENBENCH_WEIGHTS``) or the hub cache; other weights than the checkpoint was trained
 with are refused. A bare ``*.safetensors`` name (a protocol recipe's
 ``clip_pretrained = "shapes_clip.safetensors"``) is resolved as the clip extractor resolves
@@ -15,11 +15,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from genbench.clip import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip, weights_file
+from genbench.extractors.open_clip_models import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip, weights_file
 from genbench.errors import PluginError, WeightsError
-from genbench.model import SampleBatch, Task
-from genbench.modelkit import NetworkModel
-from genbench.weights import weights_dir_from_env
+from genbench.models.base import SampleBatch, Task
+from genbench.models.kit import NetworkModel
+from genbench.storage.weights import weights_dir_from_env
 
 #: Config keys naming the frozen CLIP model; defaults are ViT-B/32 with OpenAI's weights (512-d).
 CLIP_DEFAULTS = {"clip_model": DEFAULT_MODEL, "clip_pretrained": DEFAULT_PRETRAINED}

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from genbench.extractors.random_inception import structured_images as make_images
-from genbench.grid import save_images
+from genbench.storage.images import save_images
 
 __all__ = ["make_images", "write_folder"]
 

@@ -12,10 +12,10 @@ from cleanfid.features import InceptionV3W
 
 from genbench.errors import WeightsError
 from genbench.extractors.cleanfid_backend import TORCHSCRIPT_INCEPTION, build_cleanfid_extractor
-from genbench.hashing import sha256_file
+from genbench.trust.hashing import sha256_file
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
-from genbench.runner import ExtractorContext
+from genbench.runner.runner import ExtractorContext
 from imagesets import make_images, write_folder
 
 CPU = torch.device("cpu")

@@ -8,16 +8,16 @@ import shutil
 import pytest
 import torch
 
-from genbench import folder_metrics
+from genbench.evaluation import compare as folder_metrics
 from genbench.cli import EXIT_ERROR, main
 from genbench.extractors.dinov2 import build_dinov2_extractor, write_random_dinov2
 from genbench.extractors.inception import build_inception_extractor
-from genbench.folder_metrics import CompareOptions, compare_folders
+from genbench.evaluation.compare import CompareOptions, compare_folders
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.cmmd import CMMD
 from genbench.metrics.frechet import FD
-from genbench.runner import ExtractorContext
-from genbench.samples import load_image_folder
+from genbench.runner.runner import ExtractorContext
+from genbench.evaluation.samples import load_image_folder
 from imagesets import make_images, write_folder
 from test_dinov2_clip_image import TINY_CLIP, tiny_clip_weights  # noqa: F401  (fixture)
 from test_feature_metrics import numpy_cmmd_reference, numpy_prdc_density_coverage, numpy_vendi

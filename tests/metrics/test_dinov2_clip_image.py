@@ -16,8 +16,8 @@ from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.clip import build_clip_extractor
 from genbench.extractors.clip_image import build_clip_image_extractor
 from genbench.extractors.dinov2 import SIZES, build_dinov2_extractor, published_config, write_random_dinov2
-from genbench.hashing import sha256_file
-from genbench.runner import ExtractorContext
+from genbench.trust.hashing import sha256_file
+from genbench.runner.runner import ExtractorContext
 
 TINY_CLIP = "genbench-test-cmmd-clip"
 TINY_CLIP_CONFIG = {"embed_dim": 16,

@@ -7,8 +7,8 @@ import pytest
 
 from diffusion_helpers import one_thread  # noqa: F401  (fixture)
 from genbench.cli import main
-from genbench.protocol import builtin_protocol_files
-from genbench.results import read_result
+from genbench.protocols.protocol import builtin_protocol_files
+from genbench.storage.results import read_result
 from test_pixel_datasets import write_fashion_mnist
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -13,13 +13,13 @@ from genbench.cli import main
 from genbench.datasets.base import ImageDataset
 from genbench.errors import MetricError, WeightsError
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION, build_inception_extractor
-from genbench.featurepass import extract_features, select
-from genbench.folder_metrics import CHUNK
-from genbench.hashing import sha256_file
+from genbench.extractors.feature_pass import extract_features, select
+from genbench.evaluation.compare import CHUNK
+from genbench.trust.hashing import sha256_file
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.fidelity import FID, KID
-from genbench.reference_cache import reference_features
-from genbench.runner import ExtractorContext
+from genbench.extractors.feature_cache import reference_features
+from genbench.runner.runner import ExtractorContext
 from imagesets import make_images, write_folder
 
 

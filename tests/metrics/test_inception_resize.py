@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from genbench.errors import ProtocolError
 from genbench.extractors.inception import build_inception_extractor
-from genbench.runner import ExtractorContext
+from genbench.runner.runner import ExtractorContext
 from imagesets import make_images
 
 

@@ -13,11 +13,11 @@ from genbench.cli import main
 from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
 from genbench.datasets.shapes import load_shapes_split
-from genbench.reference_identity import reference_identity
+from genbench.trust.reference_identity import reference_identity
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
-from genbench.hashing import sha256_file
-from genbench.protocol import load_protocol_file
-from genbench.samples import load_samples
+from genbench.trust.hashing import sha256_file
+from genbench.protocols.protocol import load_protocol_file
+from genbench.evaluation.samples import load_samples
 from imagesets import make_images, write_folder
 
 PROTOCOL = """

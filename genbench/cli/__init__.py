@@ -1,0 +1,88 @@
+"""The ``genbench`` command line: builds the parser from ``genbench.cli`` and maps errors to exit codes.
+
+Every ``GenbenchError`` is printed as one line on stderr with exit status 2; set
+``GENBENCH_DEBUG=1`` to see the traceback instead. A reader that closes the pipe early
+(``genbench show R.json | head -1``) ends the command quietly, as ``head`` and ``grep`` expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+from genbench.errors import GenbenchError
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
+
+#: Subcommand modules under ``genbench.cli``, in the order ``--help`` lists them.
+COMMANDS = ("list", "run", "show", "sweep", "score", "compare", "leaderboard", "reference")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from genbench import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="genbench",
+        description="Evaluate image generative models under pinned, fingerprinted protocols.",
+        epilog="examples:\n  genbench list\n  genbench run --plugin vae --protocol digits\n"
+               "  genbench show results/<run>.json\n\n'genbench COMMAND --help' describes each command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"genbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"genbench.cli.commands.{name}")
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(handle=module.handle)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run_command(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run_command(argv: list[str]) -> int:
+    """Parse, run the subcommand, and flush stdout while a closed pipe can still be caught."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # --help, --version, usage errors: argparse has printed its text
+        sys.stdout.flush()
+        raise
+    args.argv = argv
+    try:
+        if hasattr(args, "threads"):
+            from genbench.runner.threads import use_threads
+
+            use_threads(args.threads)
+        status = args.handle(args)
+        sys.stdout.flush()
+        return status
+    except GenbenchError as exc:
+        if os.environ.get("GENBENCH_DEBUG"):
+            raise
+        print(f"genbench: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("genbench: interrupted; finished shards are kept, run the same command again to resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not fail again (Python's docs, "SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``genbench`` subcommand: ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``handle(args)``."""

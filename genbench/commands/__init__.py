@@ -1,1 +1,0 @@
-"""One module per ``genbench`` subcommand: ``NAME``, ``HELP``, ``add_arguments(parser)``, ``handle(args)``."""

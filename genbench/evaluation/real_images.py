@@ -1,0 +1,115 @@
+"""The reference row: the protocol's metrics for the real reference images themselves (seed 004's "real" row).
+
+Metrics that compare two sets (FID, KID) compare two halves of the reference set, split by a
+seeded permutation; metrics of one set (IS, CLIP score, diversity) use all of it. The reference
+features come from the same cache a run uses. The record has the run's schema with plugin
+``real-images`` and the protocol's fingerprint, so it sits beside the models it is the yardstick of.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genbench import __version__
+from genbench.datasets.base import ImageDataset
+from genbench.errors import DataError
+from genbench.storage.housekeeping import in_use
+from genbench.protocols.protocol import Protocol
+from genbench.storage.files import atomic_write_text
+from genbench.storage.results import ensure_writable, new_run_id, utc_now, write_result
+from genbench.runner.runner import Runner, RunOptions, checked_reference_identity, reference_section, result_record
+from genbench.protocols.conditions import Conditions
+from genbench.trust.seeds import check_run_seed, derived_seed
+
+PLUGIN = "real-images"
+
+
+def split_halves(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two disjoint, sorted index sets of ``count // 2`` images each, from a seeded permutation."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(derived_seed(seed, "reference-halves")))
+    half = count // 2
+    return order[:half].sort().values, order[half:2 * half].sort().values
+
+
+def load_reference(options: RunOptions) -> tuple[Protocol, ImageDataset, dict[str, Any]]:
+    """The protocol, its reference set and the set's identity (checked against the pin), without extractors."""
+    runner = Runner(options)
+    protocol = runner.registry.protocol(options.protocol)
+    reference = runner.load_data(protocol, protocol.data.reference_split)
+    return protocol, reference, checked_reference_identity(protocol, reference, options.allow_reference_mismatch)
+
+
+def print_identity(options: RunOptions) -> str:
+    """The reference set's identity as lines: the SHA-256 a protocol pins, then each part it is made of."""
+    protocol, reference, identity = load_reference(options)
+    lines = [f"protocol {protocol.name}: {protocol.data.dataset}/{protocol.data.reference_split}, "
+             f"{len(reference)} images",
+             f"reference_sha256 = \"{identity['sha256']}\"   # pin it under [data]",
+             f"pinned: {protocol.data.reference_sha256 or 'nothing'}"]
+    lines += [f"  {key}: {json.dumps(value)}" for key, value in identity["parts"].items()]
+    return "\n".join(lines)
+
+
+def export_selection(options: RunOptions, path: Path) -> int:
+    """Write the reference set's selected records (one row per image, tab-separated, with a header); returns the count."""
+    protocol, reference, _ = load_reference(options)
+    if not reference.selection:
+        raise DataError(f"protocol '{protocol.name}': data set '{protocol.data.dataset}' selects no records to "
+                        f"export (only caption selections, such as COCO's, can be exported)")
+    columns = list(reference.selection[0])
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, delimiter="\t", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(reference.selection)
+    atomic_write_text(Path(path), buffer.getvalue())
+    return len(reference.selection)
+
+
+def reference_row(options: RunOptions) -> dict[str, Any]:
+    """Compute and write the reference row of ``options.protocol``; returns the record."""
+    started, clock = utc_now(), time.perf_counter()
+    runner = Runner(options)
+    registry = runner.registry
+    protocol = registry.protocol(options.protocol)
+    results_dir = ensure_writable(options.results_dir)
+    seed = check_run_seed(protocol.sampling.seed if options.seed is None else options.seed)
+    evaluation = runner.prepare(protocol)
+    reference = evaluation.reference
+    features, hits = runner.reference_features(evaluation)
+    first, second = split_halves(len(reference), seed)
+
+    def subset(index: torch.Tensor) -> tuple[dict[str, torch.Tensor], Conditions]:
+        captions = [reference.captions[i] for i in index] if reference.captions is not None else None
+        return {k: v[index] for k, v in features.items()}, Conditions(captions=captions)
+
+    def metrics_of(generated: torch.Tensor, compared: torch.Tensor) -> dict[str, Any]:
+        rows, conditions = subset(generated)
+        return runner.compute_metrics(protocol, registry, evaluation.metric_settings, rows, subset(compared)[0],
+                                      conditions, reference.num_classes)
+
+    two_sets, one_set = metrics_of(first, second), metrics_of(torch.arange(len(reference)), second)
+    metrics = {entry.key: (two_sets if registry.metric(entry.metric).needs_reference else one_set)[entry.key]
+               for entry in protocol.metrics}
+    run_id = new_run_id(protocol.name, PLUGIN)
+    record = result_record(
+        evaluation, run_id, reference_section(evaluation, hits), metrics, started, clock, options.command,
+        plugin={"name": PLUGIN, "model": None, "description": "the protocol's real reference images",
+                "distribution": "genbench", "version": __version__, "task": protocol.task.value,
+                "checkpoint": None, "checkpoint_sha256": None, "config": None, "settings": {}, "capabilities": []},
+        samples={"num_samples": len(reference), "seed": seed, "halves": [len(first), len(second)],
+                 "two_set_metrics": "first half vs second half of a seeded permutation",
+                 "one_set_metrics": "all reference images with their own captions"},
+        speed=None, parameters=None, training=None, artifacts={"grid": None, "samples_dir": None, "gallery": []},
+    )
+    with in_use(results_dir):  # while held, no run's clean-up takes the temp file for a dead run's
+        path = write_result(results_dir, record)
+    runner.log(f"reference row written to {path}")
+    record["path"] = str(path)
+    return record

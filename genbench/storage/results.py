@@ -1,0 +1,276 @@
+"""Result records: one schema-versioned JSON file per run, written atomically; loaded into pandas.
+
+The record's shape is ``RESULT_FIELDS`` below (docs/results.md is generated from it, and a test
+checks that a real run's record has no field or key it does not describe).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from genbench.errors import ResultsError
+from genbench.storage.files import atomic_write_text
+
+RESULT_SCHEMA_VERSION = 2
+
+#: Every top-level field of a record (``RESULT_SCHEMA_VERSION``): what it holds, and the keys of its table
+#: where it is one with fixed keys (empty: a scalar, a list, or a table keyed by names).
+RESULT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "schema_version": ("integer: this module's `RESULT_SCHEMA_VERSION`; newer files are refused", ()),
+    "run_id": ("`<protocol>__<plugin>__<UTC time>__<random>`, unique; also the file name stem", ()),
+    "status": ('`"measured"` (a genbench run) or `"reported"` (a published number typed in)', ()),
+    "protocol": ("the protocol and its fingerprint; `definition` is the fingerprinted part of the file",
+                 ("name", "version", "fingerprint", "task", "description", "source", "definition")),
+    "plugin": ("the model: plugin, distribution and version, checkpoint and its SHA-256, config, `--set` settings",
+               ("name", "model", "description", "distribution", "version", "task", "checkpoint", "checkpoint_sha256",
+                "config", "settings", "capabilities", "code")),
+    "samples": ("how the samples were made (runs) or where they were read (`genbench score`)",
+                ("num_samples", "seed", "shard_size", "batch_size", "feature_batch_size", "conditions",
+                 "samples_per_caption", "captions_truncated_by_model", "source", "sha256", "conversion",
+                 "captions_file", "distinct", "determinism", "halves", "two_set_metrics", "one_set_metrics")),
+    "extractors": ("per extractor name: `kind`, `weights_sha256` and its settings", ()),
+    "metrics": ("per metric key: `metric`, `extractor`, `feature`, `settings`, `value`, `std`, "
+                "`higher_is_better`, `extras` (histograms, shares, counts), `interval` (null, or the bootstrap's "
+                "`low`, `high`, `level`, `rounds`, `seed`, `std`, `method`)", ()),
+    "speed": ("the timed section (null for scored samples); `by_batch_size` maps a batch size to "
+              "`seconds_per_image`, `images_per_second`, `seconds`, `timed_images`, `batch_size`; `machine_load` "
+              "before and after it and `contended` when other work competed for the hardware",
+              ("device", "network_evaluations_per_image", "by_batch_size", "peak_device_memory_bytes", "warmup_batches",
+               "repeats", "machine_load", "contended")),
+    "parameters": ("parameter counts (null for scored samples)", ("all", "trainable")),
+    "training": ("the training of the checkpoint (null when one was given): cost, the recipe and where it came "
+                 "from, the checkpoint's SHA-256 and the training identity that names it (plugin, config, recipe, "
+                 "seed, data, code, device type, threads, library versions)",
+                 ("epochs", "steps", "seconds", "seconds_per_epoch", "final_loss", "recipe", "recipe_source",
+                  "checkpoint_sha256", "identity")),
+    "reference": ("the reference split read: its content identity `sha256` (in the fingerprint) and the parts it "
+                  "hashes (`identity`), `mismatch` {expected, found} under --allow-reference-mismatch, cache use, "
+                  "and `data_info` when the loader reports skipped images, dropped captions or selection hashes",
+                  ("split", "num_images", "sha256", "identity", "mismatch", "cache_hits", "data_info")),
+    "warnings": ("what a reader must know, one sentence each: few distinct samples, a non-deterministic plugin",
+                 ()),
+    "artifacts": ("files beside the result: the sample grid, `--save-samples` folder, prompt gallery grids",
+                  ("grid", "samples_dir", "gallery")),
+    "environment": ("where it ran: device, CPU, GPU, torch threads, Python, platform, library versions",
+                    ("hardware", "threads", "python", "platform", "libraries")),
+    "reported": ("reported rows only: where the numbers were published", ("source", "url", "measured_as")),
+    "command": ("the command line, a list of strings, or null (Python API)", ()),
+    "started_at": ("ISO-8601 UTC", ()),
+    "finished_at": ("ISO-8601 UTC", ()),
+    "duration_seconds": ("wall time of the run", ()),
+}
+
+
+def new_run_id(protocol: str, plugin: str, when: datetime | None = None) -> str:
+    """``<protocol>__<plugin>__<UTC time>__<random>``: sortable, and unique across concurrent runs."""
+    when = when or datetime.now(timezone.utc)
+    return f"{protocol}__{plugin}__{when.strftime('%Y%m%dT%H%M%S')}__{uuid.uuid4().hex[:8]}"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def ensure_writable(results_dir: Path) -> Path:
+    """Create ``results_dir`` if needed and check it can be written, before any work is done."""
+    results_dir = Path(results_dir)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsError(f"results directory {results_dir} cannot be created: {exc.strerror}") from None
+    if not os.access(results_dir, os.W_OK | os.X_OK):
+        raise ResultsError(f"results directory {results_dir} is not writable")
+    return results_dir
+
+
+def write_result(results_dir: Path, record: dict[str, Any]) -> Path:
+    """Write ``record`` as ``<run_id>.json`` atomically; concurrent writers never clash."""
+    path = Path(results_dir) / f"{record['run_id']}.json"
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, allow_nan=True) + "\n")
+    return path
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """One result record; a file that is not a genbench result is a ``ResultsError``."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"result file {path} does not exist") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"result file {path} is not valid JSON: {exc}") from None
+    if not isinstance(record, dict) or "schema_version" not in record:
+        raise ResultsError(f"result file {path} is not a genbench result (no schema_version)")
+    check_record(record, f"result file {path}")
+    return record
+
+
+_NUMBER = (int, float)
+_NONE = type(None)
+#: The fields readers use (``show``, ``flatten``, the leaderboard), with the types they accept; ``*`` is any key.
+#: Required fields are listed without None among their types.
+RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "run_id": (str,), "status": (str, _NONE),
+    "protocol": (dict,), "protocol.name": (str,), "protocol.version": (int,), "protocol.fingerprint": (str,),
+    "protocol.description": (str, _NONE), "protocol.task": (str, _NONE),
+    "plugin": (dict,), "plugin.name": (str,), "plugin.version": (str, _NONE), "plugin.settings": (dict, _NONE),
+    "plugin.checkpoint": (str, _NONE), "plugin.checkpoint_sha256": (str, _NONE),
+    "samples": (dict, _NONE), "samples.num_samples": (int, _NONE), "samples.source": (str, _NONE),
+    "metrics": (dict, _NONE), "metrics.*": (dict,), "metrics.*.value": (*_NUMBER, _NONE),
+    "metrics.*.std": (*_NUMBER, _NONE), "metrics.*.metric": (str, _NONE), "metrics.*.extractor": (str, _NONE),
+    "metrics.*.feature": (str, _NONE), "metrics.*.higher_is_better": (bool, _NONE), "metrics.*.extras": (dict, _NONE),
+    "speed": (dict, _NONE), "speed.by_batch_size": (dict, _NONE), "speed.by_batch_size.*": (dict,),
+    "speed.by_batch_size.*.seconds_per_image": (*_NUMBER, _NONE),
+    "speed.by_batch_size.*.images_per_second": (*_NUMBER, _NONE),
+    "speed.network_evaluations_per_image": (*_NUMBER, _NONE), "speed.contended": (bool, _NONE),
+    "speed.machine_load": (dict, _NONE),
+    "parameters": (dict, _NONE), "parameters.all": (int, _NONE), "parameters.trainable": (int, _NONE),
+    "training": (dict, _NONE), "training.epochs": (int, _NONE), "training.steps": (int, _NONE),
+    "training.seconds": (*_NUMBER, _NONE), "training.seconds_per_epoch": (*_NUMBER, _NONE),
+    "training.recipe": (dict, _NONE),
+    "artifacts": (dict, _NONE), "artifacts.grid": (str, _NONE),
+    "reference": (dict, _NONE), "reference.sha256": (str, _NONE), "warnings": (list, _NONE),
+    "samples.determinism": (dict, _NONE), "samples.distinct": (int, _NONE),
+    "environment": (dict, _NONE), "environment.hardware": (dict, _NONE),
+    "finished_at": (str, _NONE),
+}
+
+
+def check_record(record: dict[str, Any], origin: str) -> None:
+    """Refuse a record whose schema version or any field in ``RECORD_FIELDS`` has the wrong type, naming it."""
+    version = record.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ResultsError(f"{origin}: field 'schema_version' must be a whole number of at least 1, got {version!r}")
+    if version > RESULT_SCHEMA_VERSION:
+        raise ResultsError(f"{origin} has schema {version}; this genbench reads up to {RESULT_SCHEMA_VERSION}")
+    for dotted, kinds in RECORD_FIELDS.items():
+        for where, value in _field_values(record, dotted.split(".")):
+            if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+                raise ResultsError(f"{origin}: field '{where}' must be {_expected(kinds)}, got {_json_type(value)}")
+
+
+def _field_values(record: Any, parts: list[str], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, value) of every field a ``RECORD_FIELDS`` path names; absent fields read as None,
+    fields under an absent or null parent are not there at all."""
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        items = list(record.items()) if isinstance(record, dict) else list(enumerate(record)) \
+            if isinstance(record, list) else []
+    else:
+        items = [(head, record.get(head))] if isinstance(record, dict) else []
+    found = []
+    for key, value in items:
+        where = f"{prefix}{key}"
+        if not rest:
+            found.append((where, value))
+        elif value is not None:
+            found.extend(_field_values(value, rest, f"{where}."))
+    return found
+
+
+def _expected(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "an object",
+             _NONE: "null"}
+    words = ["a number" if k is float else names[k] for k in kinds if not (k is int and float in kinds)]
+    return " or ".join(words)
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", bool: "a boolean", str: "a string", int: "a number", float: "a number",
+             list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def scan_result_files(results_dir: Path) -> tuple[list[tuple[Path, dict[str, Any]]], list[tuple[Path, str]]]:
+    """Every result file in ``results_dir`` (not recursive), sorted by file name: the readable ones with
+    their records, the unreadable ones with the one-line reason (a bad file never hides the others)."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise ResultsError(f"results directory {results_dir} does not exist")
+    readable, unreadable = [], []
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            readable.append((path, read_result(path)))
+        except ResultsError as exc:
+            unreadable.append((path, str(exc)))
+    return readable, unreadable
+
+
+def flatten(record: dict[str, Any]) -> dict[str, Any]:
+    """One table row: identity columns, then ``<metric>``, ``<metric>_std`` and (where an interval was
+    computed) ``<metric>_low`` / ``<metric>_high`` per metric, speed, size."""
+    plugin, protocol, training = record["plugin"], record["protocol"], record.get("training") or {}
+    row: dict[str, Any] = {
+        "run_id": record["run_id"],
+        "status": record.get("status", "measured"),
+        "protocol": protocol["name"],
+        "protocol_version": protocol["version"],
+        "fingerprint": protocol["fingerprint"],
+        "plugin": plugin["name"],
+        "plugin_version": plugin.get("version"),
+        "checkpoint_sha256": plugin.get("checkpoint_sha256"),
+        "settings": json.dumps(plugin.get("settings") or {}, sort_keys=True),
+        "num_samples": (record.get("samples") or {}).get("num_samples"),
+        "finished_at": record.get("finished_at"),
+    }
+    for key, metric in (record.get("metrics") or {}).items():
+        row[key] = metric.get("value")
+        row[f"{key}_std"] = metric.get("std")
+        interval = metric.get("interval") or {}
+        if interval:
+            row[f"{key}_low"], row[f"{key}_high"] = interval.get("low"), interval.get("high")
+    speed = record.get("speed") or {}
+    row["network_evaluations_per_image"] = speed.get("network_evaluations_per_image")
+    row["speed_contended"] = bool(speed.get("contended"))
+    for b, figures in (speed.get("by_batch_size") or {}).items():
+        row[f"seconds_per_image_b{b}"] = figures.get("seconds_per_image")
+        row[f"images_per_second_b{b}"] = figures.get("images_per_second")
+    parameters = record.get("parameters") or {}
+    row["parameters_all"] = parameters.get("all")
+    row["parameters_trainable"] = parameters.get("trainable")
+    row["training_seconds"] = training.get("seconds")
+    row["training_epochs"] = training.get("epochs")
+    row["training_steps"] = training.get("steps")
+    row["training_seconds_per_epoch"] = training.get("seconds_per_epoch")
+    row["training_batch_size"] = (training.get("recipe") or {}).get("batch_size")
+    hardware = (record.get("environment") or {}).get("hardware") or {}
+    row["device"] = hardware.get("device")
+    row["gpu"] = hardware.get("gpu")
+    return row
+
+
+def load_results(results_dir: Path | str, strict: bool = False) -> pd.DataFrame:
+    """All readable results in a directory as a DataFrame, one row per run (see ``flatten``), sorted by file name.
+
+    An unreadable file (half-written by hand, another program's JSON, a newer schema) is skipped with a warning
+    naming it, as the leaderboard lists it, so one bad file never hides the others; ``strict=True`` raises
+    ``ResultsError`` for the first one instead.
+    """
+    readable, unreadable = scan_result_files(Path(results_dir))
+    if unreadable and strict:
+        raise ResultsError(unreadable[0][1])
+    for _, reason in unreadable:
+        warnings.warn(f"skipped: {reason}", stacklevel=2)
+    return pd.DataFrame([flatten(record) for _, record in readable])
+
+
+def describe_load(load: Any) -> str:
+    """A recorded ``speed.machine_load`` in words: ``load 7.9 on 2 CPUs`` (the larger of before and after),
+    and other GPU processes where known; fields a record lacks are left out."""
+    load = load if isinstance(load, dict) else {}
+    snapshots = [s for s in (load.get("before"), load.get("after")) if isinstance(s, dict)]
+    averages = [s["load_average_1min"] for s in snapshots if isinstance(s.get("load_average_1min"), (int, float))]
+    parts = [f"load {max(averages):.1f} on {snapshots[0].get('cpu_count')} CPUs"] if averages else []
+    others = [s["gpu"].get("other_processes") for s in snapshots if isinstance(s.get("gpu"), dict)]
+    others = [n for n in others if isinstance(n, int)]
+    if others:
+        parts.append(f"{max(others)} other GPU process(es)")
+    return ", ".join(parts) or "load not recorded"
