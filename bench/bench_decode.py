@@ -25,8 +25,8 @@ import numpy as np
 from PIL import Image
 
 from genbench.datasets.base import DataRequest
-from genbench.datasets.captioned_folder import load_captioned_folder
 from genbench.datasets.captioned import decode_images
+from genbench.datasets.captioned_folder import load_captioned_folder
 
 
 def write_photos(folder: Path, count: int, seed: int = 0) -> list[Path]:

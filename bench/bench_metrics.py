@@ -29,9 +29,9 @@ import torch_fidelity
 from threadpoolctl import threadpool_info, threadpool_limits
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
+from genbench.evaluation.compare import CHUNK, CompareOptions, compare_folders
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
 from genbench.extractors.random_inception import structured_images, write_random_inception_weights
-from genbench.evaluation.compare import CHUNK, CompareOptions, compare_folders
 from genbench.metrics.blas import one_blas_thread
 from genbench.metrics.frechet_distance import frechet_distance, trace_sqrt_product
 from genbench.storage.images import save_images

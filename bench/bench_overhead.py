@@ -1,7 +1,7 @@
 """Harness overhead: a plugin's raw sampling loop against the same sampling inside ``genbench run``.
 
 The raw loop calls ``model.sample`` on the run's batches (same seeds, same batch size) and nothing
-else. Inside ``genbench run`` the sampling section is ``Runner.sample_and_extract``; the feature
+else. Inside ``genbench run`` the sampling section is ``genbench.runner.sampling.sample_and_extract``; the feature
 extraction it also does (``extract_features``) is timed separately and subtracted, so what is left
 over the raw loop is the harness's own cost: batch validation, shard bookkeeping, safetensors
 writes, progress bar. The images are checked to be identical (``--save-samples`` keeps them all). The raw loop is timed
@@ -25,10 +25,10 @@ import torch
 
 import genbench
 import genbench.runner.runner as runner_module
+from genbench.evaluation.samples import load_image_folder
 from genbench.models.base import ImageFormat, SampleBatch
 from genbench.registry import get_registry
-from genbench.runner.runner import Runner
-from genbench.evaluation.samples import load_image_folder
+from genbench.runner import sampling
 from genbench.trust.seeds import sample_seed
 
 
@@ -96,8 +96,8 @@ def main() -> None:
             return wrapper
 
         spec.model_class.sample = sample_in_section
-        runner_module.extract_features = timing("feature extraction", runner_module.extract_features)
-        Runner.sample_and_extract = timing("sampling section", section(Runner.sample_and_extract))
+        sampling.extract_features = timing("feature extraction", sampling.extract_features)
+        runner_module.sample_and_extract = timing("sampling section", section(runner_module.sample_and_extract))
         record = genbench.run(plugin=args.plugin, protocol="digits", checkpoint=checkpoint, device=args.device,
                               results_dir=Path(scratch) / "results", quiet=True, save_samples=True,
                               settings={**settings, "protocol.sampling.num_samples": str(args.num_samples),

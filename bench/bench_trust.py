@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from genbench.models.base import ImageFormat
-from genbench.trust.hashing import PixelHasher
-from genbench.registry import get_registry
-from genbench.runner.runner import Runner, RunOptions
 from genbench.protocols.conditions import Conditions
+from genbench.registry import get_registry
+from genbench.runner.plugin_calls import sample_images
+from genbench.trust.hashing import PixelHasher
 
 
 def bench_pixel_hash(count: int, size: int) -> None:
@@ -45,12 +45,12 @@ def bench_probe(plugin: str, repeats: int) -> None:
     config = {**spec.default_config, **recipe.get("config", {})}
     torch.manual_seed(0)
     model = spec.model_class.create(ImageFormat(protocol.data.image_size, protocol.data.channels), config).eval()
-    runner = Runner(RunOptions(plugin=plugin, protocol="digits", quiet=True))
+    image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
     n, batch = protocol.sampling.num_samples, protocol.sampling.batch_size
     device = torch.device("cpu")
 
     def sample(indices: list[int]) -> torch.Tensor:
-        return runner.sample_images(model, plugin, protocol, Conditions(), 0, device, indices)
+        return sample_images(model, plugin, image_format, Conditions(), 0, device, indices)
 
     def timed(fn) -> float:
         best = float("inf")

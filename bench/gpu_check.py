@@ -24,11 +24,11 @@ from pathlib import Path
 
 import torch
 
+from genbench.extractors.base import ExtractorContext
 from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION, build_inception_extractor
 from genbench.extractors.random_inception import write_random_inception_weights
 from genbench.models.base import ImageFormat
 from genbench.registry import get_registry
-from genbench.runner.runner import ExtractorContext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_metrics import fid_from_statistics  # noqa: E402

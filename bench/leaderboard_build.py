@@ -16,8 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from genbench.leaderboard import build_leaderboard, export_tables  # noqa: E402
 from leaderboard_records import definition, make_record, write_records  # noqa: E402
+
+from genbench.leaderboard import build_leaderboard, export_tables  # noqa: E402
 
 PLUGINS = ("vae", "ddpm", "ddim", "ldm", "galip", "dfgan")
 

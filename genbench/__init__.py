@@ -6,11 +6,13 @@ Python API: ``genbench.run(plugin="vae", protocol="digits")`` returns the result
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
-from pathlib import Path
+import inspect
 from typing import TYPE_CHECKING, Any
 
 from genbench.registry.hookspecs import hookimpl
+from genbench.runner.options import RunOptions
 
 try:
     __version__ = importlib.metadata.version("genbench")
@@ -21,44 +23,36 @@ if TYPE_CHECKING:
     import pandas
 
 
-def run(plugin: str, protocol: str, *, checkpoint: str | Path | None = None, device: str | None = None,
-        seed: int | None = None, results_dir: str | Path = "results", settings: dict[str, Any] | None = None,
-        batch_size: int | None = None, save_samples: bool = False, quiet: bool = False,
-        cache_dir: str | Path | None = None, weights_dir: str | Path | None = None,
-        data_dir: str | Path | None = None, trust_weights: bool = False, threads: int | None = None,
-        allow_nondeterministic: bool = False, allow_reference_mismatch: bool = False,
-        command: list[str] | None = None) -> dict[str, Any]:
+def run(plugin: str, protocol: str, **options: Any) -> dict[str, Any]:
     """Evaluate ``plugin`` on ``protocol``, write one result file and return its record (``record["path"]``).
 
-    Every keyword is the ``genbench run`` option of the same name (listed below), except
-    ``command``, the command line recorded in the result. ``settings`` is ``--set`` as a dict.
+    Every keyword is the ``genbench run`` option of the same name (listed below; the one declaration of them
+    is ``genbench.runner.RunOptions``): ``settings`` is ``--set`` as a dict, paths may be strings, and
+    ``command`` is the command line recorded in the result.
     """
-    from genbench.runner.runner import run as _run
+    from genbench.runner import run as _run
 
-    return _run(plugin, protocol, checkpoint=None if checkpoint is None else Path(checkpoint), device=device,
-                seed=seed, results_dir=Path(results_dir), settings=dict(settings or {}), batch_size=batch_size,
-                save_samples=save_samples, quiet=quiet, cache_dir=_path(cache_dir), weights_dir=_path(weights_dir),
-                data_dir=_path(data_dir), trust_weights=trust_weights, threads=threads,
-                allow_nondeterministic=allow_nondeterministic, allow_reference_mismatch=allow_reference_mismatch,
-                command=command)
+    return _run(plugin, protocol, **options)
 
 
-def _path(value: str | Path | None) -> Path | None:
-    return None if value is None else Path(value)
+def _documented(function: Any) -> None:
+    """``function``'s signature and option list from ``RunOptions``'s fields, as ``help(genbench.run)`` shows them."""
+    fields = [f for f in dataclasses.fields(RunOptions) if f.name not in ("plugin", "protocol")]
+    parameters = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)
+                  for name in ("plugin", "protocol")]
+    parameters += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type,
+                                     default=f.default if f.default_factory is dataclasses.MISSING
+                                     else f.default_factory()) for f in fields]
+    function.__signature__ = inspect.Signature(parameters, return_annotation="dict[str, Any]")
+    if function.__doc__:  # None under python -OO
+        every = dataclasses.fields(RunOptions)
+        flags = {f.name: f.metadata.get("flag") or f"--{f.name.replace('_', '-')}" for f in every}
+        lines = [f"    {f.name} ({flags[f.name]}): {f.metadata.get('help')}" for f in every if f.metadata.get("cli")]
+        lines += [f"    {f.name}: {f.metadata.get('help')}" for f in every if not f.metadata.get("cli")]
+        function.__doc__ += "\n    Options:\n\n" + "\n".join(lines) + "\n"
 
 
-def _cli_options(command: str) -> str:
-    """``genbench COMMAND``'s options as ``name (--flag): help`` lines, for the docstrings of the API's functions."""
-    import argparse
-    import importlib
-
-    parser = argparse.ArgumentParser(add_help=False)
-    importlib.import_module(f"genbench.cli.commands.{command}").add_arguments(parser)
-    return "\n".join(f"    {a.dest} ({', '.join(a.option_strings) or a.dest}): {a.help}" for a in parser._actions)
-
-
-if run.__doc__:  # None under python -OO
-    run.__doc__ += f"\n    Options of ``genbench run``:\n\n{_cli_options('run')}\n"
+_documented(run)
 
 
 def load_results(results_dir: str, strict: bool = False) -> "pandas.DataFrame":

@@ -7,13 +7,13 @@ recomputed, an unreadable result left off a leaderboard. Progress lines go to st
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from tqdm.auto import tqdm
-
 
 
 class GenbenchError(Exception):
@@ -42,6 +42,20 @@ class MetricError(GenbenchError):
 
 class ResultsError(GenbenchError):
     """A results directory or result file cannot be written or read."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``did you mean 'x'?`` for the closest known name (difflib), else the list of known names."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known) or 'none'}"
+
+
+def status_line(quiet: bool) -> Callable[[str], None]:
+    """``log(message)``: a ``genbench: message`` progress line, or nothing under ``--quiet``."""
+    if quiet:
+        return lambda message: None
+    return lambda message: tqdm.write(f"genbench: {message}")
 
 
 def notice(message: str) -> None:

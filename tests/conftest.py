@@ -7,10 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from genbench.registry import reset_registry
 from tests_support import FAST
 
+from genbench.registry import reset_registry
 
 
 @pytest.fixture(scope="session")

@@ -58,19 +58,20 @@ WRITES = {
 
 def install(point: str, count: int) -> None:
     import genbench.cli  # noqa: F401 - imported first, so that every binding below exists to be wrapped
-    import genbench.storage.images
-    import genbench.runner.runner
+    import genbench.runner.plugin_calls
+    import genbench.runner.runner  # noqa: F401 - every module a run uses, so its bindings can be wrapped
     import genbench.storage.files
+    import genbench.storage.images
 
     reached = at(count)
     if point == "sample":
-        real_validate = genbench.runner.runner.validate_batch
+        real_validate = genbench.runner.plugin_calls.validate_batch
 
         def validate(*args, **kwargs):
             reached()
             return real_validate(*args, **kwargs)
 
-        genbench.runner.runner.validate_batch = validate
+        genbench.runner.plugin_calls.validate_batch = validate
     elif point in ("shard-write", "cache-write"):
         real_save = genbench.storage.files.save_file
 

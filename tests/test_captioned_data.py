@@ -17,8 +17,8 @@ from genbench.datasets.captioned_folder import load_captioned_folder
 from genbench.datasets.coco import load_coco, select_captions, selection_sha256
 from genbench.datasets.shapes import COLOURS, POSITIONS, SHAPES, load_shapes_split
 from genbench.errors import DataError, WeightsError
-from genbench.extractors.inception import INCEPTION
 from genbench.extractors.feature_pass import extract_features
+from genbench.extractors.inception import INCEPTION
 from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file
 from genbench.registry import load_registry
 

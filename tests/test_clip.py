@@ -11,13 +11,13 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from genbench.extractors.open_clip_models import ClipModel, load_clip
 from genbench.errors import MetricError, WeightsError
 from genbench.extractors.clip import build_clip_extractor
-from genbench.trust.hashing import sha256_file
-from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file
+from genbench.extractors.open_clip_models import ClipModel, load_clip
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.clip_score import CLIP_SCORE
+from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file
+from genbench.trust.hashing import sha256_file
 
 TINY = "genbench-test-tiny-clip"
 TINY_CONFIG = {"embed_dim": 16,

@@ -6,17 +6,17 @@ import json
 
 import pytest
 import torch
-
 from diffusion_helpers import one_thread  # noqa: F401  (fixture)
+from test_pixel_datasets import write_fashion_mnist
+
 from genbench.datasets.base import DataRequest
 from genbench.datasets.fashion_mnist import load_fashion_mnist
 from genbench.errors import WeightsError
+from genbench.extractors.base import ExtractorContext
 from genbench.extractors.classifier import classifier_accuracy, load_classifier
 from genbench.extractors.dataset_classifier import build_dataset_classifier
-from genbench.trust.hashing import sha256_file
 from genbench.registry import get_registry
-from genbench.runner.runner import ExtractorContext
-from test_pixel_datasets import write_fashion_mnist
+from genbench.trust.hashing import sha256_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SETTINGS = {"dataset": "fmnist", "image_size": 28, "channels": 1, "epochs": 2, "batch_size": 4}
@@ -25,7 +25,9 @@ SETTINGS = {"dataset": "fmnist", "image_size": 28, "channels": 1, "epochs": 2, "
 @pytest.fixture
 def context(tmp_path):
     write_fashion_mnist(tmp_path / "data", train=12, test=8)
-    return ExtractorContext(torch.device("cpu"), None, False, tmp_path / "cache", tmp_path / "data", get_registry())
+    registry = get_registry()
+    return ExtractorContext(torch.device("cpu"), None, False, tmp_path / "cache", tmp_path / "data",
+                            lambda name, request: registry.dataset(name).load(request))
 
 
 def test_trained_on_first_use_then_read_from_the_cache(context):

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
+from diffusion_helpers import DEVICE, DIFFUSION_PLUGINS, TINY_RECIPE, digits_subset, one_thread, sample, tiny_model
 
-from diffusion_helpers import DEVICE, one_thread, DIFFUSION_PLUGINS, TINY_RECIPE, digits_subset, sample, tiny_model
 from genbench.errors import PluginError, WeightsError
 from genbench.registry import get_registry
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 from diffusers import DDIMPipeline, DDPMPipeline, DDPMScheduler, UNet2DModel
-
 from diffusion_helpers import DEVICE, one_thread  # noqa: F401  (fixture)
-from genbench.errors import WeightsError
-from genbench.models.base import SampleBatch
 from genbench_models.ddim import DDIM
 from genbench_models.ddpm import DDPM
+
+from genbench.errors import WeightsError
+from genbench.models.base import SampleBatch
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SEEDS = [5, 6, 7]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
-
 from diffusion_helpers import one_thread, small_digits_protocol  # noqa: F401  (fixture)
+
 from genbench.cli import main
-from genbench.trust.hashing import sha256_tree
 from genbench.storage.results import read_result
+from genbench.trust.hashing import sha256_tree
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 #: 200 samples: enough for FD on 64-d features and KID subsets of 100.

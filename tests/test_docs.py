@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from genbench.cli import docgen
 from genbench.cli import COMMANDS as COMMAND_NAMES
-from genbench.cli import build_parser, main
+from genbench.cli import build_parser, docgen, main
 from genbench.storage.results import RESULT_FIELDS
 
 DOCS = docgen.documentation_files()
@@ -120,7 +119,7 @@ def test_the_plugin_guides_package_installs_lists_and_runs(plugin_installer, tmp
 
     # every field and key of a real record is documented in genbench.storage.results.RESULT_FIELDS (docs/results.md)
     assert set(record) <= set(RESULT_FIELDS), set(record) - set(RESULT_FIELDS)
-    for name, (_, keys) in RESULT_FIELDS.items():
+    for name, keys in ((n, spec.keys) for n, spec in RESULT_FIELDS.items()):
         if keys and isinstance(record.get(name), dict):
             assert set(record[name]) <= set(keys), f"{name}: {set(record[name]) - set(keys)} undocumented"
 
@@ -128,24 +127,27 @@ def test_the_plugin_guides_package_installs_lists_and_runs(plugin_installer, tmp
 README = docgen.ROOT / "README.md"
 
 
-def test_the_readmes_run_shows_the_current_digits_fingerprint():
-    from genbench.runner.runner import Runner, RunOptions
+def digits_fingerprint() -> str:
+    """The digits protocol's fingerprint on this machine (its reference data and pinned classifier)."""
+    from genbench.evaluation.options import ProtocolOptions
+    from genbench.evaluation.session import open_evaluation
+    from genbench.registry import get_registry
 
+    registry = get_registry()
+    return open_evaluation(registry.protocol("digits"), ProtocolOptions(protocol="digits"), registry,
+                           print).fingerprint
+
+
+def test_the_readmes_run_shows_the_current_digits_fingerprint():
     shown = re.search(r"^protocol   digits v\d+  fingerprint ([0-9a-f]{16})$", README.read_text("utf-8"), re.M)
-    runner = Runner(RunOptions(plugin="vae", protocol="digits", quiet=True))
-    assert shown and shown[1] == runner.prepare(runner.registry.protocol("digits")).fingerprint, \
+    assert shown and shown[1] == digits_fingerprint(), \
         "run `genbench run --plugin vae --protocol digits` and paste its output into README.md"
 
 
 def test_the_demo_sites_real_images_row_is_on_the_current_digits_fingerprint():
     """The reference row of leaderboards/reported/digits.toml is shown on the digits page only while its
     fingerprint is the protocol's; an old one puts it on a page of its own that no run shares."""
-    import tomllib
-
-    from genbench.runner.runner import Runner, RunOptions
-
-    runner = Runner(RunOptions(plugin="vae", protocol="digits", quiet=True))
-    current = runner.prepare(runner.registry.protocol("digits")).fingerprint
+    current = digits_fingerprint()
     rows = tomllib.loads((docgen.ROOT / "leaderboards" / "reported" / "digits.toml").read_text("utf-8"))["rows"]
     assert [row["fingerprint"] for row in rows] == [current], "re-measure the row with `genbench score` (see the file)"
 

@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from genbench_models.ddpm import DDPM
 
 import genbench.storage.downloads
 from genbench.cli import main
-from genbench.extractors.open_clip_models import load_clip
 from genbench.datasets.base import DataRequest
 from genbench.datasets.cifar10 import load_cifar10
 from genbench.datasets.coco import load_coco
 from genbench.errors import DataError, WeightsError
 from genbench.extractors.inception import resolve_hub_weights
+from genbench.extractors.open_clip_models import load_clip
 from genbench.storage.weights import WeightsSource
-from genbench_models.ddpm import DDPM
 
 
 @pytest.fixture

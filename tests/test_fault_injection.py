@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests_support import SMALL, metric_values
 
 DRIVER = Path(__file__).with_name("fault_injection.py")

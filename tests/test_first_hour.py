@@ -10,12 +10,12 @@ import sys
 
 import pytest
 import torch
+from leaderboard_records import make_record, write_records
+from tests_support import SMALL, metric_values
 
 import genbench
 from genbench.cli import build_parser, main
 from genbench.leaderboard import build_leaderboard, export_tables
-from leaderboard_records import make_record, write_records
-from tests_support import SMALL, metric_values
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_a_rerun_with_threads_is_recorded_and_reproduces_the_entry(vae_checkpoin
 
 
 def test_genbench_threads_from_the_environment_and_bad_counts_are_one_line(monkeypatch, tmp_path, torch_threads, capsys):
-    from genbench.runner.threads import use_threads
+    from genbench.evaluation.device import use_threads
 
     monkeypatch.setenv("GENBENCH_THREADS", "1")
     assert use_threads() == 1 and torch.get_num_threads() == 1

@@ -14,14 +14,15 @@ import sys
 
 import pytest
 import torch
+from tests_support import SMALL, metric_values
 
 import genbench
+from genbench.evaluation.session import build_extractors
+from genbench.extractors.base import ExtractorContext
 from genbench.extractors.feature_pass import extract_features
 from genbench.models.base import ImageFormat, SampleBatch
 from genbench.registry import get_registry
-from genbench.runner.runner import ExtractorContext, _sample, build_extractors
-
-from tests_support import SMALL, metric_values
+from genbench.runner.plugin_calls import draw
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
@@ -68,7 +69,7 @@ def test_fp16_sampling_runs_the_network_in_half_precision():
     model.configure(steps="5", precision="fp16")
     dtypes = []
     model.networks["unet"].register_forward_hook(lambda module, inputs, output: dtypes.append(output.sample.dtype))
-    images = _sample(model, "ddim", SampleBatch(list(range(16)), torch.device("cuda")))
+    images = draw(model, "ddim", SampleBatch(list(range(16)), torch.device("cuda")))
     assert set(dtypes) == {torch.float16}
     assert images.dtype == torch.uint8 and images.device.type == "cuda" and images.shape == (16, 3, 32, 32)
 

@@ -9,18 +9,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from leaderboard_records import definition, demo_records, make_record, write_records
 
 from genbench.cli import main
 from genbench.errors import ResultsError
-from genbench.leaderboard import build_leaderboard, export_tables
+from genbench.leaderboard import build_leaderboard, export_tables, formatting, plots
 from genbench.leaderboard.artifacts import GalleryImage, gallery_images, read_artifact
-from genbench.leaderboard.pages import GroupTables, sort_value, speed_plots
 from genbench.leaderboard.grouping import Change, definition_changes, group_differences, group_records, slug
+from genbench.leaderboard.pages import GroupTables, sort_value, speed_plots
 from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import Column, best_flags, group_frame, model_label
-from genbench.leaderboard import formatting, plots
 from genbench.storage.results import flatten
-from leaderboard_records import definition, demo_records, make_record, write_records
 
 REPORTED_TOML = """\
 source = "a paper"

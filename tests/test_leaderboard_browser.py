@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from leaderboard_records import demo_records, write_records
 from PIL import Image
 
 from genbench.leaderboard import build_leaderboard
-from leaderboard_records import demo_records, write_records
 
 pytestmark = pytest.mark.browser
 

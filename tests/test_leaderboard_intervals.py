@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from leaderboard_records import make_record, write_records
+
 from genbench.leaderboard import build_leaderboard
 from genbench.leaderboard.explanations import explain
 from genbench.leaderboard.grouping import group_records
 from genbench.leaderboard.intervals import indistinguishable, overlaps
 from genbench.leaderboard.pages import GroupTables, speed_plots
 from genbench.storage.results import flatten
-from leaderboard_records import make_record, write_records
 
 
 def with_interval(record, key, low, high, rounds=200):

@@ -9,9 +9,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from leaderboard_records import make_record, write_records
 
 from genbench.leaderboard import build_leaderboard
-from leaderboard_records import make_record, write_records
 
 SECRET = b"root:$6$secret-hash:19000:0:99999:7:::\n"
 

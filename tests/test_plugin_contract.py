@@ -6,14 +6,14 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+from genbench_models.vae import BetaVAE
+from tests_support import SMALL
 
 import genbench
 from genbench.errors import PluginError, ProtocolError
 from genbench.models.base import ModelSpec, SettingValues
 from genbench.protocols.protocol import builtin_protocol_files, parse_protocol
-from genbench.models.training import choose_recipe
-from genbench_models.vae import BetaVAE
-from tests_support import SMALL
+from genbench.runner.acquire import choose_recipe
 
 PROTOCOLS = {p.stem: p for p in builtin_protocol_files()}
 

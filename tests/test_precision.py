@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests_support import FAST
 
 import genbench
 from genbench.errors import PluginError
 from genbench.models.base import ImageFormat, SampleBatch
 from genbench.registry import get_registry
-from genbench.runner.runner import _sample
-
-from tests_support import FAST
+from genbench.runner.plugin_calls import draw
 
 
 def tiny_ddim(**settings):
@@ -32,7 +31,7 @@ def test_bf16_runs_the_network_in_bf16_from_the_same_noise():
     batch = SampleBatch(list(range(8)), torch.device("cpu"))
     full, half = tiny_ddim(), tiny_ddim(precision="bf16")
     full_dtypes, half_dtypes = unet_output_dtypes(full), unet_output_dtypes(half)
-    full_images, half_images = _sample(full, "ddim", batch), _sample(half, "ddim", batch)
+    full_images, half_images = draw(full, "ddim", batch), draw(half, "ddim", batch)
     assert set(full_dtypes) == {torch.float32} and set(half_dtypes) == {torch.bfloat16}
     assert half_images.dtype == torch.uint8 and not torch.equal(full_images, half_images)
     assert (full_images.float() - half_images.float()).abs().mean() < 8  # same noise, rounded network

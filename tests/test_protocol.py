@@ -8,9 +8,9 @@ import tomllib
 import pytest
 
 from genbench.errors import ProtocolError
+from genbench.protocols.overrides import override_protocol
 from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file, parse_protocol
 from genbench.registry import load_registry
-from genbench.runner.runner import override_protocol
 
 DIGITS_FILE = next(p for p in builtin_protocol_files() if p.stem == "digits")
 #: The pinned fingerprint of the shipped digits protocol with its shipped classifier weights.
@@ -113,7 +113,7 @@ def test_recipe_merges_default_under_plugin_specific(raw):
 
 
 def test_two_set_metrics_take_bootstrap_settings_and_single_set_metrics_refuse_them(raw):
-    from genbench.runner.runner import metric_settings
+    from genbench.evaluation.settings import metric_settings
 
     registry = load_registry()
     settings = metric_settings(parse_protocol(raw), registry)

@@ -18,7 +18,7 @@ from genbench.registry import get_registry
 def test_added_metrics_bring_their_extractors_or_use_the_protocols_features():
     registry = get_registry()
     digits = registry.protocol("digits")
-    added = add_metrics(digits, registry, ("fd_dinov2", "cmmd", "density", "fid_infinity"), bootstrap=50)
+    added = add_metrics(digits, registry.metric, ("fd_dinov2", "cmmd", "density", "fid_infinity"), bootstrap=50)
     assert added.extractors["dinov2"] == {"kind": "dinov2", "size": "vitl14"}
     assert added.extractors["clip_image"]["kind"] == "clip-image"
     entries = {m.key: m for m in added.metrics}
@@ -31,9 +31,9 @@ def test_added_metrics_bring_their_extractors_or_use_the_protocols_features():
     assert all(entries[k].settings["bootstrap"] == 50 for k in two_set - {"density", "coverage"})
     assert all("bootstrap" not in entries[k].settings for k in ("is", "confidence", "vendi", "density", "coverage"))
     assert added.fingerprint({}, "r") != digits.fingerprint({}, "r")
-    assert add_metrics(digits, registry, ()) is digits
+    assert add_metrics(digits, registry.metric, ()) is digits
 
-    shapes = add_metrics(registry.protocol("shapes"), registry, ("fid_infinity",))
+    shapes = add_metrics(registry.protocol("shapes"), registry.metric, ("fid_infinity",))
     infinity = next(m for m in shapes.metrics if m.key == "fid_infinity")
     assert (infinity.extractor, infinity.feature) == ("clip", "image")
 
@@ -42,9 +42,9 @@ def test_unknown_additions_and_a_single_round_are_refused():
     registry = get_registry()
     with pytest.raises(ProtocolError, match=r"--metrics: cannot add 'prdc' \(choose from fd_dinov2, cmmd, density, "
                                             r"coverage, vendi, fid_infinity\)"):
-        add_metrics(registry.protocol("digits"), registry, ("prdc",))
+        add_metrics(registry.protocol("digits"), registry.metric, ("prdc",))
     with pytest.raises(ProtocolError, match=r"--bootstrap must be 0 \(no interval\) or at least 2 rounds, got 1"):
-        add_metrics(registry.protocol("digits"), registry, (), bootstrap=1)
+        add_metrics(registry.protocol("digits"), registry.metric, (), bootstrap=1)
 
 
 def test_score_with_added_metrics_and_bootstrap_writes_intervals(tmp_path, capsys):

@@ -10,7 +10,9 @@ import pytest
 
 from genbench.cli import main
 from genbench.errors import ProtocolError
-from genbench.protocols.protocol import PROTOCOL_KEYS, builtin_protocol_files, check_declared_settings, load_protocol_file, parse_protocol
+from genbench.evaluation.settings import check_declared_settings
+from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file, parse_protocol
+from genbench.protocols.schema import PROTOCOL_KEYS
 from genbench.registry import load_registry
 
 PROTOCOLS = {p.stem: p for p in builtin_protocol_files()}

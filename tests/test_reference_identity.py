@@ -6,35 +6,32 @@ import dataclasses
 import hashlib
 
 import pytest
+from test_captioned_data import make_coco
+from tests_support import SMALL
 
 import genbench
 from genbench.cli import main
 from genbench.datasets.base import DataRequest, DatasetSpec
 from genbench.datasets.coco import load_coco
 from genbench.errors import DataError
-from genbench.trust.hashing import sha256_file
+from genbench.evaluation.data import load_split
 from genbench.protocols.protocol import builtin_protocol_files
-from genbench.trust.reference_identity import reference_identity
 from genbench.registry import Provided, get_registry
-from genbench.runner.runner import Runner, RunOptions
-
-from test_captioned_data import make_coco
-from tests_support import SMALL
+from genbench.trust.hashing import sha256_file
+from genbench.trust.reference_identity import reference_identity
 
 
 @pytest.mark.parametrize("name", ["digits", "shapes"])
 def test_the_shipped_pins_are_the_identity_of_the_data_read_here(name):
-    runner = Runner(RunOptions(plugin="-", protocol=name))
-    protocol = runner.registry.protocol(name)
-    reference = runner.load_data(protocol, protocol.data.reference_split)
+    protocol = get_registry().protocol(name)
+    reference = load_split(protocol, protocol.data.reference_split, None, get_registry())
     assert protocol.data.reference_sha256 is not None
     assert reference_identity(reference)["sha256"] == protocol.data.reference_sha256
 
 
 def test_the_pixel_hash_is_a_plain_sha256_of_the_uint8_images():
-    runner = Runner(RunOptions(plugin="-", protocol="digits"))
-    protocol = runner.registry.protocol("digits")
-    reference = runner.load_data(protocol, "test")
+    protocol = get_registry().protocol("digits")
+    reference = load_split(protocol, "test", None, get_registry())
     parts = reference_identity(reference)["parts"]
     assert parts["pixels_sha256"] == hashlib.sha256(reference.images.numpy().tobytes()).hexdigest()
     assert parts["shape"] == [360, 1, 16, 16]

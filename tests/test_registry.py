@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from genbench.registry import hookspecs
 from genbench.cli import main
 from genbench.errors import PluginError, ProtocolError
-from genbench.registry import load_registry
+from genbench.registry import hookspecs, load_registry
 
 THIRD_PARTY = '''
 from genbench import hookimpl

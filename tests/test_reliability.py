@@ -7,19 +7,18 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests_support import FAST, SMALL, metric_values
 
 import genbench
 from genbench.errors import GenbenchError
-from genbench.runner.runner import Runner
-
-from tests_support import FAST, SMALL, metric_values
+from genbench.runner import sampling
 
 WRONG_SHAPES = ["[]", '{"sha256": 5}', '{"sha256": "ab"', "null", "\x00\x01garbage"]
 
 
 def interrupted_run(monkeypatch, results_dir: Path, **common) -> None:
     """A run that stops (Ctrl-C) when its second shard starts, leaving the first shard in ``.work``."""
-    original, calls = Runner.run_shard, []
+    original, calls = sampling.run_shard, []
 
     def stop_at_second(self, *args, **kwargs):
         calls.append(1)
@@ -28,7 +27,7 @@ def interrupted_run(monkeypatch, results_dir: Path, **common) -> None:
         return original(self, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(Runner, "run_shard", stop_at_second)
+        patch.setattr(sampling, "run_shard", stop_at_second)
         with pytest.raises(KeyboardInterrupt):
             genbench.run(results_dir=results_dir, **common)
 

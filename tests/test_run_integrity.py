@@ -7,16 +7,15 @@ import importlib
 import sys
 
 import pytest
+from test_runner import interrupt_second_shard
+from tests_support import SMALL
 
 import genbench
 from genbench.cli import main
 from genbench.errors import PluginError
 from genbench.leaderboard.site import build_leaderboard
 from genbench.registry import reset_registry
-from genbench.runner.runner import Runner
-
-from test_runner import interrupt_second_shard
-from tests_support import SMALL
+from genbench.runner import sampling
 
 PLUGIN = '''
 import torch
@@ -104,7 +103,7 @@ def test_a_resumed_run_never_mixes_shards_of_other_code(tmp_path, plugin_install
                   settings=SMALL)
     with pytest.raises(KeyboardInterrupt):
         genbench.run(quiet=True, **common)
-    monkeypatch.setattr(Runner, "run_shard", original)
+    monkeypatch.setattr(sampling, "run_shard", original)
     assert len(list((tmp_path / ".work").glob("*/shard-000000.safetensors"))) == 1
 
     source = plugin_installer.root / "edited_plugin.py"

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests_support import FAST, SMALL, metric_values
 
 import genbench
 from genbench.errors import PluginError, ProtocolError, ResultsError, WeightsError
-from genbench.runner.runner import Runner, RunOptions
-
-from tests_support import FAST, SMALL, metric_values
+from genbench.runner import Runner, RunOptions, sampling
 
 BAD_PLUGIN = '''
 import torch
@@ -82,7 +81,7 @@ def test_metrics_do_not_depend_on_the_batch_size(tmp_path, vae_checkpoint):
 
 def interrupt_second_shard(monkeypatch):
     """Make the run raise KeyboardInterrupt (Ctrl-C) when its second shard starts; returns the real method."""
-    original = Runner.run_shard
+    original = sampling.run_shard
     calls = []
 
     def interrupted(self, *args, **kwargs):
@@ -91,7 +90,7 @@ def interrupt_second_shard(monkeypatch):
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Runner, "run_shard", interrupted)
+    monkeypatch.setattr(sampling, "run_shard", interrupted)
     return original
 
 
@@ -106,7 +105,7 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(tmp_path, vae_checkpoint
     assert len(shards) == 1
 
     resumed_shards = []
-    monkeypatch.setattr(Runner, "run_shard",
+    monkeypatch.setattr(sampling, "run_shard",
                         lambda self, *a, **k: resumed_shards.append(1) or original(self, *a, **k))
     resumed = genbench.run(results_dir=tmp_path / "resumed", **common)
     assert len(resumed_shards) == 1  # 400 samples in shards of 250: only the second is redone
@@ -121,7 +120,7 @@ def test_a_corrupt_shard_is_recomputed_not_trusted(tmp_path, vae_checkpoint, mon
         genbench.run(results_dir=tmp_path / "r", **common)
     shard = next((tmp_path / "r" / ".work").rglob("shard-*.safetensors"))
     shard.write_bytes(shard.read_bytes()[:100])
-    monkeypatch.setattr(Runner, "run_shard", original)
+    monkeypatch.setattr(sampling, "run_shard", original)
     assert metric_values(genbench.run(results_dir=tmp_path / "r", **common)) == metric_values(clean)
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests_support import SMALL, metric_values
 
 import genbench
 from genbench.cli import main
 from genbench.errors import GenbenchError
 from genbench.models.base import SampleBatch
 from genbench.trust.seeds import GENERATOR_SEEDS, check_run_seed, sample_seed, training_seed
-
-from tests_support import SMALL, metric_values
 
 RUN_SEEDS = (0, 1, 12345, 2 ** 32, 2 ** 40 + 7, 2 ** 63 - 1)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from genbench.extractors.open_clip_models import REFERENCE_CONFIGS, load_clip
 from genbench.datasets.base import DataRequest
 from genbench.datasets.shapes import load_shapes_split
-from genbench.trust.hashing import sha256_file
+from genbench.extractors.open_clip_models import REFERENCE_CONFIGS, load_clip
 from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file
 from genbench.reference.build_shapes_clip import MODEL_NAME, caption_accuracy, train_shapes_clip
+from genbench.trust.hashing import sha256_file
 
 
 def test_shipped_weights_are_pinned_and_match_their_captions():

@@ -6,16 +6,16 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+from genbench_models.textenc import load_frozen_clip
 from PIL import Image
 
 import genbench
-from genbench.extractors.open_clip_models import REFERENCE_CONFIGS
 from genbench.datasets.base import DataRequest
 from genbench.datasets.shapes import load_shapes_split
 from genbench.errors import WeightsError
-from genbench.trust.hashing import sha256_file
+from genbench.extractors.open_clip_models import REFERENCE_CONFIGS
 from genbench.protocols.protocol import builtin_protocol_files
-from genbench_models.textenc import load_frozen_clip
+from genbench.trust.hashing import sha256_file
 
 SHIPPED = REFERENCE_CONFIGS / "shapes_clip.safetensors"
 REFERENCE = load_shapes_split(DataRequest("test", 32, 3, options={"test_size": 1000}))

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from genbench_models.dfgan import DFGAN_SPEC
+from genbench_models.galip import GALIP_SPEC
+from genbench_models.ldm import LDM_SPEC
+from genbench_models.textenc import load_frozen_clip
 from safetensors.torch import load_file, save_file
 from tiny_t2i import TINY_CLIP, captioned_images, make_tiny_clip
 
 from genbench.errors import PluginError, WeightsError
 from genbench.models.base import ImageFormat, SampleBatch, Task, TrainingData
 from genbench.registry import load_registry
-from genbench_models.dfgan import DFGAN_SPEC
-from genbench_models.galip import GALIP_SPEC
-from genbench_models.ldm import LDM_SPEC
-from genbench_models.textenc import load_frozen_clip
 
 SPECS = {"dfgan": DFGAN_SPEC, "galip": GALIP_SPEC, "ldm": LDM_SPEC}
 SIZES = {"dfgan": 16, "galip": 16, "ldm": 16}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-import genbench
 from tiny_t2i import TINY_CLIP, make_tiny_clip
+
+import genbench
 
 CAPTIONED_DIGITS = '''
 from genbench import hookimpl

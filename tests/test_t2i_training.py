@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from genbench_models.dfblock import DFBlock
+from genbench_models.gan import matching_aware_gradient_penalty
 
 from genbench.models.base import TrainingData
 from genbench.models.training import fit_steps
-from genbench_models.dfblock import DFBlock
-from genbench_models.gan import matching_aware_gradient_penalty
 
 
 def test_fit_steps_runs_the_step_per_batch_in_seeded_order():

@@ -12,18 +12,17 @@ import torch
 from PIL import Image
 
 from genbench.cli import main
-from genbench.extractors.open_clip_models import load_clip
-from genbench.trust.determinism import FIRST_BATCH, SECOND_BATCH
 from genbench.datasets.base import DataRequest, ImageDataset
 from genbench.datasets.shapes import load_shapes_split
 from genbench.errors import MetricError, ProtocolError
-from genbench.extractors.open_clip_models import weights_file
-from genbench.runner.gallery import gallery_seeds
+from genbench.extractors.open_clip_models import load_clip, weights_file
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.diversity import CAPTION_DIVERSITY, group_diversities
-from genbench.protocols.protocol import builtin_protocol_files, parse_protocol
-from genbench.runner.runner import run
 from genbench.protocols.conditions import caption_groups, plan_conditions
+from genbench.protocols.protocol import builtin_protocol_files, parse_protocol
+from genbench.runner import run
+from genbench.runner.gallery import gallery_seeds
+from genbench.trust.determinism import FIRST_BATCH, SECOND_BATCH
 
 PAINTER = '''
 import torch

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import torch
+from tests_support import FAST, metric_values
 
 import genbench
 from genbench.models.checkpoints import load_checkpoint, save_checkpoint
 from genbench.trust.hashing import sha256_file
-
-from tests_support import FAST, metric_values
 
 
 def test_identical_models_are_written_to_identical_bytes(tmp_path):

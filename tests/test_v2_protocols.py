@@ -1,15 +1,16 @@
-"""cifar10-50k, coco5k and coco30k v2: v1 plus fd_dinov2, CMMD and bootstrap intervals; v1 unchanged beside them."""
+"""cifar10-50k, coco5k and coco30k with DINOv2 FD and CMMD: v1 plus fd_dinov2, CMMD and bootstrap intervals; v1
+unchanged beside them; their first names (``-v2``) still select them, with a notice."""
 
 from __future__ import annotations
 
 import pytest
 
+from genbench.evaluation.settings import metric_settings
 from genbench.registry import get_registry
-from genbench.runner.runner import metric_settings
 
 
-@pytest.mark.parametrize("old, new", [("cifar10-50k", "cifar10-50k-v2"), ("coco5k", "coco5k-v2"),
-                                      ("coco30k", "coco30k-v2")])
+@pytest.mark.parametrize("old, new", [("cifar10-50k", "cifar10-50k-dinov2-cmmd"), ("coco5k", "coco5k-dinov2-cmmd"),
+                                      ("coco30k", "coco30k-dinov2-cmmd")])
 def test_v2_adds_dinov2_fd_cmmd_and_intervals_to_v1(old, new):
     registry = get_registry()
     v1, v2 = registry.protocol(old), registry.protocol(new)
@@ -29,3 +30,12 @@ def test_v2_adds_dinov2_fd_cmmd_and_intervals_to_v1(old, new):
     old_settings = metric_settings(v1, registry)
     for key, value in old_settings.items():
         assert {k: v for k, v in settings[key].items() if k != "bootstrap"} == value
+
+
+@pytest.mark.parametrize("name", ["cifar10-50k", "coco5k", "coco30k"])
+def test_the_first_names_still_select_the_renamed_protocols_and_say_so(name, capsys):
+    registry = get_registry()
+    assert registry.protocol(f"{name}-v2") is registry.protocol(f"{name}-dinov2-cmmd")
+    assert capsys.readouterr().err == (f"genbench: protocol '{name}-v2' is now called '{name}-dinov2-cmmd'; use the "
+                                       f"new name (the old one will go away)\n")
+    assert f"{name}-v2" not in registry.protocols

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import torch
+from genbench_models.vae import VAE, BetaVAE
 
 from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
 from genbench.models.base import ImageFormat, SampleBatch, TrainingData
 from genbench.trust.seeds import sample_seed
-from genbench_models.vae import VAE, BetaVAE
 
 CPU = torch.device("cpu")
 

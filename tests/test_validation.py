@@ -7,7 +7,7 @@ import torch
 
 from genbench.errors import PluginError
 from genbench.models.base import ImageFormat
-from genbench.runner.validation import validate_batch
+from genbench.runner.plugin_calls import validate_batch
 
 FORMAT = ImageFormat(size=16, channels=1)
 

@@ -1,4 +1,4 @@
-"""The ``genbench`` command line: builds the parser from ``genbench.cli`` and maps errors to exit codes.
+"""The ``genbench`` command line: builds the parser from ``genbench.cli.commands`` and maps errors to exit codes.
 
 Every ``GenbenchError`` is printed as one line on stderr with exit status 2; set
 ``GENBENCH_DEBUG=1`` to see the traceback instead. A reader that closes the pipe early
@@ -61,7 +61,7 @@ def _run_command(argv: list[str]) -> int:
     args.argv = argv
     try:
         if hasattr(args, "threads"):
-            from genbench.runner.threads import use_threads
+            from genbench.evaluation.device import use_threads
 
             use_threads(args.threads)
         status = args.handle(args)

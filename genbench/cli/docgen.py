@@ -73,8 +73,9 @@ def cli_reference() -> str:
 
 def command_summary() -> str:
     """One line per command: its name and what it does."""
-    from genbench.cli import COMMANDS
     import importlib
+
+    from genbench.cli import COMMANDS
 
     modules = [importlib.import_module(f"genbench.cli.commands.{name}") for name in COMMANDS]
     return _table(("command", "what it does"), [(f"`genbench {m.NAME}`", m.HELP) for m in modules])
@@ -82,7 +83,7 @@ def command_summary() -> str:
 
 def protocol_keys() -> str:
     """Every protocol table and key from ``genbench.protocols.protocol.PROTOCOL_KEYS``: type, default, meaning."""
-    from genbench.protocols.protocol import DECLARED_BY, DERIVED, PROTOCOL_KEYS, REQUIRED
+    from genbench.protocols.schema import DECLARED_BY, DERIVED, PROTOCOL_KEYS, REQUIRED
 
     def default(value: object) -> str:
         if value is REQUIRED:
@@ -106,7 +107,7 @@ def result_fields() -> str:
     """The result record's top-level fields and the keys of each."""
     from genbench.storage.results import RESULT_FIELDS, RESULT_SCHEMA_VERSION
 
-    rows = [(f"`{name}`", holds, ", ".join(f"`{k}`" for k in keys)) for name, (holds, keys) in RESULT_FIELDS.items()]
+    rows = [(f"`{name}`", spec.doc, ", ".join(f"`{k}`" for k in spec.keys)) for name, spec in RESULT_FIELDS.items()]
     return f"Schema version {RESULT_SCHEMA_VERSION}.\n\n" + _table(("field", "holds", "keys"), rows)
 
 
@@ -152,7 +153,43 @@ def builtin_metrics() -> str:
     return _table(("metric", "what", "better", "settings (defaults)"), rows)
 
 
+#: The stages of the flow, earliest first: a module may import its own stage and earlier ones, never a later one
+#: (``tests/test_architecture.py`` reads every import). Each entry is a package or module under ``genbench``.
+STAGES: list[tuple[str, ...]] = [
+    ("errors",),
+    ("trust",),
+    ("storage",),
+    ("models", "datasets.base", "extractors.base", "metrics.base"),  # the contracts
+    ("protocols",),
+    ("registry",),
+    ("datasets", "extractors", "metrics"),
+    ("evaluation",),
+    ("runner",),
+    ("cli", "leaderboard", "reference", "__main__"),
+]
+
+
+def architecture() -> str:
+    """Each stage's packages (in dependency order) with the first line of their docstrings and their modules."""
+    import ast
+
+    root = ROOT / "genbench"
+    rows = []
+    for number, names in enumerate(STAGES, start=1):
+        for name in names:
+            folder = root / name.replace(".", "/")
+            source = folder / "__init__.py" if folder.is_dir() else folder.with_suffix(".py")
+            doc = (ast.get_docstring(ast.parse(source.read_text(encoding="utf-8"))) or "").split("\n\n")[0]
+            doc = doc.replace("\n", " ")
+            parts = sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__" and not
+                           p.read_text(encoding="utf-8").startswith('"""Moved to')) if folder.is_dir() else []
+            shown = f"`{name}/`" if folder.is_dir() else f"`{name.replace('.', '/')}.py`"
+            rows.append((str(number), shown, doc, ", ".join(parts)))
+    return _table(("stage", "package", "what it holds", "modules"), rows)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "architecture": architecture,
     "cli": cli_reference,
     "commands": command_summary,
     "protocol-keys": protocol_keys,

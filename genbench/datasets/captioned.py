@@ -26,8 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from genbench.datasets.base import DataRequest, ImageDataset
 from genbench.errors import DataError
-from genbench.trust.hashing import sha256_json
-from genbench.trust.hashing import PixelHasher
+from genbench.trust.hashing import PixelHasher, sha256_json
 
 DEFAULT_MAX_BAD_IMAGE_SHARE = 0.01
 RESIZE = "PIL bicubic, shorter side to the protocol size, centre crop (PIL.ImageOps.fit)"

@@ -15,8 +15,7 @@ from pathlib import Path
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
 from genbench.datasets.captioned import DEFAULT_MAX_BAD_IMAGE_SHARE, CaptionedFile, load_captioned_files, read_utf8
 from genbench.errors import DataError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+from genbench.storage.images import IMAGE_SUFFIXES
 
 
 def read_jsonl(path: Path) -> list[CaptionedFile]:

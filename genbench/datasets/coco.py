@@ -28,10 +28,10 @@ import numpy as np
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
 from genbench.datasets.captioned import DEFAULT_MAX_BAD_IMAGE_SHARE, CaptionedFile, load_captioned_files, read_utf8
-from genbench.storage.downloads import DownloadFailed, attempt
 from genbench.errors import DataError
-from genbench.trust.hashing import sha256_file
+from genbench.storage.downloads import DownloadFailed, attempt
 from genbench.storage.weights import offline
+from genbench.trust.hashing import sha256_file
 
 ANNOTATIONS_URL = "http://images.cocodataset.org/annotations/annotations_trainval{year}.zip"
 IMAGES_URL = "http://images.cocodataset.org/zips/{split}{year}.zip"

@@ -17,9 +17,9 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from genbench.datasets.base import DataRequest, ImageDataset
-from genbench.storage.downloads import DownloadFailed, attempt
 from genbench.errors import DataError
 from genbench.storage.caches import default_cache_dir
+from genbench.storage.downloads import DownloadFailed, attempt
 from genbench.storage.weights import offline
 
 

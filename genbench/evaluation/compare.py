@@ -13,9 +13,8 @@ space of ``prc``). With ``bootstrap`` rounds, every two-set metric gains ``<key>
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch_fidelity.metric_fid import KEY_METRIC_FID
@@ -24,63 +23,28 @@ from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD
 
 from genbench.datasets.base import ImageDataset
 from genbench.errors import GenbenchError, MetricError
-from genbench.extractors.base import FeatureExtractor
-from genbench.extractors.clip_image import build_clip_image_extractor
-from genbench.extractors.dinov2 import build_dinov2_extractor
-from genbench.extractors.inception import build_inception_extractor
+from genbench.evaluation.device import resolve_device, use_threads
+from genbench.evaluation.options import CompareOptions
+from genbench.evaluation.samples import load_image_folder
+from genbench.extractors.base import ExtractorContext, FeatureExtractor
+from genbench.extractors.feature_cache import cached_features
 from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
 from genbench.metrics.bootstrap import compute_metric
-from genbench.metrics.cmmd import CMMD
-from genbench.metrics.fidelity import FID, ISC, KID, PRC_DEFAULTS, precision_recall
-from genbench.metrics.frechet import FD, FID_INFINITY
-from genbench.metrics.manifold import COVERAGE, DENSITY
-from genbench.metrics.vendi import VENDI
+from genbench.metrics.fidelity import PRC_DEFAULTS, precision_recall
+from genbench.protocols.additions import ADDABLE, check_bootstrap
+from genbench.registry import get_registry
 from genbench.storage.caches import default_cache_dir
-from genbench.extractors.feature_cache import reference_features
-from genbench.runner.runner import ExtractorContext, resolve_device
-from genbench.evaluation.samples import load_image_folder
 from genbench.trust.hashing import images_sha256
 
-#: genbench-named metrics: name -> (spec, extractor, feature).
-NAMED: dict[str, tuple[MetricSpec, str, str]] = {
-    "fd_dinov2": (FD, "dinov2", "cls"),
-    "cmmd": (CMMD, "clip-image", "image"),
-    "density": (DENSITY, "inception", "2048"),
-    "coverage": (COVERAGE, "inception", "2048"),
-    "vendi": (VENDI, "inception", "2048"),
-    "fid_infinity": (FID_INFINITY, "inception", "2048"),
-}
-METRICS = ("fid", "kid", "isc", "prc", *NAMED)
-#: Extractor -> how it is built (protocol-style settings, so its features are cached like a protocol's).
-BUILDERS: dict[str, tuple[Callable[..., FeatureExtractor], dict[str, Any]]] = {
-    "dinov2": (build_dinov2_extractor, {"size": "vitl14"}),
-    "clip-image": (build_clip_image_extractor, {}),
-}
+#: The Inception pool features (the space of ``prc``) are where added metrics without their own extractor go.
+POOL = ("inception", "2048")
+METRICS = ("fid", "kid", "isc", "prc", *ADDABLE)
 #: Features are extracted in chunks of this many images, whatever the device: results never depend on it.
 CHUNK = 50
 
 
-@dataclass
-class CompareOptions:
-    """Everything ``genbench compare`` accepts."""
-
-    folder_a: Path
-    folder_b: Path
-    metrics: tuple[str, ...] = ("fid", "kid", "isc")
-    kid_subset_size: int = 1000
-    kid_subsets: int = 100
-    isc_splits: int = 10
-    allow_singular_covariance: bool = False
-    device: str | None = None
-    weights_dir: Path | None = None
-    cache_dir: Path | None = None
-    trust_weights: bool = False
-    #: Bootstrap rounds for the 95 % interval of every two-set metric (0: none), and their seed.
-    bootstrap: int = 0
-    bootstrap_seed: int = 0
-
-
 def _compute(spec: MetricSpec, generated: dict, reference: dict | None, feature: str, **settings: Any) -> MetricValue:
+    """``spec`` on one extractor's features, with a hint where a covariance is singular."""
     try:
         return compute_metric(spec, MetricInputs(generated, reference,
                                                  {**spec.defaults, **settings, "feature": feature}))
@@ -93,8 +57,8 @@ def folder_features(images: torch.Tensor, name: str, extractor: FeatureExtractor
                     cache_dir: Path) -> dict[str, torch.Tensor]:
     """The extractor's features of a folder's images, read from or written to the feature cache."""
     identity = {"dataset": "folder", "sha256": images_sha256(images)}
-    features, _ = reference_features(ImageDataset(images), identity, {name: extractor}, {name: settings}, CHUNK,
-                                     cache_dir)
+    features, _ = cached_features(ImageDataset(images), identity, {name: extractor}, {name: settings}, CHUNK,
+                                  cache_dir)
     return {key.split("/", 1)[1]: value for key, value in features.items()}
 
 
@@ -109,10 +73,15 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
         raise GenbenchError(f"unknown metric '{unknown[0] if unknown else ''}' (choose from {', '.join(METRICS)})")
-    if options.bootstrap < 0 or options.bootstrap == 1:
-        raise GenbenchError(f"--bootstrap must be 0 (no interval) or at least 2 rounds, got {options.bootstrap}")
-    needs_pool = any(m in ("fid", "kid", "prc") or NAMED.get(m, (None, ""))[1] == "inception" for m in metrics)
-    wanted = {NAMED[m][1] for m in metrics if m in NAMED} | ({"inception"} if needs_pool or "isc" in metrics else set())
+    check_bootstrap(options.bootstrap)
+    use_threads(options.threads)
+    registry = get_registry()
+    added = {key: ADDABLE[key] for key in metrics if key in ADDABLE}
+    needs_pool = any(m in ("fid", "kid", "prc") for m in metrics) or any(a.extractor is None for a in added.values())
+    tables = {a.extractor: a.table for a in added.values() if a.extractor is not None}
+    if needs_pool or "isc" in metrics:
+        features = (["2048"] if needs_pool else []) + (["logits_unbiased"] if "isc" in metrics else [])
+        tables[POOL[0]] = {"kind": "inception", "features": features}
     needs_reference = any(m != "isc" and m != "vendi" for m in metrics)
     # the cheap checks first: a missing, empty or unreadable folder is reported before any weights are needed
     images_a = load_image_folder(options.folder_a)
@@ -122,36 +91,35 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
                                cache_dir, None)
     a: dict[str, torch.Tensor] = {}
     b: dict[str, torch.Tensor] = {}
-    for name in sorted(wanted):
-        if name == "inception":
-            features = (["2048"] if needs_pool else []) + (["logits_unbiased"] if "isc" in metrics else [])
-            extractor, settings = build_inception_extractor({"features": features}, context), {"kind": "inception"}
-        else:
-            build, settings = BUILDERS[name]
-            extractor, settings = build(settings, context), {"kind": name, **settings}
-        a.update(folder_features(images_a, name, extractor, settings, cache_dir))
+    for name, table in sorted(tables.items()):
+        settings = {k: v for k, v in table.items() if k != "kind"}
+        extractor = registry.extractor(table["kind"]).build(settings, context)
+        cache_settings = table if name != POOL[0] else {"kind": "inception"}
+        a.update(folder_features(images_a, name, extractor, cache_settings, cache_dir))
         if images_b is not None:
-            b.update(folder_features(images_b, name, extractor, settings, cache_dir))
+            b.update(folder_features(images_b, name, extractor, cache_settings, cache_dir))
     rounds = {"bootstrap": options.bootstrap, "bootstrap_seed": options.bootstrap_seed}
     out: dict[str, float] = {}
     if "isc" in metrics:
-        value = _compute(ISC, a, None, "logits_unbiased", splits=options.isc_splits)
+        value = _compute(registry.metric("isc"), a, None, "logits_unbiased", splits=options.isc_splits)
         out.update({KEY_METRIC_ISC_MEAN: value.value, KEY_METRIC_ISC_STD: value.std})
     if "fid" in metrics:
-        value = _compute(FID, a, b, "2048", allow_singular_covariance=options.allow_singular_covariance, **rounds)
+        value = _compute(registry.metric("fid"), a, b, POOL[1],
+                         allow_singular_covariance=options.allow_singular_covariance, **rounds)
         out[KEY_METRIC_FID] = value.value
         _with_interval(out, KEY_METRIC_FID, value)
     if "kid" in metrics:
-        value = _compute(KID, a, b, "2048", subset_size=options.kid_subset_size, subsets=options.kid_subsets,
-                         **rounds)
+        value = _compute(registry.metric("kid"), a, b, POOL[1], subset_size=options.kid_subset_size,
+                         subsets=options.kid_subsets, **rounds)
         out.update({KEY_METRIC_KID_MEAN: value.value, KEY_METRIC_KID_STD: value.std})
         _with_interval(out, KEY_METRIC_KID_MEAN, value)
     if "prc" in metrics:
-        out.update(precision_recall(MetricInputs(a, b, {**PRC_DEFAULTS, "feature": "2048"})))
-    for key in (m for m in metrics if m in NAMED):
-        spec, _, feature = NAMED[key]
+        out.update(precision_recall(MetricInputs(a, b, {**PRC_DEFAULTS, "feature": POOL[1]})))
+    for key, addition in added.items():
+        spec = registry.metric(addition.metric)
         singular = ({"allow_singular_covariance": options.allow_singular_covariance}
                     if "allow_singular_covariance" in spec.defaults else {})
+        feature = addition.feature if addition.extractor is not None else POOL[1]
         value = _compute(spec, a, b if spec.needs_reference else None, feature, **singular, **rounds)
         out[key] = value.value
         _with_interval(out, key, value)

@@ -16,9 +16,9 @@ import torch
 from genbench.errors import MetricError
 from genbench.extractors.base import FeatureExtractor
 from genbench.metrics.base import MetricPlan
+from genbench.protocols.conditions import Conditions, caption_groups
 from genbench.protocols.protocol import Protocol
 from genbench.registry import Registry
-from genbench.protocols.conditions import Conditions, caption_groups
 
 
 def feature_widths(protocol: Protocol, extractors: dict[str, FeatureExtractor]) -> dict[tuple[str, str], int]:

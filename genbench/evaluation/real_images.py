@@ -19,13 +19,19 @@ import torch
 
 from genbench import __version__
 from genbench.datasets.base import ImageDataset
-from genbench.errors import DataError
-from genbench.storage.housekeeping import in_use
-from genbench.protocols.protocol import Protocol
-from genbench.storage.files import atomic_write_text
-from genbench.storage.results import ensure_writable, new_run_id, utc_now, write_result
-from genbench.runner.runner import Runner, RunOptions, checked_reference_identity, reference_section, result_record
+from genbench.errors import DataError, status_line
+from genbench.evaluation.compute import compute_metrics
+from genbench.evaluation.data import checked_reference_identity, load_split
+from genbench.evaluation.device import use_threads
+from genbench.evaluation.options import ReferenceOptions
+from genbench.evaluation.record import images_without_a_model
+from genbench.evaluation.session import open_evaluation, protocol_for
 from genbench.protocols.conditions import Conditions
+from genbench.protocols.protocol import Protocol
+from genbench.registry import get_registry
+from genbench.storage.files import atomic_write_text
+from genbench.storage.housekeeping import in_use
+from genbench.storage.results import ensure_writable, new_run_id, utc_now, write_result
 from genbench.trust.seeds import check_run_seed, derived_seed
 
 PLUGIN = "real-images"
@@ -38,15 +44,16 @@ def split_halves(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return order[:half].sort().values, order[half:2 * half].sort().values
 
 
-def load_reference(options: RunOptions) -> tuple[Protocol, ImageDataset, dict[str, Any]]:
+def load_reference(options: ReferenceOptions) -> tuple[Protocol, ImageDataset, dict[str, Any]]:
     """The protocol, its reference set and the set's identity (checked against the pin), without extractors."""
-    runner = Runner(options)
-    protocol = runner.registry.protocol(options.protocol)
-    reference = runner.load_data(protocol, protocol.data.reference_split)
+    use_threads(options.threads)
+    registry = get_registry()
+    protocol = protocol_for(options, registry)
+    reference = load_split(protocol, protocol.data.reference_split, options.data_dir, registry)
     return protocol, reference, checked_reference_identity(protocol, reference, options.allow_reference_mismatch)
 
 
-def print_identity(options: RunOptions) -> str:
+def print_identity(options: ReferenceOptions) -> str:
     """The reference set's identity as lines: the SHA-256 a protocol pins, then each part it is made of."""
     protocol, reference, identity = load_reference(options)
     lines = [f"protocol {protocol.name}: {protocol.data.dataset}/{protocol.data.reference_split}, "
@@ -57,7 +64,7 @@ def print_identity(options: RunOptions) -> str:
     return "\n".join(lines)
 
 
-def export_selection(options: RunOptions, path: Path) -> int:
+def export_selection(options: ReferenceOptions, path: Path) -> int:
     """Write the reference set's selected records (one row per image, tab-separated, with a header); returns the count."""
     protocol, reference, _ = load_reference(options)
     if not reference.selection:
@@ -72,17 +79,17 @@ def export_selection(options: RunOptions, path: Path) -> int:
     return len(reference.selection)
 
 
-def reference_row(options: RunOptions) -> dict[str, Any]:
+def reference_row(options: ReferenceOptions) -> dict[str, Any]:
     """Compute and write the reference row of ``options.protocol``; returns the record."""
     started, clock = utc_now(), time.perf_counter()
-    runner = Runner(options)
-    registry = runner.registry
-    protocol = registry.protocol(options.protocol)
+    use_threads(options.threads)
+    log, registry = status_line(options.quiet), get_registry()
+    protocol = protocol_for(options, registry)
     results_dir = ensure_writable(options.results_dir)
     seed = check_run_seed(protocol.sampling.seed if options.seed is None else options.seed)
-    evaluation = runner.prepare(protocol)
+    evaluation = open_evaluation(protocol, options, registry, log)
     reference = evaluation.reference
-    features, hits = runner.reference_features(evaluation)
+    features, hits = evaluation.reference_features()
     first, second = split_halves(len(reference), seed)
 
     def subset(index: torch.Tensor) -> tuple[dict[str, torch.Tensor], Conditions]:
@@ -91,25 +98,24 @@ def reference_row(options: RunOptions) -> dict[str, Any]:
 
     def metrics_of(generated: torch.Tensor, compared: torch.Tensor) -> dict[str, Any]:
         rows, conditions = subset(generated)
-        return runner.compute_metrics(protocol, registry, evaluation.metric_settings, rows, subset(compared)[0],
-                                      conditions, reference.num_classes)
+        return compute_metrics(protocol, registry, evaluation.metric_settings, rows, subset(compared)[0],
+                               conditions, reference.num_classes)
 
     two_sets, one_set = metrics_of(first, second), metrics_of(torch.arange(len(reference)), second)
     metrics = {entry.key: (two_sets if registry.metric(entry.metric).needs_reference else one_set)[entry.key]
                for entry in protocol.metrics}
     run_id = new_run_id(protocol.name, PLUGIN)
-    record = result_record(
-        evaluation, run_id, reference_section(evaluation, hits), metrics, started, clock, options.command,
-        plugin={"name": PLUGIN, "model": None, "description": "the protocol's real reference images",
-                "distribution": "genbench", "version": __version__, "task": protocol.task.value,
-                "checkpoint": None, "checkpoint_sha256": None, "config": None, "settings": {}, "capabilities": []},
+    record = evaluation.record(
+        run_id, evaluation.reference_section(hits), metrics, started, clock, options.command,
+        plugin=images_without_a_model(PLUGIN, "the protocol's real reference images", protocol.task.value,
+                                      "genbench", __version__),
         samples={"num_samples": len(reference), "seed": seed, "halves": [len(first), len(second)],
                  "two_set_metrics": "first half vs second half of a seeded permutation",
                  "one_set_metrics": "all reference images with their own captions"},
-        speed=None, parameters=None, training=None, artifacts={"grid": None, "samples_dir": None, "gallery": []},
+        artifacts={"grid": None, "samples_dir": None, "gallery": []},
     )
     with in_use(results_dir):  # while held, no run's clean-up takes the temp file for a dead run's
         path = write_result(results_dir, record)
-    runner.log(f"reference row written to {path}")
+    log(f"reference row written to {path}")
     record["path"] = str(path)
     return record

@@ -15,8 +15,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from genbench.errors import DataError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+from genbench.protocols.protocol import Protocol
+from genbench.storage.images import IMAGE_SUFFIXES
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -90,3 +90,18 @@ def load_captions(path: Path, count: int) -> list[str]:
         raise DataError(f"captions file {path} has {len(captions)} lines for {count} samples; "
                         f"give one caption per sample, in sample order")
     return captions
+
+
+def fit_to_protocol(images: torch.Tensor, protocol: Protocol, source: Path) -> tuple[torch.Tensor, str | None]:
+    """The samples in the protocol's format, and the conversion applied (None when none was needed)."""
+    size, channels = protocol.data.image_size, protocol.data.channels
+    height, width = images.shape[2], images.shape[3]
+    if (height, width) != (size, size):
+        raise DataError(f"samples {source} are {width}x{height}; protocol '{protocol.name}' evaluates "
+                        f"{size}x{size} images (resize them the way your model's paper does, then score again)")
+    if images.shape[1] == channels:
+        return images, None
+    if images.shape[1] == 1 and channels == 3:
+        return images.expand(-1, 3, -1, -1).contiguous(), "grey samples repeated to 3 channels"
+    raise DataError(f"samples {source} have {images.shape[1]} channels; protocol '{protocol.name}' evaluates "
+                    f"grey images (convert them to grey first)")

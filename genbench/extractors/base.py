@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
+
+from genbench.datasets.base import DataRequest, ImageDataset
 
 
 class FeatureExtractor(ABC):
@@ -53,3 +56,17 @@ class ExtractorSpec:
     #: Settings a protocol's ``[extractors.NAME]`` table may give, with their defaults (None: no default);
     #: any other key is refused when the protocol is used, naming the closest of these.
     settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExtractorContext:
+    """What extractor builders may need besides their protocol settings: the device, where weights, caches and
+    data live, whether unofficial weights are accepted, and a way to load a registered data set (an extractor
+    that trains on the protocol's data)."""
+
+    device: torch.device
+    weights_dir: Path | None
+    trust_weights: bool
+    cache_dir: Path
+    data_dir: Path | None
+    load_dataset: Callable[[str, DataRequest], ImageDataset] | None = None

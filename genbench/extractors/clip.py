@@ -14,10 +14,19 @@ from typing import Any
 
 import torch
 
-from genbench.extractors.open_clip_models import DEFAULT_MODEL, DEFAULT_PRETRAINED, PREPROCESS, PREPROCESS_STEPS, ClipModel, load_clip, weights_file
 from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
+from genbench.extractors.open_clip_models import (
+    DEFAULT_MODEL,
+    DEFAULT_PRETRAINED,
+    PREPROCESS,
+    PREPROCESS_STEPS,
+    ClipModel,
+    load_clip,
+    weights_file,
+)
 from genbench.storage.weights import weights_dir_from_env
+
 
 class ClipExtractor(FeatureExtractor):
     """``image`` embeddings always; ``text`` and ``caption_truncated`` when captions come with the images."""

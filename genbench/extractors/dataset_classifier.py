@@ -18,13 +18,17 @@ from typing import Any
 import torch
 
 from genbench.datasets.base import DataRequest
-from genbench.errors import WeightsError
+from genbench.errors import WeightsError, notice
 from genbench.extractors.base import ExtractorSpec
-from genbench.extractors.classifier import (ClassifierExtractor, classifier_accuracy, load_classifier,
-                                            save_classifier, train_reference_classifier)
-from genbench.trust.hashing import sha256_file, sha256_json
-from genbench.errors import notice
+from genbench.extractors.classifier import (
+    ClassifierExtractor,
+    classifier_accuracy,
+    load_classifier,
+    save_classifier,
+    train_reference_classifier,
+)
 from genbench.storage.files import CorruptFile, atomic_path, atomic_write_text, read_json_object
+from genbench.trust.hashing import sha256_file, sha256_json
 
 DEFAULTS = {"train_split": "train", "test_split": "test", "epochs": 10, "seed": 0, "batch_size": 128, "lr": 2e-3}
 REQUIRED = ("dataset", "image_size", "channels")
@@ -47,7 +51,7 @@ def _train(settings: dict[str, Any], context: Any, path: Path) -> dict[str, Any]
     def split(name: str):
         request = DataRequest(name, settings["image_size"], settings["channels"],
                               Path(context.data_dir) if context.data_dir else None)
-        return context.registry.dataset(settings["dataset"]).load(request)
+        return context.load_dataset(settings["dataset"], request)
 
     train, test = split(settings["train_split"]), split(settings["test_split"])
     model = train_reference_classifier(train.images, train.labels, train.num_classes, epochs=settings["epochs"],

@@ -28,8 +28,8 @@ from PIL import Image
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
 from genbench.extractors.inception import check_pinned_sha256, three_channels
-from genbench.trust.hashing import sha256_file
 from genbench.storage.weights import offline, weights_dir_from_env
+from genbench.trust.hashing import sha256_file
 
 #: dgm-eval's architecture names -> (Hugging Face repository, the published model's configuration).
 SIZES: dict[str, tuple[str, dict[str, Any]]] = {

@@ -18,13 +18,12 @@ from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
-import torchvision.transforms.v2.functional as TF
 from PIL import Image
 
-from genbench.storage.downloads import check_reachable, hub_endpoint
 from genbench.errors import WeightsError
-from genbench.trust.hashing import sha256_file
+from genbench.storage.downloads import check_reachable, hub_endpoint
 from genbench.storage.weights import WeightsSource, resolve
+from genbench.trust.hashing import sha256_file
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "openai"
@@ -96,6 +95,8 @@ class ClipModel:
         if cfg.get("resize_mode", "shortest") not in TENSOR_RESIZE_MODES:
             raise WeightsError(f"open_clip {self.model_name}: resize mode '{cfg['resize_mode']}' has no tensor "
                                f"preprocessing in genbench (only {', '.join(TENSOR_RESIZE_MODES)})")
+        import torchvision.transforms.v2.functional as TF  # seconds to import: only when images are preprocessed
+
         x = images.to(self.device).float() / 255.0
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
+from genbench.storage.images import IMAGE_SUFFIXES
+
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 CAPTION_KEYS = ("prompt", "caption", "text")
 

@@ -23,9 +23,9 @@ from genbench.leaderboard.grouping import ProtocolGroup, group_records
 from genbench.leaderboard.links import http_url
 from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import markdown_text, raw_frame, to_csv
+from genbench.storage.files import atomic_path, atomic_write_text
 from genbench.storage.housekeeping import TEMP_NAME
 from genbench.storage.results import scan_result_files
-from genbench.storage.files import atomic_path, atomic_write_text
 
 MANIFEST = ".leaderboard-manifest.json"
 STATIC_FILES = ("style.css", "sort.js")

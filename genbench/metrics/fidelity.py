@@ -14,8 +14,12 @@ from __future__ import annotations
 import torch
 from torch_fidelity.metric_fid import fid_features_to_statistics
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
-from torch_fidelity.metric_prc import (KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION, KEY_METRIC_RECALL,
-                                      prc_features_to_metric)
+from torch_fidelity.metric_prc import (
+    KEY_METRIC_F_SCORE,
+    KEY_METRIC_PRECISION,
+    KEY_METRIC_RECALL,
+    prc_features_to_metric,
+)
 
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
 from genbench.metrics.blas import one_blas_thread

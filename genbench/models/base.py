@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Sequence
 
 import torch
 
-from genbench.errors import PluginError
+from genbench.errors import GenbenchError, PluginError
 from genbench.models.noise import per_image_normal
 
 
@@ -35,6 +35,32 @@ class ImageFormat:
 
     size: int
     channels: int
+
+    def check(self, images: Any, where: str, count: int | None = None,
+              error: type[GenbenchError] = PluginError) -> torch.Tensor:
+        """``images`` when they are uint8 ``[count, C, H, W]`` in this format (a plugin's batch, a data set's
+        images); else one ``error`` line that starts with ``where`` (the plugin and hook, or the data set)."""
+        if not hasattr(images, "dtype") or not hasattr(images, "shape"):
+            raise error(f"{where} returned {type(images).__name__}, expected a torch.Tensor")
+        if images.dtype.is_floating_point:
+            detail = ""
+            if isinstance(images, torch.Tensor):
+                finite = bool(torch.isfinite(images).all())
+                detail = " (contains NaN/Inf)" if not finite else \
+                    f" (values in [{images.min().item():.3g}, {images.max().item():.3g}])"
+            raise error(f"{where} returned dtype {images.dtype}{detail}; expected uint8 images in 0..255")
+        if images.dtype != torch.uint8:
+            raise error(f"{where} returned dtype {images.dtype}; expected uint8 images in 0..255")
+        if len(images.shape) != 4:
+            raise error(f"{where} returned shape {tuple(images.shape)}; expected [N, C, H, W]")
+        n, c, h, w = images.shape
+        if count is not None and n != count:
+            raise error(f"{where} returned {n} images; {count} were asked for")
+        if c != self.channels:
+            raise error(f"{where} returned {c} channels; the protocol needs {self.channels}")
+        if (h, w) != (self.size, self.size):
+            raise error(f"{where} returned {h}x{w} images; the protocol needs {self.size}x{self.size}")
+        return images
 
 
 @dataclass

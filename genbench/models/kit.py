@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from genbench.models.checkpoints import load_checkpoint, load_module_state, module_tensors, save_checkpoint
 from genbench.errors import PluginError
 from genbench.models.base import GenerativeModel, ImageFormat, TrainingData, TrainingReport
+from genbench.models.checkpoints import load_checkpoint, load_module_state, module_tensors, save_checkpoint
 from genbench.models.training import fit
 
 

@@ -14,9 +14,8 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from genbench.errors import PluginError, ProtocolError
-from genbench.models.base import ModelSpec, TrainingData, TrainingReport
-from genbench.protocols.protocol import PROTOCOL_KEYS, Protocol, TrainingRecipe, closest_key_hint
+from genbench.errors import ProtocolError, did_you_mean
+from genbench.models.base import TrainingData, TrainingReport
 
 #: ``loss(images_uint8, labels_or_None, captions_or_None) -> scalar loss``
 BatchLoss = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], torch.Tensor]
@@ -24,8 +23,18 @@ BatchLoss = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], 
 #: (a GAN's discriminator and generator steps); the first entry is the reported loss.
 BatchStep = Callable[[torch.Tensor, "torch.Tensor | None", "list[str] | None"], dict[str, float]]
 
-#: The keys a training recipe may hold (``[training.NAME]`` in ``genbench.protocols.protocol.PROTOCOL_KEYS``).
-RECIPE_KEYS = frozenset(PROTOCOL_KEYS["training.NAME"])
+#: The keys a training recipe may hold (a protocol's ``[training.NAME]`` table, a plugin's ``default_recipe``):
+#: key -> (TOML type, meaning, whether it must be a positive integer). Absent keys: the loop's own default.
+RECIPE_KEYS: dict[str, tuple[type, str, bool]] = {
+    "epochs": (int, "passes over the training split", True),
+    "batch_size": (int, "images per training step", True),
+    "lr": (float, "learning rate (of the generator, for GANs)", False),
+    "lr_d": (float, "discriminator learning rate (GANs)", False),
+    "ema": (float, "decay of an exponential moving average of the weights; absent: no EMA", False),
+    "max_steps": (int, "stop after this many steps (smoke runs)", True),
+    "weight_decay": (float, "L2 weight decay of Adam", False),
+    "config": (dict, "plugin config (network widths, schedule) over the plugin's default_config", False),
+}
 
 
 def bar_disabled(progress: bool) -> bool | None:
@@ -38,26 +47,10 @@ def check_recipe(recipe: dict[str, Any], origin: str = "training recipe") -> Non
     """Reject unknown recipe keys and non-positive sizes before any work; ``origin`` names the recipe's source."""
     for key, value in recipe.items():
         if key not in RECIPE_KEYS:
-            raise ProtocolError(f"{origin}: unknown key '{key}'; {closest_key_hint(key, RECIPE_KEYS)}")
-        positive = PROTOCOL_KEYS["training.NAME"][key].positive
+            raise ProtocolError(f"{origin}: unknown key '{key}'; {did_you_mean(key, RECIPE_KEYS)}")
+        positive = RECIPE_KEYS[key][2]
         if positive and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
             raise ProtocolError(f"{origin}: '{key}' must be a positive integer, got {value!r}")
-
-
-def choose_recipe(protocol: Protocol, spec: ModelSpec, overrides: dict[str, Any]) -> TrainingRecipe:
-    """The checked recipe that trains ``spec`` on ``protocol`` (``Protocol.training_recipe``) with the
-    ``--set train.*`` ``overrides`` applied; no recipe at all is a ``PluginError``."""
-    if spec.default_recipe is not None:
-        check_recipe(spec.default_recipe, f"plugin '{spec.name}' default_recipe")
-    check_recipe(overrides, "--set train.*")
-    chosen = protocol.training_recipe(spec.name, spec.default_recipe)
-    if chosen is None:
-        raise PluginError(f"no checkpoint given, protocol '{protocol.name}' has no training recipe for plugin "
-                          f"'{spec.name}' and the plugin has no default_recipe: pass --checkpoint PATH")
-    if not overrides:
-        return chosen
-    with_overrides = f"{chosen.source} + --set {', '.join(f'train.{k}' for k in sorted(overrides))}"
-    return TrainingRecipe({**chosen.values, **overrides}, with_overrides)
 
 
 def adam(modules: dict[str, torch.nn.Module], lr: float, weight_decay: float = 0.0,

@@ -1,0 +1,2 @@
+"""Protocols as data: the shipped TOML files, their schema, parsing and fingerprint, the conditions a run asks
+for, ``--set`` overrides and the metrics a user may add."""

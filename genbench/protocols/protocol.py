@@ -7,128 +7,22 @@ fingerprints are equal. The training recipe, description and prompt gallery (``p
 ``[gallery]``) are recorded but left out of the fingerprint: they change which model is
 evaluated or what pictures are saved, not how the ranked numbers are computed.
 
-``PROTOCOL_KEYS`` is the one schema of the file format: every key of every table, with its type,
-default and meaning. Parsing follows it, and any other key is refused with the closest known one,
-since a misspelled key would otherwise be stored and silently fork the fingerprint.
+Parsing follows the one schema of the file format, ``genbench.protocols.schema.PROTOCOL_KEYS``.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
-import hashlib
-import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any
 
-from genbench.errors import ProtocolError
+from genbench.errors import GenbenchError, ProtocolError
 from genbench.models.base import Task
-from genbench.trust.seeds import SAMPLING_PLAN_VERSION
-
-if TYPE_CHECKING:
-    from genbench.registry import Registry
-
-CONDITIONS = ("none", "classes", "captions")
-class _Marker:
-    """A default that is not a value: ``REQUIRED`` (the key must be given) or ``DERIVED`` (computed from others)."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-REQUIRED = _Marker("REQUIRED")
-DERIVED = _Marker("DERIVED")
-
-
-@dataclass(frozen=True)
-class ProtocolKey:
-    """One key of a protocol table: its TOML type, its default (a value, ``REQUIRED`` or ``DERIVED``) and meaning."""
-
-    kind: type
-    doc: str
-    default: Any = REQUIRED
-    positive: bool = False
-
-
-#: Every key a protocol file may hold, table by table; ``""`` is the top level and ``X.NAME`` one
-#: entry of the table of tables ``[X]``. Any other key is refused, naming the closest known key.
-#: Tables in ``DECLARED_BY`` also accept the settings their component declares (see there). A
-#: default of None means the key is simply absent (for recipe keys: the plugin's training loop decides).
-PROTOCOL_KEYS: dict[str, dict[str, ProtocolKey]] = {
-    "": {
-        "name": ProtocolKey(str, "the name `--protocol` takes and results are grouped by"),
-        "version": ProtocolKey(int, "bumped whenever the definition changes", positive=True),
-        "task": ProtocolKey(str, "what models are conditioned on: unconditional, class-conditional or text-to-image"),
-        "description": ProtocolKey(str, "one line for listings and leaderboards (not in the fingerprint)", ""),
-        "prompts": ProtocolKey(list, "captions drawn as fixed-seed gallery grids, text-to-image only "
-                             "(not in the fingerprint)", []),
-        "data": ProtocolKey(dict, "the data set: reference images and training images"),
-        "sampling": ProtocolKey(dict, "how many images are generated, with which seeds and conditions"),
-        "speed": ProtocolKey(dict, "the timed sampling section", {}),
-        "extractors": ProtocolKey(dict, "feature extractors, one [extractors.NAME] table each"),
-        "metrics": ProtocolKey(dict, "reported numbers, one [metrics.NAME] table each (NAME is the result key)"),
-        "training": ProtocolKey(dict, "training recipes, one [training.PLUGIN] table each, [training.default] for "
-                              "every other plugin (not in the fingerprint)", {}),
-        "gallery": ProtocolKey(dict, "the prompt gallery (not in the fingerprint)", {}),
-    },
-    "data": {
-        "dataset": ProtocolKey(str, "a registered data set (`genbench list`)"),
-        "image_size": ProtocolKey(int, "side of the square images, generated and reference", positive=True),
-        "channels": ProtocolKey(int, "1 (grey) or 3 (RGB)", positive=True),
-        "reference_split": ProtocolKey(str, "the split generated images are compared with"),
-        "train_split": ProtocolKey(str, "the split training recipes train on; none: no training", None),
-        "reference_sha256": ProtocolKey(str, "the pinned content identity of the reference split, as `genbench "
-                                             "reference --protocol NAME --print-identity` prints it; another copy "
-                                             "is refused", None),
-    },
-    "sampling": {
-        "num_samples": ProtocolKey(int, "images generated per run", positive=True),
-        "seed": ProtocolKey(int, "the run seed (`--seed` overrides it)", 0),
-        "shard_size": ProtocolKey(int, "images per resumable shard; a multiple of feature_batch_size", positive=True),
-        "batch_size": ProtocolKey(int, "images per sample() call (shard_size when absent; changes no metric)",
-                          DERIVED, positive=True),
-        "feature_batch_size": ProtocolKey(int, "images per extractor call", 50, positive=True),
-        "conditions": ProtocolKey(str, "none, classes or captions; must fit the task", "none"),
-        "samples_per_caption": ProtocolKey(int, "consecutive images per caption (captions only)", 1, positive=True),
-    },
-    "speed": {
-        "batch_sizes": ProtocolKey(list, "batch sizes timed ([1, sampling.batch_size] when absent)", DERIVED),
-        "warmup": ProtocolKey(int, "untimed batches before timing", 1),
-        "repeats": ProtocolKey(int, "timed batches per batch size", 3, positive=True),
-    },
-    "extractors.NAME": {
-        "kind": ProtocolKey(str, "a registered extractor kind (`genbench list`)"),
-    },
-    "metrics.NAME": {
-        "metric": ProtocolKey(str, "a registered metric (`genbench list`)"),
-        "extractor": ProtocolKey(str, "the NAME of one of this protocol's [extractors.NAME] tables"),
-        "feature": ProtocolKey(str, "which of that extractor's features the metric reads"),
-    },
-    "training.NAME": {
-        "epochs": ProtocolKey(int, "passes over the training split", None, positive=True),
-        "batch_size": ProtocolKey(int, "images per training step", None, positive=True),
-        "lr": ProtocolKey(float, "learning rate (of the generator, for GANs)", None),
-        "lr_d": ProtocolKey(float, "discriminator learning rate (GANs)", None),
-        "ema": ProtocolKey(float, "decay of an exponential moving average of the weights; absent: no EMA", None),
-        "max_steps": ProtocolKey(int, "stop after this many steps (smoke runs)", None, positive=True),
-        "weight_decay": ProtocolKey(float, "L2 weight decay of Adam", None),
-        "config": ProtocolKey(dict, "plugin config (network widths, schedule) over the plugin's default_config", None),
-    },
-    "gallery": {
-        "samples_per_prompt": ProtocolKey(int, "images per gallery prompt", 8, positive=True),
-    },
-}
-
-#: Tables that also accept the settings of the component one of their keys names: ``data`` the
-#: ``DatasetSpec.settings`` of its ``dataset``, ``extractors.NAME`` the ``ExtractorSpec.settings`` of
-#: its ``kind``, ``metrics.NAME`` the ``MetricSpec.defaults`` of its ``metric``. Those are checked
-#: against the installed plugins by ``check_declared_settings`` when the protocol is used.
-DECLARED_BY: dict[str, str] = {"data": "dataset", "extractors.NAME": "kind", "metrics.NAME": "metric"}
+from genbench.protocols.schema import CONDITIONS, DECLARED_BY, PROTOCOL_KEYS, REQUIRED, check_keys
+from genbench.trust.fingerprint import protocol_fingerprint
+from genbench.trust.seeds import check_run_seed
 
 
 @dataclass(frozen=True)
@@ -192,11 +86,14 @@ class Protocol:
     source: str = "<memory>"
     #: Images per gallery prompt (``[gallery] samples_per_prompt``), drawn with fixed seeds.
     gallery_samples: int = 8
+    #: Former names that still select this protocol (``genbench.registry`` says so each time).
+    aliases: tuple[str, ...] = ()
 
     def definition(self) -> dict[str, Any]:
-        """The parts of the file that change numbers (everything but description, training, prompts, gallery)."""
+        """The parts of the file that change numbers (everything but description, aliases, training, prompts,
+        gallery)."""
         kept = copy.deepcopy(self.raw)
-        for key in ("description", "training", "prompts", "gallery"):
+        for key in ("description", "aliases", "training", "prompts", "gallery"):
             kept.pop(key, None)
         return kept
 
@@ -204,10 +101,7 @@ class Protocol:
         """Hash of the definition, each extractor's identity (``FeatureExtractor.identity``: the SHA-256 of the
         weights actually used, and build-time settings such as CLIP's preprocessing mode), the content identity
         of the reference data actually read, and the sampling plan's version (how image i's seed is derived)."""
-        payload = {"definition": self.definition(), "extractor_weights": dict(sorted(extractor_weights.items())),
-                   "reference_sha256": reference_sha256, "sampling_plan": SAMPLING_PLAN_VERSION}
-        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return protocol_fingerprint(self.definition(), extractor_weights, reference_sha256)
 
     def recipe_for(self, plugin: str) -> dict[str, Any] | None:
         """The training recipe for a plugin, merged over the protocol's ``[training.default]``."""
@@ -285,34 +179,12 @@ class _Table:
         return entries
 
 
-def closest_key_hint(key: str, known: Iterable[str]) -> str:
-    """``did you mean 'x'?`` for the closest known key (difflib), else the list of known keys."""
-    known = sorted(known)
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known) or 'none'}"
-
-
-def unknown_key(source: str, table: str, key: str, known: Iterable[str], component: str = "") -> ProtocolError:
-    """The one-line error for a key a table does not have, naming the closest known key."""
-    where = f"in [{table}]" if table else "at the top level"
-    return ProtocolError(f"protocol {source}: unknown key '{key}' {where}{component}; {closest_key_hint(key, known)}")
-
-
-def check_keys(table: dict[str, Any], known: Iterable[str], path: str, source: str, component: str = "") -> None:
-    """Refuse the first key of ``table`` not in ``known`` (a typo would silently fork the fingerprint)."""
-    known = set(known)
-    for key in table:
-        if key not in known:
-            raise unknown_key(source, path, key, known, component)
-
-
 def _run_seed(sampling: _Table) -> int:
-    from genbench.trust.seeds import RUN_SEED_LIMIT
-
     seed = sampling.get("seed")
-    if not 0 <= seed < RUN_SEED_LIMIT:
-        raise sampling.fail("seed", f"must be from 0 to 2**63 - 1, got {seed}")
-    return seed
+    try:
+        return check_run_seed(seed)
+    except GenbenchError:
+        raise sampling.fail("seed", f"must be from 0 to 2**63 - 1, got {seed}") from None
 
 
 def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
@@ -393,6 +265,9 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
         for key in recipe.table:
             recipe.get(key)
         training[plugin] = dict(recipe.table)
+    aliases = top.get("aliases")
+    if not all(isinstance(a, str) and a != name for a in aliases):
+        raise top.fail("aliases", "must be a list of names other than the protocol's own")
     prompts = top.get("prompts")
     if not all(isinstance(p, str) for p in prompts):
         raise top.fail("prompts", "must be a list of strings")
@@ -412,28 +287,11 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
         metrics=tuple(metrics),
         training=training,
         prompts=tuple(prompts),
+        aliases=tuple(aliases),
         raw=raw,
         source=source,
         gallery_samples=gallery.get("samples_per_prompt"),
     )
-
-
-def check_declared_settings(protocol: Protocol, registry: "Registry") -> None:
-    """Refuse settings in ``[data]``, ``[extractors.NAME]`` and ``[metrics.NAME]`` that the installed data set,
-    extractor kind or metric does not declare (``DECLARED_BY``); third-party components get the same check."""
-    dataset = registry.dataset(protocol.data.dataset)
-    check_keys(protocol.raw["data"], [*PROTOCOL_KEYS["data"], *dataset.settings], "data", protocol.source,
-               f" (dataset '{dataset.name}')")
-    for name, settings in protocol.extractors.items():
-        kind = registry.extractor(settings["kind"])
-        check_keys(settings, [*PROTOCOL_KEYS["extractors.NAME"], *kind.settings], f"extractors.{name}",
-                   protocol.source, f" (extractor kind '{kind.name}')")
-    from genbench.metrics.bootstrap import metric_setting_names
-
-    for entry in protocol.metrics:
-        metric = registry.metric(entry.metric)
-        check_keys(protocol.raw["metrics"][entry.key], [*PROTOCOL_KEYS["metrics.NAME"], *metric_setting_names(metric)],
-                   f"metrics.{entry.key}", protocol.source, f" (metric '{metric.name}')")
 
 
 def load_protocol_file(path: Path) -> Protocol:

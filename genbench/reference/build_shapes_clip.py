@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from genbench.extractors.open_clip_models import REFERENCE_CONFIGS, ClipModel, register_reference_configs
 from genbench.datasets.base import DataRequest
 from genbench.datasets.shapes import load_shapes_split
+from genbench.extractors.open_clip_models import REFERENCE_CONFIGS, ClipModel, register_reference_configs
 from genbench.trust.hashing import sha256_file
 
 MODEL_NAME = "genbench-shapes-clip"

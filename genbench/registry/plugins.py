@@ -12,111 +12,25 @@ import importlib
 import importlib.metadata
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import pluggy
 
-from genbench.registry import hookspecs
 from genbench.datasets.base import DatasetSpec
-from genbench.errors import GenbenchError, PluginError, ProtocolError
+from genbench.errors import GenbenchError
 from genbench.extractors.base import ExtractorSpec
 from genbench.metrics.base import MetricSpec
 from genbench.models.base import ModelSpec
+from genbench.protocols.protocol import Protocol, load_protocol_file
+from genbench.registry import hookspecs
+from genbench.registry.lookup import PluginInfo, Provided, Registry
 
 ENTRY_POINT_GROUP = "genbench"
-CORE_MODULE = "genbench.registry.builtins"
-
-T = TypeVar("T")
-
-
-@dataclass
-class PluginInfo:
-    """A loaded (or failed) plugin module with the distribution that provides it."""
-
-    name: str
-    module: str
-    distribution: str
-    version: str
-    error: str | None = None
-
-
-@dataclass
-class Provided(Generic[T]):
-    """Something a plugin contributed, with who contributed it."""
-
-    item: T
-    plugin: PluginInfo
-
-
-@dataclass
-class Registry:
-    """Everything the installed plugins provide, looked up by name.
-
-    ``disabled`` holds, per kind (``models``, ``protocols``, ...), the names two or more plugins
-    claimed, with those plugins: no entry of such a name is used, and asking for it says why.
-    """
-
-    plugins: list[PluginInfo] = field(default_factory=list)
-    models: dict[str, Provided[ModelSpec]] = field(default_factory=dict)
-    protocols: dict[str, Provided[Any]] = field(default_factory=dict)
-    datasets: dict[str, Provided[DatasetSpec]] = field(default_factory=dict)
-    extractors: dict[str, Provided[ExtractorSpec]] = field(default_factory=dict)
-    metrics: dict[str, Provided[MetricSpec]] = field(default_factory=dict)
-    disabled: dict[str, dict[str, list[PluginInfo]]] = field(default_factory=dict)
-
-    def model(self, name: str) -> Provided[ModelSpec]:
-        return self._lookup("models", name, PluginError)
-
-    def protocol(self, name: str):
-        """A protocol by registered name, or loaded from a path to a TOML file."""
-        from genbench.protocols.protocol import load_protocol_file
-
-        if name not in self.protocols and (name.endswith(".toml") or os.sep in name) and Path(name).exists():
-            return load_protocol_file(Path(name))
-        return self._lookup("protocols", name, ProtocolError).item
-
-    def dataset(self, name: str) -> DatasetSpec:
-        return self._lookup("datasets", name, ProtocolError).item
-
-    def extractor(self, name: str) -> ExtractorSpec:
-        return self._lookup("extractors", name, ProtocolError).item
-
-    def metric(self, name: str) -> MetricSpec:
-        return self._lookup("metrics", name, ProtocolError).item
-
-    def disabled_reason(self, kind: str, name: str) -> str:
-        """Why the disabled ``name`` of ``kind`` is not used: the plugins that all provide it."""
-        providers = " and by ".join(sorted(f"{p.distribution} ({p.module})" for p in self.disabled[kind][name]))
-        return f"{KINDS[kind]} '{name}' is disabled: it is provided by {providers}; uninstall all but one of them"
-
-    def failed_plugins(self) -> list[PluginInfo]:
-        """Plugins that failed to import, implement an unknown hook or whose hooks raised (``genbench list``)."""
-        return [info for info in self.plugins if info.error]
-
-    def _lookup(self, kind: str, name: str, error: type[GenbenchError]) -> Provided[Any]:
-        """The entry ``name`` of ``kind``; a disabled name, a plugin of that name that failed to load,
-        or an unknown name (with close matches) is a one-line error."""
-        table, what = getattr(self, kind), KINDS[kind]
-        if name in table:
-            return table[name]
-        if name in self.disabled.get(kind, {}):
-            raise error(self.disabled_reason(kind, name))
-        failed = self.failed_plugins()
-        same_name = next((info for info in failed if info.name == name), None)
-        if same_name is not None:
-            raise error(f"{what} '{name}' is not available: plugin '{name}' ({same_name.distribution} "
-                        f"{same_name.version}, module {same_name.module}) is broken: {same_name.error}")
-        close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
-        hint = f"; did you mean: {', '.join(close)}?" if close else f"; known: {', '.join(sorted(table)) or 'none'}"
-        broken = f" (broken plugins: {', '.join(i.name for i in failed)}; see genbench list)" if failed else ""
-        raise error(f"unknown {what} '{name}'{hint}{broken}")
-
-
-#: What each table of a ``Registry`` holds, as error messages name it.
-KINDS = {"models": "model plugin", "protocols": "protocol", "datasets": "dataset",
-         "extractors": "feature extractor", "metrics": "metric"}
+#: genbench's own contributions, registered by name as Datasette registers its defaults: each stage's package
+#: offers its own kinds, and none of them is imported by the registry (the dependencies run one way).
+CORE_MODULES = ("genbench.registry.builtins", "genbench.datasets.builtin", "genbench.extractors.builtin",
+                "genbench.metrics.builtin")
 
 
 def _plugin_manager(trace: bool) -> pluggy.PluginManager:
@@ -166,17 +80,18 @@ def load_registry(load_only: list[str] | None = None, autoload: bool | None = No
     pm = _plugin_manager(trace)
     registry = Registry()
     version = importlib.metadata.version("genbench")
-    core = PluginInfo("core", CORE_MODULE, "genbench", version)
-    pm.register(importlib.import_module(CORE_MODULE), name="core")
-    registry.plugins.append(core)
-    infos = {"core": core}
+    infos = {}
+    for module in CORE_MODULES:
+        infos[module] = PluginInfo("core", module, "genbench", version)
+        registry.plugins.append(infos[module])
+        pm.register(importlib.import_module(module), name=module)
 
     if autoload:
         for ep in _entry_points(set(load_only) if load_only is not None else None):
             dist, dist_version = _distribution(ep)
             info = PluginInfo(ep.name, ep.value, dist, dist_version)
             registry.plugins.append(info)
-            if pm.has_plugin(ep.name):
+            if pm.has_plugin(ep.name) or ep.name == "core":
                 info.error = f"entry point name '{ep.name}' is already registered"
                 continue
             try:
@@ -251,9 +166,8 @@ def _add(registry: Registry, kind: str, name: str, item: Any, info: PluginInfo) 
         table[name] = Provided(item, info)
 
 
-def _collect_protocols(pm, registry: Registry, infos: dict[str, PluginInfo]) -> None:
-    from genbench.protocols.protocol import Protocol, load_protocol_file
-
+def _collect_protocols(pm: pluggy.PluginManager, registry: Registry, infos: dict[str, PluginInfo]) -> None:
+    """Every protocol the plugins offer (objects or TOML paths), with the former names they still answer to."""
     for info, items in _call_each(pm, "genbench_protocols", infos):
         for item in items:
             try:
@@ -265,6 +179,7 @@ def _collect_protocols(pm, registry: Registry, infos: dict[str, PluginInfo]) -> 
                 _fail(info, f"genbench_protocols: {item!r:.60}: {type(exc).__name__}: {exc}")
                 continue
             _add(registry, "protocols", protocol.name, protocol, info)
+            registry.aliases.update({alias: protocol.name for alias in protocol.aliases})
 
 
 _cached: Registry | None = None

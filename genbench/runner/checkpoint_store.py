@@ -16,18 +16,17 @@ devices: those are different identities, trained and recorded separately.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ContextManager
 
 import torch
 
-from genbench.trust.hashing import sha256_file, sha256_json
 from genbench.models.base import TrainingReport
-from genbench.trust.provenance import library_versions
 from genbench.storage.files import atomic_write_text
+from genbench.storage.locks import exclusive
+from genbench.trust.hashing import sha256_file, sha256_json
+from genbench.trust.provenance import library_versions
 
 #: Libraries whose version can change a training's arithmetic.
 NUMERIC_LIBRARIES = ("torch", "diffusers", "numpy")
@@ -48,16 +47,9 @@ def report_path(checkpoint: Path) -> Path:
     return checkpoint.with_name(checkpoint.name + ".training.json")
 
 
-@contextmanager
-def training_lock(checkpoint: Path) -> Iterator[None]:
-    """Hold an exclusive lock for one checkpoint path (other processes wait); the lock file stays."""
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    with open(checkpoint.with_name(f".{checkpoint.name}.lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def training_lock(checkpoint: Path) -> ContextManager[None]:
+    """An exclusive lock for one checkpoint path (other processes wait); the lock file stays."""
+    return exclusive(checkpoint.with_name(f".{checkpoint.name}.lock"))
 
 
 def verified_report(checkpoint: Path, identity: dict[str, Any]) -> tuple[TrainingReport | None, str]:

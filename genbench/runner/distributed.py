@@ -26,8 +26,9 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from genbench.errors import GenbenchError
-from genbench.trust.hashing import sha256_file
+from genbench.evaluation.device import launched_world_size
 from genbench.storage.files import atomic_path
+from genbench.trust.hashing import sha256_file
 
 #: How long a rank waits for a peer that neither answers nor dies (seconds); ``GENBENCH_DISTRIBUTED_TIMEOUT``.
 DEFAULT_TIMEOUT_S = 1800
@@ -150,18 +151,6 @@ def _naming_lost_peer(doing: str, peer: int | None = None) -> Iterator[None]:
         raise LostRankError(f"rank {dist.get_rank()} lost {who} while {doing} ({first_line}); "
                             f"with torchrun --max-restarts=K the job restarts and resumes from every rank's "
                             f"finished shards") from None
-
-
-def launched_world_size() -> int:
-    """``WORLD_SIZE`` as set by ``torchrun`` (1 when not launched by it)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def local_device() -> torch.device | None:
-    """``cuda:LOCAL_RANK`` for a rank launched by ``torchrun`` on a GPU machine, else None."""
-    if launched_world_size() > 1 and torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return None
 
 
 def distributed_timeout() -> datetime.timedelta:

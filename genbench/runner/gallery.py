@@ -13,10 +13,13 @@ from typing import Any, Callable
 
 import torch
 
+from genbench.evaluation.session import Evaluation
 from genbench.extractors.base import FeatureExtractor
-from genbench.storage.images import save_grid
 from genbench.metrics.diversity import group_diversities
-from genbench.models.base import SampleBatch
+from genbench.models.base import GenerativeModel, ImageFormat, SampleBatch
+from genbench.protocols.protocol import Protocol
+from genbench.runner.plugin_calls import draw, validate_batch
+from genbench.storage.images import save_grid
 from genbench.trust.seeds import sample_seed
 
 #: Run seed of gallery images, apart from evaluation (0, 1, ...) and speed (2**20) seeds.
@@ -47,3 +50,20 @@ def render_gallery(sample: Callable[[SampleBatch], torch.Tensor], prompts: tuple
             entry["diversity"] = group_diversities(features, torch.zeros(samples, dtype=torch.long))[0]
         entries.append(entry)
     return entries
+
+
+def draw_gallery(log: Callable[[str], None], model: GenerativeModel, plugin: str, protocol: Protocol,
+                 evaluation: Evaluation, results_dir: Path, run_id: str) -> list[dict[str, Any]]:
+    """The run's gallery grids of the protocol's prompts (none without prompts), with the protocol's ``clip``
+    extractor giving each prompt's diversity."""
+    if not protocol.prompts:
+        return []
+    log(f"drawing the prompt gallery ({len(protocol.prompts)} prompts)")
+    image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
+
+    def sample(batch: SampleBatch) -> torch.Tensor:
+        return validate_batch(draw(model, plugin, batch), len(batch), image_format, plugin).cpu()
+
+    clip = next((evaluation.extractors[n] for n, s in protocol.extractors.items() if s["kind"] == "clip"), None)
+    return render_gallery(sample, protocol.prompts, protocol.gallery_samples, evaluation.device, results_dir, run_id,
+                          clip)

@@ -8,16 +8,14 @@ features equal a single process's whatever the number of ranks.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any
 
 import torch
 
-from genbench.datasets.base import ImageDataset
-from genbench.runner.distributed import ProcessGroup
+from genbench.evaluation.session import Evaluation, ReferenceFeatures
 from genbench.extractors.base import FeatureExtractor
+from genbench.extractors.feature_cache import cached_features
 from genbench.extractors.feature_pass import extract_features
-from genbench.extractors.feature_cache import reference_features
+from genbench.runner.distributed import ProcessGroup
 
 
 def block_features(extractors: dict[str, FeatureExtractor], images, captions: list[str] | None, chunk: int,
@@ -31,12 +29,12 @@ def block_features(extractors: dict[str, FeatureExtractor], images, captions: li
     return {key: torch.cat([part[key] for part in parts]) for key in (parts[0] if parts else {})}
 
 
-def shared_reference_features(group: ProcessGroup, dataset: ImageDataset, data_identity: dict[str, Any],
-                              extractors: dict[str, FeatureExtractor], extractor_settings: dict[str, dict[str, Any]],
-                              chunk: int, cache_root: Path) -> tuple[dict[str, torch.Tensor], dict[str, bool]] | None:
-    """``reference_features`` with every rank extracting its block on a cache miss; None on other ranks."""
+def shared_reference_features(group: ProcessGroup, evaluation: Evaluation) -> ReferenceFeatures | None:
+    """``Evaluation.reference_features`` with every rank extracting its block on a cache miss; None on other ranks."""
     if not group.is_distributed:
-        return reference_features(dataset, data_identity, extractors, extractor_settings, chunk, cache_root)
+        return evaluation.reference_features()
+    dataset, extractors = evaluation.reference, evaluation.extractors
+    chunk = evaluation.protocol.sampling.feature_batch_size
     if not group.is_main:
         while "extract" in (command := group.broadcast_json(None, 0, "waiting for the reference feature pass")):
             name = command["extract"]
@@ -53,7 +51,7 @@ def shared_reference_features(group: ProcessGroup, dataset: ImageDataset, data_i
         keys = next(part for part in parts if part).keys()
         return {key: torch.cat([part[key] for part in parts if part]) for key in keys}
 
-    result = reference_features(dataset, data_identity, extractors, extractor_settings, chunk, cache_root,
-                                extract=extract_together)
+    result = cached_features(dataset, evaluation.reference_cache_identity, extractors, evaluation.protocol.extractors,
+                             chunk, evaluation.context.cache_dir, extract=extract_together)
     group.broadcast_json({"done": True}, 0, "ending the reference feature pass")
     return result

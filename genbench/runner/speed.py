@@ -15,6 +15,15 @@ from typing import Any, Callable
 
 import torch
 
+from genbench.models.base import GenerativeModel, SampleBatch
+from genbench.models.precision import sampling_precision
+from genbench.protocols.conditions import Conditions
+from genbench.protocols.protocol import Protocol
+from genbench.trust.seeds import sample_seed
+
+#: Run seed of the timed batches, apart from evaluation (0, 1, ...) and gallery (2**21) seeds: never evaluated.
+SPEED_SEED = 2 ** 20
+
 
 def cpu_count() -> int:
     """CPUs this process may run on (its affinity), which is what competes for them."""
@@ -112,3 +121,22 @@ def measure_speed(sample: Callable[[int], object], batch_sizes: tuple[int, ...],
         "by_batch_size": per_batch,
         "peak_device_memory_bytes": peak,
     }
+
+
+def time_sampling(model: GenerativeModel, protocol: Protocol, conditions: Conditions,
+                  device: torch.device) -> dict[str, Any]:
+    """The result's ``speed`` section: the protocol's timed batches of the run's first conditions, with seeds of
+    their own, and the machine's load before and after."""
+    speed = protocol.speed
+
+    def cycle(values: list | None, b: int) -> list | None:
+        return [values[i % len(values)] for i in range(b)] if values else None
+
+    def sample(b: int) -> torch.Tensor:
+        seeds = [sample_seed(SPEED_SEED, i) for i in range(b)]
+        with sampling_precision(model, device):
+            return model.sample(SampleBatch(seeds, device, cycle(conditions.labels, b), cycle(conditions.captions, b)))
+
+    before = machine_load(device)
+    measured = measure_speed(sample, speed.batch_sizes, speed.warmup, speed.repeats, device, model.network_evaluations)
+    return {**measured, **speed_conditions(before, machine_load(device), device)}

@@ -12,7 +12,8 @@ import itertools
 from typing import Any, Iterator
 
 from genbench.errors import GenbenchError
-from genbench.runner.runner import RunOptions, Runner
+from genbench.runner.options import RunOptions
+from genbench.runner.runner import Runner
 
 
 def expand_settings(settings: dict[str, str]) -> list[dict[str, str]]:

@@ -18,8 +18,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from genbench.trust.hashing import sha256_file
 from genbench.errors import notice
+from genbench.trust.hashing import sha256_file
 
 
 @contextmanager

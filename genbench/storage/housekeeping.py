@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from genbench.storage.locks import exclusive_if_alone, shared
 from genbench.errors import notice
+from genbench.storage.locks import exclusive_if_alone, shared
 
 LOCK_FILE = ".genbench.lock"
 WORK_DIR = ".work"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 try:
     import fcntl
@@ -38,17 +38,29 @@ def _acquire(path: Path, mode: int, wait: bool) -> int | None:
 
 
 @contextmanager
-def shared(path: Path) -> Iterator[None]:
-    """Hold ``path`` shared for the block (waiting while a run holds it exclusively, which is brief)."""
+def _held(path: Path, mode: str) -> Iterator[None]:
+    """Hold ``path`` in ``mode`` (``shared`` or ``exclusive``) for the block, waiting while others hold it in a
+    mode that excludes it; the lock file stays."""
     if fcntl is None:
         yield
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(Path(path), fcntl.LOCK_SH, wait=True)
+    fd = _acquire(Path(path), fcntl.LOCK_SH if mode == "shared" else fcntl.LOCK_EX, wait=True)
     try:
         yield
     finally:
         os.close(fd)
+
+
+def shared(path: Path) -> ContextManager[None]:
+    """Hold ``path`` shared for the block (waiting while a run holds it exclusively, which is brief)."""
+    return _held(path, "shared")
+
+
+def exclusive(path: Path) -> ContextManager[None]:
+    """Hold ``path`` exclusively for the block, waiting while others hold it (one training of an identity at
+    a time); the lock file stays for the next holder."""
+    return _held(path, "exclusive")
 
 
 @contextmanager

@@ -1,7 +1,8 @@
 """Result records: one schema-versioned JSON file per run, written atomically; loaded into pandas.
 
-The record's shape is ``RESULT_FIELDS`` below (docs/results.md is generated from it, and a test
-checks that a real run's record has no field or key it does not describe).
+The record's shape is ``RESULT_FIELDS`` below, declared once: docs/results.md is generated from it, every
+record read is checked against it (``check_record``), and a test checks that a real run's record has no field
+or key it does not describe.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import os
 import uuid
 import warnings
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,52 +23,95 @@ from genbench.storage.files import atomic_write_text
 
 RESULT_SCHEMA_VERSION = 2
 
-#: Every top-level field of a record (``RESULT_SCHEMA_VERSION``): what it holds, and the keys of its table
-#: where it is one with fixed keys (empty: a scalar, a list, or a table keyed by names).
-RESULT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "schema_version": ("integer: this module's `RESULT_SCHEMA_VERSION`; newer files are refused", ()),
-    "run_id": ("`<protocol>__<plugin>__<UTC time>__<random>`, unique; also the file name stem", ()),
-    "status": ('`"measured"` (a genbench run) or `"reported"` (a published number typed in)', ()),
-    "protocol": ("the protocol and its fingerprint; `definition` is the fingerprinted part of the file",
-                 ("name", "version", "fingerprint", "task", "description", "source", "definition")),
-    "plugin": ("the model: plugin, distribution and version, checkpoint and its SHA-256, config, `--set` settings",
-               ("name", "model", "description", "distribution", "version", "task", "checkpoint", "checkpoint_sha256",
-                "config", "settings", "capabilities", "code")),
-    "samples": ("how the samples were made (runs) or where they were read (`genbench score`)",
-                ("num_samples", "seed", "shard_size", "batch_size", "feature_batch_size", "conditions",
-                 "samples_per_caption", "captions_truncated_by_model", "source", "sha256", "conversion",
-                 "captions_file", "distinct", "determinism", "halves", "two_set_metrics", "one_set_metrics")),
-    "extractors": ("per extractor name: `kind`, `weights_sha256` and its settings", ()),
-    "metrics": ("per metric key: `metric`, `extractor`, `feature`, `settings`, `value`, `std`, "
-                "`higher_is_better`, `extras` (histograms, shares, counts), `interval` (null, or the bootstrap's "
-                "`low`, `high`, `level`, `rounds`, `seed`, `std`, `method`)", ()),
-    "speed": ("the timed section (null for scored samples); `by_batch_size` maps a batch size to "
-              "`seconds_per_image`, `images_per_second`, `seconds`, `timed_images`, `batch_size`; `machine_load` "
-              "before and after it and `contended` when other work competed for the hardware",
-              ("device", "network_evaluations_per_image", "by_batch_size", "peak_device_memory_bytes", "warmup_batches",
-               "repeats", "machine_load", "contended")),
-    "parameters": ("parameter counts (null for scored samples)", ("all", "trainable")),
-    "training": ("the training of the checkpoint (null when one was given): cost, the recipe and where it came "
-                 "from, the checkpoint's SHA-256 and the training identity that names it (plugin, config, recipe, "
-                 "seed, data, code, device type, threads, library versions)",
-                 ("epochs", "steps", "seconds", "seconds_per_epoch", "final_loss", "recipe", "recipe_source",
-                  "checkpoint_sha256", "identity")),
-    "reference": ("the reference split read: its content identity `sha256` (in the fingerprint) and the parts it "
-                  "hashes (`identity`), `mismatch` {expected, found} under --allow-reference-mismatch, cache use, "
-                  "and `data_info` when the loader reports skipped images, dropped captions or selection hashes",
-                  ("split", "num_images", "sha256", "identity", "mismatch", "cache_hits", "data_info")),
-    "warnings": ("what a reader must know, one sentence each: few distinct samples, a non-deterministic plugin",
-                 ()),
-    "artifacts": ("files beside the result: the sample grid, `--save-samples` folder, prompt gallery grids",
-                  ("grid", "samples_dir", "gallery")),
-    "environment": ("where it ran: device, CPU, GPU, torch threads, Python, platform, library versions",
-                    ("hardware", "threads", "python", "platform", "libraries")),
-    "reported": ("reported rows only: where the numbers were published", ("source", "url", "measured_as")),
-    "command": ("the command line, a list of strings, or null (Python API)", ()),
-    "started_at": ("ISO-8601 UTC", ()),
-    "finished_at": ("ISO-8601 UTC", ()),
-    "duration_seconds": ("wall time of the run", ()),
+_NUMBER = (int, float)
+_NONE = type(None)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One top-level field of a record: what it holds (docs/results.md), the keys of its table where it has fixed
+    ones, and the types readers (``show``, ``flatten``, the leaderboard) accept for it and for the paths below it
+    (``*`` is any key; a required field's types leave out None)."""
+
+    doc: str
+    types: tuple[type, ...] = ()
+    keys: tuple[str, ...] = ()
+    checked: dict[str, tuple[type, ...]] = field(default_factory=dict)
+
+
+#: Every top-level field of a record (``RESULT_SCHEMA_VERSION``), declared once: the documentation and the checks
+#: a record passes before anything reads it both come from here.
+RESULT_FIELDS: dict[str, Field] = {
+    "schema_version": Field("integer: this module's `RESULT_SCHEMA_VERSION`; newer files are refused"),
+    "run_id": Field("`<protocol>__<plugin>__<UTC time>__<random>`, unique; also the file name stem", (str,)),
+    "status": Field('`"measured"` (a genbench run) or `"reported"` (a published number typed in)', (str, _NONE)),
+    "protocol": Field("the protocol and its fingerprint; `definition` is the fingerprinted part of the file", (dict,),
+                      ("name", "version", "fingerprint", "task", "description", "source", "definition"),
+                      {"name": (str,), "version": (int,), "fingerprint": (str,), "description": (str, _NONE),
+                       "task": (str, _NONE)}),
+    "plugin": Field("the model: plugin, distribution and version, checkpoint and its SHA-256, config, `--set` "
+                    "settings", (dict,),
+                    ("name", "model", "description", "distribution", "version", "task", "checkpoint",
+                     "checkpoint_sha256", "config", "settings", "capabilities", "code"),
+                    {"name": (str,), "version": (str, _NONE), "settings": (dict, _NONE), "checkpoint": (str, _NONE),
+                     "checkpoint_sha256": (str, _NONE)}),
+    "samples": Field("how the samples were made (runs) or where they were read (`genbench score`)", (dict, _NONE),
+                     ("num_samples", "seed", "shard_size", "batch_size", "feature_batch_size", "conditions",
+                      "samples_per_caption", "captions_truncated_by_model", "source", "sha256", "conversion",
+                      "captions_file", "distinct", "determinism", "halves", "two_set_metrics", "one_set_metrics"),
+                     {"num_samples": (int, _NONE), "source": (str, _NONE), "determinism": (dict, _NONE),
+                      "distinct": (int, _NONE)}),
+    "extractors": Field("per extractor name: `kind`, `weights_sha256` and its settings"),
+    "metrics": Field("per metric key: `metric`, `extractor`, `feature`, `settings`, `value`, `std`, "
+                     "`higher_is_better`, `extras` (histograms, shares, counts), `interval` (null, or the "
+                     "bootstrap's `low`, `high`, `level`, `rounds`, `seed`, `std`, `method`)", (dict, _NONE), (),
+                     {"*": (dict,), "*.value": (*_NUMBER, _NONE), "*.std": (*_NUMBER, _NONE),
+                      "*.metric": (str, _NONE), "*.extractor": (str, _NONE), "*.feature": (str, _NONE),
+                      "*.higher_is_better": (bool, _NONE), "*.extras": (dict, _NONE)}),
+    "speed": Field("the timed section (null for scored samples); `by_batch_size` maps a batch size to "
+                   "`seconds_per_image`, `images_per_second`, `seconds`, `timed_images`, `batch_size`; "
+                   "`machine_load` before and after it and `contended` when other work competed for the hardware",
+                   (dict, _NONE),
+                   ("device", "network_evaluations_per_image", "by_batch_size", "peak_device_memory_bytes",
+                    "warmup_batches", "repeats", "machine_load", "contended"),
+                   {"by_batch_size": (dict, _NONE), "by_batch_size.*": (dict,),
+                    "by_batch_size.*.seconds_per_image": (*_NUMBER, _NONE),
+                    "by_batch_size.*.images_per_second": (*_NUMBER, _NONE),
+                    "network_evaluations_per_image": (*_NUMBER, _NONE), "contended": (bool, _NONE),
+                    "machine_load": (dict, _NONE)}),
+    "parameters": Field("parameter counts (null for scored samples)", (dict, _NONE), ("all", "trainable"),
+                        {"all": (int, _NONE), "trainable": (int, _NONE)}),
+    "training": Field("the training of the checkpoint (null when one was given): cost, the recipe and where it "
+                      "came from, the checkpoint's SHA-256 and the training identity that names it (plugin, config, "
+                      "recipe, seed, data, code, device type, threads, library versions)", (dict, _NONE),
+                      ("epochs", "steps", "seconds", "seconds_per_epoch", "final_loss", "recipe", "recipe_source",
+                       "checkpoint_sha256", "identity"),
+                      {"epochs": (int, _NONE), "steps": (int, _NONE), "seconds": (*_NUMBER, _NONE),
+                       "seconds_per_epoch": (*_NUMBER, _NONE), "recipe": (dict, _NONE)}),
+    "reference": Field("the reference split read: its content identity `sha256` (in the fingerprint) and the parts "
+                       "it hashes (`identity`), `mismatch` {expected, found} under --allow-reference-mismatch, cache "
+                       "use, and `data_info` when the loader reports skipped images, dropped captions or selection "
+                       "hashes", (dict, _NONE),
+                       ("split", "num_images", "sha256", "identity", "mismatch", "cache_hits", "data_info"),
+                       {"sha256": (str, _NONE)}),
+    "warnings": Field("what a reader must know, one sentence each: few distinct samples, a non-deterministic "
+                      "plugin", (list, _NONE)),
+    "artifacts": Field("files beside the result: the sample grid, `--save-samples` folder, prompt gallery grids",
+                       (dict, _NONE), ("grid", "samples_dir", "gallery"), {"grid": (str, _NONE)}),
+    "environment": Field("where it ran: device, CPU, GPU, torch threads, Python, platform, library versions",
+                         (dict, _NONE), ("hardware", "threads", "python", "platform", "libraries"),
+                         {"hardware": (dict, _NONE)}),
+    "reported": Field("reported rows only: where the numbers were published", (), ("source", "url", "measured_as")),
+    "command": Field("the command line, a list of strings, or null (Python API)"),
+    "started_at": Field("ISO-8601 UTC"),
+    "finished_at": Field("ISO-8601 UTC", (str, _NONE)),
+    "duration_seconds": Field("wall time of the run"),
 }
+#: The checks of ``RESULT_FIELDS`` as dotted paths: what ``check_record`` enforces.
+RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    path: kinds for name, spec in RESULT_FIELDS.items()
+    for path, kinds in ([(name, spec.types)] if spec.types else []) + [(f"{name}.{sub}", k) for sub, k in
+                                                                         spec.checked.items()]}
 
 
 def new_run_id(protocol: str, plugin: str, when: datetime | None = None) -> str:
@@ -111,37 +156,6 @@ def read_result(path: Path) -> dict[str, Any]:
         raise ResultsError(f"result file {path} is not a genbench result (no schema_version)")
     check_record(record, f"result file {path}")
     return record
-
-
-_NUMBER = (int, float)
-_NONE = type(None)
-#: The fields readers use (``show``, ``flatten``, the leaderboard), with the types they accept; ``*`` is any key.
-#: Required fields are listed without None among their types.
-RECORD_FIELDS: dict[str, tuple[type, ...]] = {
-    "run_id": (str,), "status": (str, _NONE),
-    "protocol": (dict,), "protocol.name": (str,), "protocol.version": (int,), "protocol.fingerprint": (str,),
-    "protocol.description": (str, _NONE), "protocol.task": (str, _NONE),
-    "plugin": (dict,), "plugin.name": (str,), "plugin.version": (str, _NONE), "plugin.settings": (dict, _NONE),
-    "plugin.checkpoint": (str, _NONE), "plugin.checkpoint_sha256": (str, _NONE),
-    "samples": (dict, _NONE), "samples.num_samples": (int, _NONE), "samples.source": (str, _NONE),
-    "metrics": (dict, _NONE), "metrics.*": (dict,), "metrics.*.value": (*_NUMBER, _NONE),
-    "metrics.*.std": (*_NUMBER, _NONE), "metrics.*.metric": (str, _NONE), "metrics.*.extractor": (str, _NONE),
-    "metrics.*.feature": (str, _NONE), "metrics.*.higher_is_better": (bool, _NONE), "metrics.*.extras": (dict, _NONE),
-    "speed": (dict, _NONE), "speed.by_batch_size": (dict, _NONE), "speed.by_batch_size.*": (dict,),
-    "speed.by_batch_size.*.seconds_per_image": (*_NUMBER, _NONE),
-    "speed.by_batch_size.*.images_per_second": (*_NUMBER, _NONE),
-    "speed.network_evaluations_per_image": (*_NUMBER, _NONE), "speed.contended": (bool, _NONE),
-    "speed.machine_load": (dict, _NONE),
-    "parameters": (dict, _NONE), "parameters.all": (int, _NONE), "parameters.trainable": (int, _NONE),
-    "training": (dict, _NONE), "training.epochs": (int, _NONE), "training.steps": (int, _NONE),
-    "training.seconds": (*_NUMBER, _NONE), "training.seconds_per_epoch": (*_NUMBER, _NONE),
-    "training.recipe": (dict, _NONE),
-    "artifacts": (dict, _NONE), "artifacts.grid": (str, _NONE),
-    "reference": (dict, _NONE), "reference.sha256": (str, _NONE), "warnings": (list, _NONE),
-    "samples.determinism": (dict, _NONE), "samples.distinct": (int, _NONE),
-    "environment": (dict, _NONE), "environment.hardware": (dict, _NONE),
-    "finished_at": (str, _NONE),
-}
 
 
 def check_record(record: dict[str, Any], origin: str) -> None:

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from genbench.storage.downloads import DownloadFailed, attempt
 from genbench.errors import WeightsError
+from genbench.storage.downloads import DownloadFailed, attempt
 from genbench.trust.hashing import sha256_file
-
 
 #: Suffixes of pickled weights (``torch.save``, pickle): genbench's loaders never read them.
 PICKLED_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"})

@@ -7,15 +7,15 @@ can evaluate a ddpm checkpoint (same network, same schedule).
 
 from __future__ import annotations
 
-from typing import Any
-
-from diffusers import DDIMScheduler
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from typing import TYPE_CHECKING, Any
 
 from genbench.errors import PluginError
-from genbench.registry.hookspecs import hookimpl
 from genbench.models.base import ModelSpec
+from genbench.registry.hookspecs import hookimpl
 from genbench_models.ddpm import DDPM, DIFFUSION_CONFIG, TINY_CONFIG
+
+if TYPE_CHECKING:  # diffusers takes seconds to import: only where a model samples
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 
 class DDIM(DDPM):
@@ -37,6 +37,8 @@ class DDIM(DDPM):
             raise PluginError(f"ddim setting eta={eta} must not be negative")
 
     def sampling_scheduler(self) -> SchedulerMixin:
+        from diffusers import DDIMScheduler
+
         scheduler = DDIMScheduler.from_config(self.scheduler_config())
         scheduler.set_timesteps(self.setting_values["steps"])
         return scheduler

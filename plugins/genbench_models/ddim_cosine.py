@@ -23,9 +23,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from genbench.errors import PluginError
-from genbench.registry.hookspecs import hookimpl
 from genbench.models.base import ModelSpec, SampleBatch, Task, TrainingData, TrainingReport
 from genbench.models.kit import from_uint8, to_uint8
+from genbench.registry.hookspecs import hookimpl
 from genbench_models.diffusion import UNetDiffusion
 
 TIMESTEP_SCALE = 1000.0

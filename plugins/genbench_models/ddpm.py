@@ -15,20 +15,22 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
-from diffusers import DDPMScheduler, DiffusionPipeline, UNet2DModel
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
-from genbench.storage.downloads import DownloadFailed, attempt, check_reachable, failure_reason, hub_endpoint
 from genbench.errors import WeightsError
-from genbench.registry.hookspecs import hookimpl
 from genbench.models.base import ModelSpec, SampleBatch, Task
 from genbench.models.kit import from_uint8, to_uint8
+from genbench.registry.hookspecs import hookimpl
+from genbench.storage.downloads import DownloadFailed, attempt, check_reachable, failure_reason, hub_endpoint
 from genbench.storage.weights import offline, refuse_pickled_weights
 from genbench_models.diffusion import UNetDiffusion
+
+if TYPE_CHECKING:  # diffusers takes seconds to import: only where a model is built
+    from diffusers import DDPMScheduler, DiffusionPipeline
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 #: The schedule of both papers; a config may change it (the tiny test config uses fewer steps).
 LINEAR_SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 1e-4, "beta_end": 0.02}
@@ -37,6 +39,8 @@ HUB_NAME = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 def download_hub_pipeline(name: str) -> DiffusionPipeline:
     """A hub pipeline by name when online; offline or on a failed download, one line saying what to fetch."""
+    from diffusers import DiffusionPipeline
+
     where = f"download https://huggingface.co/{name} and pass its directory as --checkpoint"
     if offline():
         raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and downloads are off (offline); "
@@ -64,10 +68,14 @@ class DDPM(UNetDiffusion):
 
     @functools.cached_property
     def training_scheduler(self) -> DDPMScheduler:
+        from diffusers import DDPMScheduler
+
         return DDPMScheduler.from_config(self.scheduler_config())
 
     def sampling_scheduler(self) -> SchedulerMixin:
         """The scheduler that samples, with its timesteps set."""
+        from diffusers import DDPMScheduler
+
         scheduler = DDPMScheduler.from_config(self.scheduler_config())
         scheduler.set_timesteps(scheduler.config.num_train_timesteps)
         return scheduler
@@ -110,6 +118,8 @@ class DDPM(UNetDiffusion):
     @classmethod
     def from_pretrained(cls, name: str) -> "DDPM":
         """Load the U-Net and scheduler config of a diffusers pipeline directory (safetensors only)."""
+        from diffusers import DiffusionPipeline
+
         if not Path(name).is_dir():
             return cls.from_components(download_hub_pipeline(name), name)
         refuse_pickled_weights(Path(name))
@@ -122,6 +132,8 @@ class DDPM(UNetDiffusion):
     @classmethod
     def from_components(cls, pipeline: DiffusionPipeline, name: str) -> "DDPM":
         """A genbench model holding a loaded pipeline's U-Net weights and scheduler config."""
+        from diffusers import UNet2DModel
+
         unet = getattr(pipeline, "unet", None)
         if not isinstance(unet, UNet2DModel) or not hasattr(pipeline, "scheduler"):
             raise WeightsError(f"diffusers pipeline '{name}' has no pixel-space UNet2DModel and scheduler "

@@ -18,8 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genbench.registry.hookspecs import hookimpl
 from genbench.models.base import ModelSpec
+from genbench.registry.hookspecs import hookimpl
 from genbench_models.dfblock import FusedConvBlock
 from genbench_models.gan import AdversarialParts, TextConditionalGAN, pyramid_channels
 from genbench_models.textenc import CLIP_DEFAULTS

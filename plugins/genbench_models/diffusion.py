@@ -9,15 +9,17 @@ the network and cropped after, so 16x16 digits and 28x28 Fashion-MNIST fit the s
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from diffusers import UNet2DModel
 
 from genbench.models.kit import NetworkModel
 from genbench.models.precision import PrecisionSetting
+
+if TYPE_CHECKING:  # diffusers takes seconds to import: only where a network is built
+    from diffusers import UNet2DModel
 
 #: U-Net keys of a plugin config (the rest describe the noise schedule).
 UNET_DEFAULTS = {"block_out_channels": [32, 64], "layers_per_block": 1, "attention_levels": [], "norm_num_groups": 8}
@@ -25,6 +27,8 @@ UNET_DEFAULTS = {"block_out_channels": [32, 64], "layers_per_block": 1, "attenti
 
 def build_unet(config: dict[str, Any]) -> UNet2DModel:
     """A ``UNet2DModel`` from a diffusers config (``config['unet']``) or from the plugin's size keys."""
+    from diffusers import UNet2DModel
+
     if "unet" in config:
         return UNet2DModel.from_config(config["unet"])
     sizes = {**UNET_DEFAULTS, **{k: config[k] for k in UNET_DEFAULTS if k in config}}

@@ -26,11 +26,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from genbench.errors import PluginError, WeightsError
-from genbench.registry.hookspecs import hookimpl
 from genbench.models.base import GenerativeModel, ImageFormat, ModelSpec, SampleBatch, TrainingData, TrainingReport
 from genbench.models.kit import from_uint8, to_uint8
 from genbench.models.precision import PrecisionSetting
 from genbench.models.training import fit
+from genbench.registry.hookspecs import hookimpl
 from genbench.storage.weights import refuse_pickled_weights
 from genbench_models.textenc import CLIP_DEFAULTS, ClipConditionedModel, captions_of
 

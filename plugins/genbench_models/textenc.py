@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from genbench.extractors.open_clip_models import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip, weights_file
 from genbench.errors import PluginError, WeightsError
+from genbench.extractors.open_clip_models import DEFAULT_MODEL, DEFAULT_PRETRAINED, ClipModel, load_clip, weights_file
 from genbench.models.base import SampleBatch, Task
 from genbench.models.kit import NetworkModel
 from genbench.storage.weights import weights_dir_from_env

@@ -13,9 +13,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genbench.registry.hookspecs import hookimpl
 from genbench.models.base import ModelSpec, SampleBatch, Task
 from genbench.models.kit import NetworkModel, from_uint8, to_uint8
+from genbench.registry.hookspecs import hookimpl
 
 
 def _padded(size: int) -> int:

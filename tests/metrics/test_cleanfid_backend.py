@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 from cleanfid.features import InceptionV3W
+from imagesets import make_images, write_folder
 
 from genbench.errors import WeightsError
+from genbench.extractors.base import ExtractorContext
 from genbench.extractors.cleanfid_backend import TORCHSCRIPT_INCEPTION, build_cleanfid_extractor
-from genbench.trust.hashing import sha256_file
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
-from genbench.runner.runner import ExtractorContext
-from imagesets import make_images, write_folder
+from genbench.trust.hashing import sha256_file
 
 CPU = torch.device("cpu")
 

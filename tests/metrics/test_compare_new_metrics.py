@@ -7,20 +7,21 @@ import shutil
 
 import pytest
 import torch
-
-from genbench.evaluation import compare as folder_metrics
-from genbench.cli import EXIT_ERROR, main
-from genbench.extractors.dinov2 import build_dinov2_extractor, write_random_dinov2
-from genbench.extractors.inception import build_inception_extractor
-from genbench.evaluation.compare import CompareOptions, compare_folders
-from genbench.metrics.base import MetricInputs
-from genbench.metrics.cmmd import CMMD
-from genbench.metrics.frechet import FD
-from genbench.runner.runner import ExtractorContext
-from genbench.evaluation.samples import load_image_folder
 from imagesets import make_images, write_folder
 from test_dinov2_clip_image import TINY_CLIP, tiny_clip_weights  # noqa: F401  (fixture)
 from test_feature_metrics import numpy_cmmd_reference, numpy_prdc_density_coverage, numpy_vendi
+
+from genbench.cli import EXIT_ERROR, main
+from genbench.evaluation.compare import CompareOptions, compare_folders
+from genbench.evaluation.samples import load_image_folder
+from genbench.extractors.base import ExtractorContext
+from genbench.extractors.clip_image import build_clip_image_extractor
+from genbench.extractors.dinov2 import build_dinov2_extractor, write_random_dinov2
+from genbench.extractors.inception import build_inception_extractor
+from genbench.metrics.base import MetricInputs
+from genbench.metrics.cmmd import CMMD
+from genbench.metrics.frechet import FD
+from genbench.protocols.additions import ADDABLE, Addition
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +69,8 @@ def test_compare_new_metrics_equal_direct_computations_with_intervals(weights, t
 def test_compare_cmmd_uses_clip_image_embeddings(weights, tiny_clip_weights, tmp_path, monkeypatch):  # noqa: F811
     generated, reference = folders(tmp_path)
     settings = {"model": TINY_CLIP, "pretrained": str(tiny_clip_weights)}
-    builder = folder_metrics.BUILDERS["clip-image"][0]
-    monkeypatch.setitem(folder_metrics.BUILDERS, "clip-image", (builder, settings))
+    monkeypatch.setitem(ADDABLE, "cmmd", Addition("cmmd", "clip_image", {"kind": "clip-image", **settings}, "image"))
+    builder = build_clip_image_extractor
     out = compare_folders(CompareOptions(generated, reference, metrics=("cmmd",), weights_dir=weights, device="cpu",
                                          cache_dir=tmp_path / "cache"))
     clip = builder(settings, ExtractorContext(torch.device("cpu"), weights, True, tmp_path, None))

@@ -13,11 +13,11 @@ from safetensors.torch import save_file
 from transformers import Dinov2Model
 
 from genbench.errors import ProtocolError, WeightsError
+from genbench.extractors.base import ExtractorContext
 from genbench.extractors.clip import build_clip_extractor
 from genbench.extractors.clip_image import build_clip_image_extractor
 from genbench.extractors.dinov2 import SIZES, build_dinov2_extractor, published_config, write_random_dinov2
 from genbench.trust.hashing import sha256_file
-from genbench.runner.runner import ExtractorContext
 
 TINY_CLIP = "genbench-test-cmmd-clip"
 TINY_CLIP_CONFIG = {"embed_dim": 16,

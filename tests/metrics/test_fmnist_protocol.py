@@ -4,12 +4,12 @@ random-weight Inception from the weights directory, every metric of the protocol
 from __future__ import annotations
 
 import pytest
-
 from diffusion_helpers import one_thread  # noqa: F401  (fixture)
+from test_pixel_datasets import write_fashion_mnist
+
 from genbench.cli import main
 from genbench.protocols.protocol import builtin_protocol_files
 from genbench.storage.results import read_result
-from test_pixel_datasets import write_fashion_mnist
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 import torch
 import torch_fidelity
+from imagesets import make_images, write_folder
 
 from genbench.cli import main
 from genbench.datasets.base import ImageDataset
 from genbench.errors import MetricError, WeightsError
-from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION, build_inception_extractor
-from genbench.extractors.feature_pass import extract_features, select
 from genbench.evaluation.compare import CHUNK
-from genbench.trust.hashing import sha256_file
+from genbench.extractors.base import ExtractorContext
+from genbench.extractors.feature_cache import cached_features as reference_features
+from genbench.extractors.feature_pass import extract_features, select
+from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION, build_inception_extractor
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.fidelity import FID, KID
-from genbench.extractors.feature_cache import reference_features
-from genbench.runner.runner import ExtractorContext
-from imagesets import make_images, write_folder
+from genbench.trust.hashing import sha256_file
 
 
 def context(weights_dir: Path | None, trust: bool = True, cache_dir: Path | None = None) -> ExtractorContext:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from imagesets import make_images
 
 from genbench.errors import ProtocolError
+from genbench.extractors.base import ExtractorContext
 from genbench.extractors.inception import build_inception_extractor
-from genbench.runner.runner import ExtractorContext
-from imagesets import make_images
 
 
 def _context(weights_dir):

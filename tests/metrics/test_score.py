@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch_fidelity
+from imagesets import make_images, write_folder
 
 from genbench.cli import main
 from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
 from genbench.datasets.shapes import load_shapes_split
-from genbench.trust.reference_identity import reference_identity
-from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
-from genbench.trust.hashing import sha256_file
-from genbench.protocols.protocol import load_protocol_file
 from genbench.evaluation.samples import load_samples
-from imagesets import make_images, write_folder
+from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
+from genbench.protocols.protocol import load_protocol_file
+from genbench.trust.hashing import sha256_file
+from genbench.trust.reference_identity import reference_identity
 
 PROTOCOL = """
 name = "digits-inception"

@@ -28,9 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from genbench.errors import ResultsError
+    from genbench.errors import ResultsError, notice
     from genbench.leaderboard import build_leaderboard, load_records, tables_text
-    from genbench.errors import notice
 
     reported_dir = args.reported_dir if args.reported_dir is not None else args.out / "reported"
     if args.format != "html":

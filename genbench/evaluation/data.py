@@ -1,0 +1,46 @@
+"""A protocol's data: its splits loaded through the registered data set, and the reference set's identity
+checked against the protocol's pin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.errors import DataError, PluginError
+from genbench.models.base import ImageFormat
+from genbench.protocols.protocol import Protocol
+from genbench.registry import Registry
+from genbench.trust.reference_identity import reference_identity
+
+
+def data_identity(protocol: Protocol, split: str) -> dict[str, Any]:
+    """What names a split of the protocol's data (the data set, the geometry, the data options)."""
+    data = protocol.data
+    return {"dataset": data.dataset, "split": split, "image_size": data.image_size,
+            "channels": data.channels, "options": data.options}
+
+
+def load_split(protocol: Protocol, split: str, data_dir: Path | None, registry: Registry) -> ImageDataset:
+    """The protocol's ``split`` at its size, as the registered data set loads it; images are checked."""
+    data = protocol.data
+    request = DataRequest(split, data.image_size, data.channels, Path(data_dir) if data_dir else None, data.options)
+    dataset = registry.dataset(data.dataset).load(request)
+    ImageFormat(data.image_size, data.channels).check(dataset.images, f"dataset '{data.dataset}' load()",
+                                                      error=PluginError)
+    return dataset
+
+
+def checked_reference_identity(protocol: Protocol, reference: ImageDataset, allow_mismatch: bool) -> dict[str, Any]:
+    """The reference set's identity (``genbench.trust.reference_identity``), refused when it is not the protocol's
+    pin unless ``allow_mismatch`` (then it carries ``mismatch: {expected, found}``)."""
+    identity = reference_identity(reference)
+    pinned = protocol.data.reference_sha256
+    if pinned is None or pinned == identity["sha256"]:
+        return identity
+    if not allow_mismatch:
+        raise DataError(f"reference data of protocol '{protocol.name}' ({protocol.data.dataset}/"
+                        f"{protocol.data.reference_split}) has identity {identity['sha256']}, the protocol pins "
+                        f"{pinned} (another release or a damaged copy?); pass --allow-reference-mismatch to score "
+                        f"against it under its own fingerprint")
+    return {**identity, "mismatch": {"expected": pinned, "found": identity["sha256"]}}

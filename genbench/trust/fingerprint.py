@@ -1,0 +1,21 @@
+"""The fingerprint: what makes two results comparable, in 16 hex digits.
+
+It hashes the protocol's definition (the parts of its file that change numbers), each extractor's identity
+(the SHA-256 of the weights actually loaded, and build-time settings such as CLIP's preprocessing), the
+content identity of the reference data actually read (``genbench.trust.reference_identity``) and the
+version of the sampling plan (how image i's seed is derived, ``genbench.trust.seeds``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genbench.trust.hashing import sha256_json
+from genbench.trust.seeds import SAMPLING_PLAN_VERSION
+
+
+def protocol_fingerprint(definition: dict[str, Any], extractor_identities: dict[str, Any],
+                         reference_sha256: str) -> str:
+    """The first 16 hex digits of the SHA-256 of the canonical JSON of the four parts above."""
+    return sha256_json({"definition": definition, "extractor_weights": dict(sorted(extractor_identities.items())),
+                        "reference_sha256": reference_sha256, "sampling_plan": SAMPLING_PLAN_VERSION})[:16]
