@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
-from genbench.datasets.captioned import DEFAULT_MAX_BAD_IMAGE_SHARE, CaptionedFile, load_captioned_files, read_utf8
+from genbench.datasets.captioned import CaptionedFile, load_captioned_files, read_utf8
+from genbench.datasets.decoding import DEFAULT_MAX_BAD_IMAGE_SHARE
 from genbench.downloads import DownloadFailed, attempt
 from genbench.errors import DataError
 from genbench.hashing import sha256_file
