@@ -180,6 +180,38 @@ def test_images_and_labels_that_disagree_in_count_are_refused_at_load(tmp_path):
                                 f"6 labels: the two files are not of one copy of Fashion-MNIST")
 
 
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"", "not an IDX file of unsigned bytes with 3 dimensions (it starts with nothing, expected 00000803)"),
+    (struct.pack(">ii", 2049, 4), "not an IDX file of unsigned bytes with 3 dimensions (it starts with 00000801, "
+                                  "expected 00000803)"),
+    (struct.pack(">iih", 2051, 4, 28), "truncated or damaged IDX file: its header ends after 10 of 16 bytes (fetch "
+                                       "it again from http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/)"),
+])
+def test_an_images_file_that_is_not_idx_is_named(tmp_path, content, problem):
+    write_fashion_mnist(tmp_path)
+    path = tmp_path / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as error:
+        load_fashion_mnist(DataRequest("test", 28, 1, tmp_path))
+    assert str(error.value) == f"{path}: {problem}"
+
+
+def test_labels_outside_the_ten_classes_are_refused(tmp_path):
+    write_fashion_mnist(tmp_path)
+    labels = tmp_path / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:-1] + bytes([12]))
+    with pytest.raises(DataError) as error:
+        load_fashion_mnist(DataRequest("test", 28, 1, tmp_path))
+    assert str(error.value) == f"{labels}: label 12 at index 3; Fashion-MNIST's classes are 0 to 9"
+    write_cifar10(tmp_path / "cifar", binary=True)
+    batch = tmp_path / "cifar" / "cifar-10-batches-bin" / "test_batch.bin"
+    batch.write_bytes(bytes([10]) + batch.read_bytes()[1:])
+    with pytest.raises(DataError) as error:
+        load_cifar10(DataRequest("test", 32, 3, tmp_path / "cifar"))
+    assert str(error.value) == (f"{batch}: record 0 has label 10; CIFAR-10's classes are 0 to 9 (the binary version "
+                                f"of another data set, such as CIFAR-100?)")
+
+
 def test_missing_data_offline_is_one_line_naming_layout_and_source(tmp_path):
     with pytest.raises(DataError) as error:
         load_fashion_mnist(DataRequest("train", 28, 1, tmp_path / "nothing"))
