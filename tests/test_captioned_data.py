@@ -213,7 +213,7 @@ CAPTION = {"id": 7, "image_id": 1, "caption": "a cat"}
 
 
 @pytest.mark.parametrize(("content", "problem"), [
-    ([IMAGE], "the file holds a JSON list, expected an object"),
+    ([IMAGE], "the file holds a list, expected an object"),
     ({"images": [IMAGE]}, "no key 'annotations'"),
     ({"annotations": [CAPTION]}, "no key 'images'"),
     ({"images": {"1": IMAGE}, "annotations": [CAPTION]}, "'images' is an object, expected a list"),
