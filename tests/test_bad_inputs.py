@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from genbench.cli import main
+from test_pixel_datasets import write_cifar10, write_fashion_mnist, write_flowers102
 
+#: Data copies a case may write under ``{tmp}/data`` (``data = { KIND = { ARGUMENT = VALUE } }``), in the official formats.
+DATA_COPIES = {"fmnist": write_fashion_mnist, "cifar10": write_cifar10, "flowers102": write_flowers102}
 CASES = tomllib.loads(Path(__file__).with_name("bad_inputs.toml").read_text(encoding="utf-8"))["case"]
 
 
@@ -42,6 +45,8 @@ def test_bad_input(case, tmp_path, vae_checkpoint, capsys):
     for name, content in case.get("files", {}).items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content, encoding="utf-8")
+    for kind, arguments in case.get("data", {}).items():
+        DATA_COPIES[kind](tmp_path / "data", **arguments)
     for name in case.get("dirs", []):
         (tmp_path / name).mkdir(mode=0o500 if case.get("needs") == "not-root" else 0o777)
     usage_error = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -196,6 +197,68 @@ def test_coco_missing_offline_names_layout_and_source(tmp_path):
         f"COCO val2014 not found under {root} and downloads are off: expected annotations/captions_val2014.json "
         f"(from http://images.cocodataset.org/annotations/annotations_trainval2014.zip), val2014/*.jpg "
         f"(from http://images.cocodataset.org/zips/val2014.zip); unzip them there or pass --data-dir")
+
+
+def write_coco_annotations(root, content) -> Path:
+    """``coco/annotations/captions_val2014.json`` holding ``content`` (JSON-encoded), beside an empty ``val2014/``."""
+    (root / "coco" / "annotations").mkdir(parents=True)
+    (root / "coco" / "val2014").mkdir()
+    path = root / "coco" / "annotations" / "captions_val2014.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    return path
+
+
+IMAGE = {"id": 1, "file_name": "a.jpg"}
+CAPTION = {"id": 7, "image_id": 1, "caption": "a cat"}
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ([IMAGE], "the file holds a list, expected an object"),
+    ({"images": [IMAGE]}, "no key 'annotations'"),
+    ({"annotations": [CAPTION]}, "no key 'images'"),
+    ({"images": {"1": IMAGE}, "annotations": [CAPTION]}, "'images' is an object, expected a list"),
+    ({"images": [IMAGE], "annotations": [CAPTION, "a dog"]}, "annotations[1] is a string, expected an object"),
+    ({"images": [IMAGE], "annotations": [{"id": 8, "image_id": 1}]}, "no key 'caption' in annotations[0]"),
+    ({"images": [IMAGE], "annotations": [{**CAPTION, "caption": 5}]},
+     "annotations[0].caption is a number, expected a string"),
+    ({"images": [{**IMAGE, "id": "1"}], "annotations": [CAPTION]}, "images[0].id is a string, expected an integer"),
+    ({"images": [IMAGE], "annotations": [{**CAPTION, "image_id": True}]},
+     "annotations[0].image_id is a boolean, expected an integer"),
+    ({"images": [IMAGE], "annotations": [CAPTION, {**CAPTION, "image_id": 2}]},
+     "annotations[1].image_id 2 is the id of no entry in 'images'"),
+])
+def test_coco_annotations_of_the_wrong_shape_are_one_line_naming_file_and_key(tmp_path, content, problem):
+    path = write_coco_annotations(tmp_path, content)
+    with pytest.raises(DataError) as error:
+        load_coco(DataRequest("val", 16, 3, root=tmp_path))
+    assert str(error.value) == f"{path}: not a COCO captions file: {problem}"
+
+
+@pytest.fixture
+def coco_downloads(monkeypatch):
+    """Downloads allowed; COCO's archive downloads are recorded instead of made (and bring nothing)."""
+    monkeypatch.delenv("GENBENCH_OFFLINE")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    calls = []
+    monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive",
+                        lambda url, download_root, **kwargs: calls.append((url, download_root)))
+    return calls
+
+
+def test_coco_never_downloads_into_a_data_dir(tmp_path, coco_downloads):
+    with pytest.raises(DataError) as error:
+        load_coco(DataRequest("val", 16, 3, root=tmp_path / "data", options={"year": 2014}))
+    assert str(error.value).startswith(f"COCO val2014 not found under {tmp_path / 'data' / 'coco'} and --data-dir is "
+                                       f"only read, never downloaded into: expected annotations/captions_val2014.json")
+    assert coco_downloads == [] and not (tmp_path / "data").exists()
+
+
+def test_coco_downloads_go_to_the_cache(tmp_path, coco_downloads):
+    with pytest.raises(DataError, match="the downloaded archives did not contain it"):
+        load_coco(DataRequest("val", 16, 3, options={"year": 2014}))
+    root = str(tmp_path / "cache" / "data" / "coco")  # GENBENCH_CACHE is tmp_path/cache (conftest)
+    assert coco_downloads == [("http://images.cocodataset.org/annotations/annotations_trainval2014.zip", root),
+                              ("http://images.cocodataset.org/zips/val2014.zip", root)]
 
 
 def test_coco_protocols_parse_to_the_inception_contract(tmp_path):

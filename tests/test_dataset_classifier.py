@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -15,8 +16,9 @@ from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorContext
 from genbench.extractors.classifier import classifier_accuracy, load_classifier
 from genbench.extractors.dataset_classifier import build_dataset_classifier
-from genbench.registry import get_registry
 from genbench.trust.hashing import sha256_file
+from genbench.trust.reference_identity import reference_identity
+from genbench.registry import get_registry
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SETTINGS = {"dataset": "fmnist", "image_size": 28, "channels": 1, "epochs": 2, "batch_size": 4}
@@ -40,8 +42,10 @@ def test_trained_on_first_use_then_read_from_the_cache(context):
     assert (record["train_images"], record["test_images"]) == (12, 8)
     described = extractor.describe()
     assert described["test_accuracy"] == record["test_accuracy"]
-    assert described["trained_on"] == {"dataset": "fmnist", "train_split": "train", "test_split": "test",
-                                       "epochs": 2, "seed": 0}
+    assert described["trained_on"] == {
+        "dataset": "fmnist", "train_split": "train", "test_split": "test", "epochs": 2, "seed": 0,
+        "train_data_sha256": reference_identity(load_fashion_mnist(DataRequest("train", 28, 1, context.data_dir)))["sha256"],
+        "test_data_sha256": reference_identity(test)["sha256"]}
     features = extractor.extract(test.images)
     assert features["penultimate"].dtype == torch.float64 and features["logits"].shape == (8, 10)
 
@@ -59,6 +63,16 @@ def test_a_corrupt_cache_is_retrained_and_a_pinned_hash_is_enforced(context):
     with pytest.raises(WeightsError, match=r"^reference classifier .* has SHA-256 [0-9a-f]{16}\.\.\., the protocol "
                                            r"expects 0000000000000000\.\.\.$"):
         build_dataset_classifier({**SETTINGS, "sha256": "0" * 64}, context)
+
+
+def test_a_classifier_trained_on_one_copy_of_the_data_is_not_reused_for_another(context, tmp_path):
+    first = build_dataset_classifier(SETTINGS, context)
+    write_fashion_mnist(tmp_path / "copy", train=14, test=8)  # the same settings, another copy of the data set
+    other = dataclasses.replace(context, data_dir=tmp_path / "copy")
+    second = build_dataset_classifier(SETTINGS, other)
+    assert len(list((context.cache_dir / "classifiers").glob("fmnist-*.safetensors"))) == 2
+    assert second.record["train_images"] == 14 and second.weights_sha256 != first.weights_sha256
+    assert build_dataset_classifier(SETTINGS, context).weights_sha256 == first.weights_sha256  # each copy its own
 
 
 def test_settings_it_cannot_do_without_are_named(context):

@@ -159,3 +159,26 @@ def test_the_readmes_demo_table_is_the_committed_demo_results():
     for plugin, fd, kid in rows:
         first = min((r for r in results if r["plugin"]["name"] == plugin), key=lambda r: r["finished_at"])
         assert f"{first['metrics']['fd']['value']:.2f}" == fd and f"{first['metrics']['kid']['value']:.3f}" == kid
+
+
+def test_the_offline_inception_recipe_in_weights_md_works(tmp_path, monkeypatch):
+    """docs/weights.md's way to test a pipeline offline: its one-line script writes random Inception weights under
+    the official name, which the inception extractor then refuses without --trust-weights and loads with it."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from genbench.errors import WeightsError
+    from genbench.extractors.inception import INCEPTION, TORCH_FIDELITY_INCEPTION
+    from genbench.trust.hashing import sha256_file
+
+    scripts = re.findall(r'^python -c "(.+)"$', (docgen.ROOT / "docs" / "weights.md").read_text(encoding="utf-8"), re.M)
+    assert len(scripts) == 1, scripts
+    monkeypatch.chdir(tmp_path)
+    exec(scripts[0], {})
+    weights = tmp_path / "weights" / TORCH_FIDELITY_INCEPTION.filename
+    context = SimpleNamespace(device=torch.device("cpu"), weights_dir=tmp_path / "weights", trust_weights=False)
+    with pytest.raises(WeightsError, match=r"pass --trust-weights to use it anyway"):
+        INCEPTION.build({}, context)
+    extractor = INCEPTION.build({}, SimpleNamespace(**{**vars(context), "trust_weights": True}))
+    assert extractor.weights_sha256 == sha256_file(weights)

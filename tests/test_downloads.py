@@ -106,10 +106,11 @@ def test_a_failed_coco_download_is_the_offline_line(online, monkeypatch, tmp_pat
     url = closed_port_url()
     monkeypatch.setattr("genbench.datasets.coco.ANNOTATIONS_URL", url)
     monkeypatch.setattr("genbench.datasets.coco.IMAGES_URL", url)
-    with pytest.raises(DataError) as error:
-        load_coco(DataRequest("val", 16, 3, root=tmp_path, options={"year": 2014}))
+    with pytest.raises(DataError) as error:  # downloads go to the cache (conftest: tmp_path/cache), never a --data-dir
+        load_coco(DataRequest("val", 16, 3, options={"year": 2014}))
+    root = tmp_path / "cache" / "data" / "coco"
     assert str(error.value) == (
-        f"COCO val2014 not found under {tmp_path / 'coco'} and the download failed (URLError: <urlopen error "
+        f"COCO val2014 not found under {root} and the download failed (URLError: <urlopen error "
         f"[Errno 111] Connection refused>): expected annotations/captions_val2014.json (from {url}), val2014/*.jpg "
         f"(from {url}); unzip them there or pass --data-dir")
 

@@ -2,33 +2,30 @@
 
 Bad input is handled visibly: a caption file that is not UTF-8 is a one-line error naming the file
 and the byte offset; empty captions are dropped and counted; images that fail to decode are
-skipped and counted, and the load fails when their share exceeds ``max_bad_image_share`` (a data
-option of the protocol, 0.01 by default). The counts go into ``ImageDataset.info`` and the result.
-Images are converted to RGB (or grey), then scaled so the shorter side fits the protocol's size
-with PIL's bicubic filter and centre-cropped (``PIL.ImageOps.fit``). Decoding runs on a thread per
-core (PIL releases the GIL while it decodes and resizes); the order, and so every pixel, is the
-same as one thread's. Loading decodes every image once to find the failures, but keeps only the
+skipped, counted and bounded by ``max_bad_image_share`` (``genbench.datasets.decoding``). The counts
+go into ``ImageDataset.info`` and the result. Images are converted to RGB (or grey), then scaled so
+the shorter side fits the protocol's size with PIL's bicubic filter and centre-cropped
+(``PIL.ImageOps.fit``). Loading decodes every image once to find the failures, but keeps only the
 file list (``DecodedFiles``): the feature pass decodes again a chunk at a time, so ``coco30k``'s
 30 000 images at 256² never sit in memory together (5.9 GB as uint8).
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.datasets.decoding import decode_file, decode_files, decode_within_budget
 from genbench.errors import DataError
 from genbench.trust.hashing import PixelHasher, sha256_json
 
-DEFAULT_MAX_BAD_IMAGE_SHARE = 0.01
 RESIZE = "PIL bicubic, shorter side to the protocol size, centre crop (PIL.ImageOps.fit)"
 
 
@@ -58,37 +55,22 @@ def drop_empty_captions(pairs: list[CaptionedFile]) -> tuple[list[CaptionedFile]
     return kept, len(pairs) - len(kept)
 
 
+def fit_picture(picture: Image.Image, image_size: int, channels: int) -> np.ndarray:
+    """uint8 ``[H, W, C]`` at ``image_size``: RGB or grey, shorter side scaled (bicubic), centre-cropped."""
+    picture = picture.convert("L" if channels == 1 else "RGB")
+    array = np.array(ImageOps.fit(picture, (image_size, image_size), Image.BICUBIC), dtype=np.uint8)
+    return array[:, :, None] if array.ndim == 2 else array
+
+
 def decode_image(path: Path, image_size: int, channels: int) -> np.ndarray | None:
     """uint8 ``[H, W, C]`` at ``image_size``, or None when the file cannot be read as an image."""
-    try:
-        with Image.open(path) as picture:
-            picture = picture.convert("L" if channels == 1 else "RGB")
-            fitted = ImageOps.fit(picture, (image_size, image_size), Image.BICUBIC)
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
-        return None
-    array = np.array(fitted, dtype=np.uint8)
-    return array[:, :, None] if array.ndim == 2 else array
+    return decode_file(path, partial(fit_picture, image_size=image_size, channels=channels))
 
 
 def decode_images(paths: list[Path], image_size: int, channels: int, workers: int | None = None,
                   chunk: int = 256) -> Iterator[np.ndarray | None]:
-    """``decode_image`` of every path, in order, on ``workers`` threads (default: one per core).
-
-    Paths are handed out ``chunk`` at a time so that at most two chunks of decoded images wait in memory.
-    """
-    workers = workers or os.cpu_count() or 1
-    if workers == 1:
-        yield from (decode_image(path, image_size, channels) for path in paths)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="genbench-decode") as pool:
-        pending = None
-        for start in range(0, len(paths), chunk):
-            submitted = [pool.submit(decode_image, p, image_size, channels) for p in paths[start:start + chunk]]
-            if pending is not None:
-                yield from (future.result() for future in pending)
-            pending = submitted
-        if pending is not None:
-            yield from (future.result() for future in pending)
+    """``decode_image`` of every path, in order, on ``workers`` threads (``decoding.decode_files``)."""
+    return decode_files(paths, partial(fit_picture, image_size=image_size, channels=channels), workers, chunk)
 
 
 class DecodedFiles:
@@ -137,16 +119,10 @@ def load_captioned_files(pairs: list[CaptionedFile], request: DataRequest, sourc
     kept: list[CaptionedFile] = []
     failed: list[str] = []
     hasher = PixelHasher()
-    for pair, array in zip(pairs, decode_images([p.path for p in pairs], request.image_size, request.channels)):
-        if array is None:
-            failed.append(pair.path.name)
-        else:
-            kept.append(pair)
-            hasher.add_hwc(array)
-    limit = float(request.options.get("max_bad_image_share", DEFAULT_MAX_BAD_IMAGE_SHARE))
-    if len(failed) > limit * len(pairs) or not kept:
-        raise DataError(f"{source}: {len(failed)} of {len(pairs)} images failed to decode (e.g. {failed[0]}), "
-                        f"more than the protocol's max_bad_image_share {limit}")
+    fit = partial(fit_picture, image_size=request.image_size, channels=request.channels)
+    for index, array in decode_within_budget([p.path for p in pairs], fit, request, source, failed):
+        kept.append(pairs[index])
+        hasher.add_hwc(array)
     images = DecodedFiles([p.path for p in kept], request.image_size, request.channels)
     captions = [p.caption for p in kept]
     record = {**(info or {}), "source": source, "pairs": len(pairs) + empty, "images": len(captions),

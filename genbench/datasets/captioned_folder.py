@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
-from genbench.datasets.captioned import DEFAULT_MAX_BAD_IMAGE_SHARE, CaptionedFile, load_captioned_files, read_utf8
+from genbench.datasets.captioned import CaptionedFile, load_captioned_files, read_utf8
+from genbench.datasets.decoding import DEFAULT_MAX_BAD_IMAGE_SHARE
 from genbench.errors import DataError
 from genbench.storage.images import IMAGE_SUFFIXES
 

@@ -5,9 +5,11 @@ Layout under ROOT (``--data-dir`` / ``GENBENCH_DATA``, or ``~/.cache/genbench/da
     annotations/captions_val2014.json     (captions_<split><year>.json)
     val2014/COCO_val2014_000000000042.jpg (the file_name each image entry names)
 
-When online and the files are missing, the official zips are downloaded and unpacked there
-(torchvision's ``download_and_extract_archive``); offline, a one-line error names the layout and
-the source. Selection (``num_captions`` > 0): image ids with at least one non-empty caption,
+When the files are missing, the official zips are downloaded and unpacked there
+(torchvision's ``download_and_extract_archive``) only where ``genbench.datasets.local.data_root``
+allows it: online, into the cache, never into a ``--data-dir``; else a one-line error names the
+layout and the source. The captions file's shape is checked once (``coco_schema``).
+Selection (``num_captions`` > 0): image ids with at least one non-empty caption,
 sorted; ``numpy.random.default_rng(selection_seed).choice`` picks ``num_captions`` of them
 without replacement; then, in ascending image id, the same generator picks one of each image's
 captions (sorted by caption id). The SHA-256 of the chosen ``image_id<TAB>caption_id`` lines (in
@@ -20,26 +22,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
-from genbench.datasets.captioned import DEFAULT_MAX_BAD_IMAGE_SHARE, CaptionedFile, load_captioned_files, read_utf8
+from genbench.datasets.captioned import CaptionedFile, load_captioned_files, read_utf8
+from genbench.datasets.coco_schema import checked_image_files
+from genbench.datasets.decoding import DEFAULT_MAX_BAD_IMAGE_SHARE
+from genbench.datasets.local import data_root
 from genbench.errors import DataError
 from genbench.storage.downloads import DownloadFailed, attempt
-from genbench.storage.weights import offline
 from genbench.trust.hashing import sha256_file
 
 ANNOTATIONS_URL = "http://images.cocodataset.org/annotations/annotations_trainval{year}.zip"
 IMAGES_URL = "http://images.cocodataset.org/zips/{split}{year}.zip"
-
-
-def coco_root(request: DataRequest) -> Path:
-    base = request.root or Path(os.environ.get("GENBENCH_DATA") or Path.home() / ".cache" / "genbench" / "data")
-    return Path(base) / "coco"
 
 
 def coco_paths(root: Path, split: str, year: int) -> tuple[Path, Path]:
@@ -47,13 +45,14 @@ def coco_paths(root: Path, split: str, year: int) -> tuple[Path, Path]:
     return root / "annotations" / f"captions_{split}{year}.json", root / f"{split}{year}"
 
 
-def ensure_coco(root: Path, split: str, year: int) -> tuple[Path, Path]:
-    """The split's files, downloaded when missing and online; offline, a one-line error with the layout."""
+def ensure_coco(root: Path, split: str, year: int, no_download: str | None) -> tuple[Path, Path]:
+    """The split's files, downloaded when missing and ``no_download`` is None; else a one-line error with the
+    layout and ``no_download`` (why nothing was downloaded)."""
     captions, images = coco_paths(root, split, year)
     sources = [(captions, ANNOTATIONS_URL.format(year=year)), (images, IMAGES_URL.format(split=split, year=year))]
     missing = [(path, url) for path, url in sources if not path.exists()]
-    reason = "downloads are off"
-    if missing and not offline():
+    reason = no_download
+    if missing and reason is None:
         from torchvision.datasets.utils import download_and_extract_archive
 
         reason = "the downloaded archives did not contain it"
@@ -102,12 +101,13 @@ def load_coco(request: DataRequest) -> ImageDataset:
     year = int(options.get("year", 2014))
     if year not in (2014, 2017) or request.split not in ("train", "val"):
         raise DataError(f"coco has splits 'train' and 'val' of 2014 or 2017, not '{request.split}' {year}")
-    captions_file, image_dir = ensure_coco(coco_root(request), request.split, year)
+    root = data_root(request)
+    captions_file, image_dir = ensure_coco(root.path / "coco", request.split, year, root.no_download)
     try:
         annotations = json.loads(read_utf8(captions_file))
-        files = {int(entry["id"]): entry["file_name"] for entry in annotations["images"]}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{captions_file}: not a COCO captions file ({type(exc).__name__}: {exc})") from None
+    except ValueError as exc:
+        raise DataError(f"{captions_file}: not valid JSON ({exc})") from None
+    files = checked_image_files(annotations, captions_file)
     count = int(options.get("num_captions", 0))
     if count > 0:
         selection = select_captions(annotations, count, int(options.get("selection_seed", 0)))
