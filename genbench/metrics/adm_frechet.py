@@ -79,7 +79,7 @@ ADM_FRECHET_DEFAULTS = {"eps": EVALUATOR_EPS, "allow_singular_covariance": False
 ADM_FID = MetricSpec(
     name="adm_fid",
     description="FID as the ADM evaluator (guided-diffusion) computes it: genbench's FID, with the evaluator's "
-                "ε fallback where the covariance product's square root is not finite; lower is better",
+                "ε fallback where the covariance product's square root is not finite",
     compute=functools.partial(adm_frechet_from_inputs, "adm_fid"),
     check=functools.partial(check_covariance, "adm_fid"),
     higher_is_better=False,
@@ -89,7 +89,7 @@ ADM_FID = MetricSpec(
 SFID = MetricSpec(
     name="sfid",
     description="sFID (Nash et al. 2021) as the ADM evaluator computes it: its FID on the inception extractor's "
-                "'spatial' feature (mixed_6/conv, 7 channels, 17x17, HWC); lower is better",
+                "'spatial' feature (mixed_6/conv, 7 channels, 17x17, HWC)",
     compute=functools.partial(adm_frechet_from_inputs, "sfid"),
     check=functools.partial(check_covariance, "sfid"),
     higher_is_better=False,

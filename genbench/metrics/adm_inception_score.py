@@ -42,7 +42,7 @@ def adm_isc_from_inputs(inputs: MetricInputs) -> MetricValue:
 ADM_ISC = MetricSpec(
     name="adm_isc",
     description="Inception Score as the ADM evaluator computes it: mean over contiguous splits of 5 000 samples "
-                "in sample order (no shuffle), from unbiased logits; higher is better",
+                "in sample order (no shuffle), from unbiased logits",
     compute=adm_isc_from_inputs,
     check=check_adm_isc,
     higher_is_better=True,

@@ -73,6 +73,14 @@ def test_adm_fid_takes_the_evaluators_epsilon_fallback_where_its_square_root_is_
     result = value(ADM_FID, generated, reference, allow_singular_covariance=True)
     assert result.extras == {"epsilon_fallback": True}
     assert result.value == pytest.approx(expected, rel=REL)
+    # A large epsilon shows where it enters (the square root only, not the traces).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        large, _ = evaluator.frechet_distance(*evaluator.compute_statistics(generated),
+                                              *evaluator.compute_statistics(reference), eps=0.05)
+    assert abs(large - expected) > 1e-3 * expected
+    assert value(ADM_FID, generated, reference, allow_singular_covariance=True, eps=0.05).value == pytest.approx(
+        large, rel=REL)
 
 
 def test_an_imaginary_square_root_is_an_error_as_in_the_evaluator():
