@@ -12,6 +12,7 @@ network, since torch-fidelity's InceptionV3 always runs at 299x299).
 from __future__ import annotations
 
 import pickle
+from contextlib import nullcontext
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, Featu
 
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
+from genbench.extractors.inception_spatial import SPATIAL, SPATIAL_SOURCE, captured_spatial
 from genbench.storage.weights import WeightsSource, resolve, weights_dir_from_env
 
 #: The weights torch-fidelity downloads (converted from TensorFlow's 2015-12-05 release). The same
@@ -34,6 +36,8 @@ TORCH_FIDELITY_INCEPTION = WeightsSource(
     unpickled=True,  # torch-fidelity loads it with torch.load(weights_only=False)
 )
 DEFAULT_FEATURES = ("2048", "logits_unbiased")
+#: The network's output read when only ``spatial`` is asked for: the first after ``Mixed_6d`` (then it stops).
+SPATIAL_ONLY_OUTPUT = "768"
 RESIZE = "torch-fidelity: bilinear to 299x299 as TensorFlow 1.x (align_corners=False), inside the network"
 GREY = "grey repeated to 3 channels (as PIL convert('RGB'))"
 PRE_RESIZE = "first bilinear to {size}x{size} (align_corners=False, no antialias, as Keras' Resizing), rounded to uint8"
@@ -73,6 +77,11 @@ def resolve_hub_weights(source: WeightsSource, context: Any) -> tuple[Path, str]
                    context.trust_weights)
 
 
+def network_features(features: tuple[str, ...]) -> tuple[str, ...]:
+    """The outputs to ask torch-fidelity's network for: the features but ``spatial`` (read by a hook), never none."""
+    return tuple(f for f in features if f != SPATIAL) or (SPATIAL_ONLY_OUTPUT,)
+
+
 def check_pinned_sha256(settings: dict[str, Any], digest: str, path: Path) -> None:
     """A protocol may pin the weights' SHA-256 (``sha256 = ...``); a different file is refused."""
     expected = settings.get("sha256")
@@ -96,15 +105,17 @@ class InceptionExtractor(FeatureExtractor):
         return self._sha256
 
     def extract(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, torch.Tensor]:
-        with torch.no_grad():
+        capture = captured_spatial(self.network) if SPATIAL in self.feature_names else nullcontext([])
+        with torch.no_grad(), capture as spatial:
             rows = self.network(pre_resize(three_channels(images, "inception").to(self.device), self.resize))
-        return {name: value.double().cpu() for name, value in zip(self.feature_names, rows)}
+        named = {**dict(zip(self.network.features_list, rows)), **dict(zip([SPATIAL], spatial))}
+        return {name: named[name].double().cpu() for name in self.feature_names}
 
     def describe(self) -> dict[str, Any]:
         return {"weights_sha256": self._sha256, "library": f"torch-fidelity {version('torch-fidelity')}",
                 "network": "inception-v3-compat", "features": list(self.feature_names),
                 "resize": RESIZE if self.resize is None else f"{PRE_RESIZE.format(size=self.resize)}; then {RESIZE}",
-                "grey": GREY}
+                "grey": GREY, **({SPATIAL: SPATIAL_SOURCE} if SPATIAL in self.feature_names else {})}
 
 
 def build_inception_extractor(settings: dict[str, Any], context: Any) -> InceptionExtractor:
@@ -113,7 +124,7 @@ def build_inception_extractor(settings: dict[str, Any], context: Any) -> Incepti
     if resize is not None and (not isinstance(resize, int) or isinstance(resize, bool) or resize < 1):
         raise ProtocolError(f"extractor kind 'inception' setting 'resize' must be a positive integer, got {resize!r}")
     features = tuple(settings.get("features", DEFAULT_FEATURES))
-    provided = FeatureExtractorInceptionV3.get_provided_features_list()
+    provided = (*FeatureExtractorInceptionV3.get_provided_features_list(), SPATIAL)
     bad = [f for f in features if f not in provided]
     if bad or not features:
         raise ProtocolError(f"extractor kind 'inception' has no feature '{bad[0] if bad else ''}' "
@@ -121,7 +132,7 @@ def build_inception_extractor(settings: dict[str, Any], context: Any) -> Incepti
     path, digest = resolve_hub_weights(TORCH_FIDELITY_INCEPTION, context)
     check_pinned_sha256(settings, digest, path)
     try:
-        network = FeatureExtractorInceptionV3("inception-v3-compat", list(features),
+        network = FeatureExtractorInceptionV3("inception-v3-compat", list(network_features(features)),
                                               feature_extractor_weights_path=str(path))
     except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
         raise WeightsError(f"{path} does not fit torch-fidelity's InceptionV3: {str(exc).splitlines()[0]}") from None
@@ -130,7 +141,8 @@ def build_inception_extractor(settings: dict[str, Any], context: Any) -> Incepti
 
 INCEPTION = ExtractorSpec(
     name="inception",
-    description="torch-fidelity InceptionV3 (inception-v3-compat): 2048-d pool features and unbiased logits",
+    description="torch-fidelity InceptionV3 (inception-v3-compat): 2048-d pool features and unbiased logits; "
+                "'spatial' gives sFID's 2 023 mixed_6/conv values",
     build=build_inception_extractor,
     settings={"features": list(DEFAULT_FEATURES), "sha256": None, "resize": None},
 )

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from genbench.metrics.adm_frechet import ADM_FID, SFID
+from genbench.metrics.adm_inception_score import ADM_ISC
+from genbench.metrics.adm_precision_recall import ADM_PRECISION, ADM_RECALL
 from genbench.metrics.classifier_confidence import CLASSIFIER_CONFIDENCE
 from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
 from genbench.metrics.clip_score import CLIP_SCORE
@@ -18,4 +21,5 @@ from genbench.registry.hookspecs import hookimpl
 @hookimpl
 def genbench_metrics():
     return [FID, KID, ISC, CLASSIFIER_CONFIDENCE, PRECISION, RECALL, CLEAN_FID, CLEAN_KID, CLIP_SCORE,
-            CAPTION_DIVERSITY, FD, FID_INFINITY, CMMD, DENSITY, COVERAGE, VENDI]
+            CAPTION_DIVERSITY, FD, FID_INFINITY, CMMD, DENSITY, COVERAGE, VENDI,
+            ADM_FID, SFID, ADM_ISC, ADM_PRECISION, ADM_RECALL]
