@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
 from genbench.evaluation.compare import CHUNK, CompareOptions, compare_folders
-from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
+from genbench.extractors.inception import torch_fidelity_inception
 from genbench.extractors.random_inception import structured_images, write_random_inception_weights
 from genbench.metrics.blas import one_blas_thread
 from genbench.metrics.frechet_distance import frechet_distance, trace_sqrt_product
@@ -106,7 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         weights_dir = args.weights_dir or root / "weights"
-        weights = weights_dir / TORCH_FIDELITY_INCEPTION.filename
+        weights = weights_dir / torch_fidelity_inception().filename
         if args.weights_dir is None:
             write_random_inception_weights(weights)
         folders = {name: root / name for name in ("reference", "generated-1", "generated-2")}

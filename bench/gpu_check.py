@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from genbench.extractors.base import ExtractorContext
-from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION, build_inception_extractor
+from genbench.extractors.inception import torch_fidelity_inception, build_inception_extractor
 from genbench.extractors.random_inception import write_random_inception_weights
 from genbench.models.base import ImageFormat
 from genbench.registry import get_registry
@@ -51,7 +51,7 @@ def synchronised_seconds(function, repeats: int) -> float:
 def inception_images_per_second(weights_dir: Path | None, scratch: Path, batch: int) -> float:
     if weights_dir is None:
         weights_dir = scratch / "weights"
-        write_random_inception_weights(weights_dir / TORCH_FIDELITY_INCEPTION.filename)
+        write_random_inception_weights(weights_dir / torch_fidelity_inception().filename)
     context = ExtractorContext(torch.device("cuda"), weights_dir, True, scratch / "cache", None)
     extractor = build_inception_extractor({"features": ["2048", "logits_unbiased"]}, context)
     images = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8, device="cuda")

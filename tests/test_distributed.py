@@ -114,7 +114,8 @@ def start_nodes(tmp_path: Path, plugin: str, settings: dict[str, str], extra: li
                    "--cache-dir", str(tmp_path / f"node{node}" / "cache"),
                    "--device", "cpu", "--quiet", *settings_args(settings), *extra]
         nodes.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                      env={**os.environ, **(env or {})}, start_new_session=True))
+                                      env={**os.environ, "GENBENCH_THREADS": "1", **(env or {})},
+                                      start_new_session=True))  # one thread, as the single run they equal
     return nodes
 
 
@@ -163,7 +164,7 @@ def test_two_processes_on_one_machine_give_the_single_process_numbers(tmp_path, 
 def test_two_nodes_without_a_shared_disk_train_once_and_give_the_single_process_numbers(tmp_path):
     settings = {**FAST, "protocol.sampling.shard_size": "100"}
     single = genbench.run(plugin="vae", protocol="digits", results_dir=tmp_path / "single", quiet=True,
-                          settings=settings, cache_dir=tmp_path / "single-cache")
+                          settings=settings, cache_dir=tmp_path / "single-cache", threads=1)  # as each rank
     outcomes = finish(start_nodes(tmp_path, "vae", settings, [], max_restarts=0), timeout=600)
     assert [code for code, _ in outcomes] == [0, 0], outcomes[0][1][-2000:] + outcomes[1][1][-2000:]
     record = single_result(tmp_path)
@@ -188,7 +189,7 @@ def install_dying_vae(plugin_installer, tmp_path: Path) -> dict[str, str]:
 def test_a_killed_rank_is_restarted_and_the_job_resumes_to_the_same_numbers(tmp_path, vae_checkpoint, plugin_installer):
     env = install_dying_vae(plugin_installer, tmp_path)
     single = genbench.run(plugin="vae", protocol="digits", checkpoint=vae_checkpoint, results_dir=tmp_path / "single",
-                          quiet=True, settings=FOUR_SHARDS)
+                          quiet=True, settings=FOUR_SHARDS, threads=1)  # as each rank
     nodes = start_nodes(tmp_path, "dying-vae", FOUR_SHARDS, ["--checkpoint", str(vae_checkpoint)], max_restarts=1,
                         env=env)
     outcomes = finish(nodes, timeout=600)

@@ -169,14 +169,14 @@ def test_the_offline_inception_recipe_in_weights_md_works(tmp_path, monkeypatch)
     import torch
 
     from genbench.errors import WeightsError
-    from genbench.extractors.inception import INCEPTION, TORCH_FIDELITY_INCEPTION
+    from genbench.extractors.inception import INCEPTION, torch_fidelity_inception
     from genbench.trust.hashing import sha256_file
 
     scripts = re.findall(r'^python -c "(.+)"$', (docgen.ROOT / "docs" / "weights.md").read_text(encoding="utf-8"), re.M)
     assert len(scripts) == 1, scripts
     monkeypatch.chdir(tmp_path)
     exec(scripts[0], {})
-    weights = tmp_path / "weights" / TORCH_FIDELITY_INCEPTION.filename
+    weights = tmp_path / "weights" / torch_fidelity_inception().filename
     context = SimpleNamespace(device=torch.device("cpu"), weights_dir=tmp_path / "weights", trust_weights=False)
     with pytest.raises(WeightsError, match=r"pass --trust-weights to use it anyway"):
         INCEPTION.build({}, context)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torchvision
 
 from genbench.datasets import cifar10_binary
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
@@ -30,6 +29,8 @@ DISTRIBUTION = Distribution(
 
 def python_files(root: Path) -> list[tuple[Path, str]]:
     """The python version's files with their official MD5s (torchvision's list)."""
+    import torchvision  # seconds to import: only when the data set is read
+
     cls = torchvision.datasets.CIFAR10
     listed = cls.train_list + cls.test_list + [[cls.meta["filename"], cls.meta["md5"]]]
     return [(root / PYTHON / name, md5) for name, md5 in listed]
@@ -50,6 +51,8 @@ def complete(root: Path) -> bool:
 
 def load_cifar10(request: DataRequest) -> ImageDataset:
     """The ``train`` or ``test`` split at the protocol's size and channels."""
+    import torchvision  # seconds to import: only when the data set is read
+
     if request.split not in BATCHES:
         raise DataError(f"cifar10 has splits 'train' and 'test', not '{request.split}'")
     root = locate(DISTRIBUTION, request, complete, lambda root: torchvision.datasets.CIFAR10(root, download=True))

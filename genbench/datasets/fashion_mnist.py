@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torchvision
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
 from genbench.datasets.idx import idx_path, read_idx
@@ -28,6 +27,8 @@ NUM_CLASSES = 10
 
 def load_fashion_mnist(request: DataRequest) -> ImageDataset:
     """The ``train`` or ``test`` split at the protocol's size and channels."""
+    import torchvision  # seconds to import: only when the data set is read
+
     if request.split not in FILES:
         raise DataError(f"fmnist has splits 'train' and 'test', not '{request.split}'")
     names = FILES[request.split]

@@ -17,9 +17,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 import torch
-import torchvision
 from PIL import Image
-from torchvision.transforms.v2 import functional as TF
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
 from genbench.datasets.decoding import DEFAULT_MAX_BAD_IMAGE_SHARE, decode_within_budget
@@ -36,6 +34,8 @@ KERAS_FRACTION = 0.8
 
 def mat_files(root: Path) -> list[tuple[Path, str]]:
     """``imagelabels.mat`` and ``setid.mat`` with their official MD5s (torchvision's list)."""
+    import torchvision  # seconds to import: only when the data set is read
+
     listed = torchvision.datasets.Flowers102._file_dict
     return [(root / FOLDER / listed[key][0], listed[key][1]) for key in ("label", "setid")]
 
@@ -70,6 +70,9 @@ def split_entries(base: Path, split: str) -> list[tuple[Path, int]]:
 
 def load_flowers102(request: DataRequest) -> ImageDataset:
     """An official split, or the Keras example's 80 / 20 split over all three."""
+    import torchvision  # seconds to import: only when the data set is read
+    from torchvision.transforms.v2 import functional as TF
+
     if request.split not in (*OFFICIAL, *KERAS):
         raise DataError(f"flowers102 has splits {', '.join((*OFFICIAL, *KERAS))}, not '{request.split}'")
     root = locate(DISTRIBUTION, request, complete, lambda root: torchvision.datasets.Flowers102(root, download=True))

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
-from torchvision.datasets.utils import calculate_md5
-from torchvision.transforms.v2 import functional as TF
 
 from genbench.datasets.base import DataRequest
 from genbench.errors import DataError
@@ -77,6 +75,8 @@ def locate(distribution: Distribution, request: DataRequest, complete: Callable[
 
 def verify_md5(distribution: Distribution, files: Iterable[tuple[Path, str]]) -> None:
     """Each ``(path, md5)`` has the official release's MD5; the first that does not is a one-line ``DataError``."""
+    from torchvision.datasets.utils import calculate_md5  # seconds to import: only when the data set is read
+
     for path, expected in files:
         actual = calculate_md5(str(path))
         if actual != expected:
@@ -86,6 +86,8 @@ def verify_md5(distribution: Distribution, files: Iterable[tuple[Path, str]]) ->
 
 def fit_images(images: torch.Tensor, request: DataRequest) -> torch.Tensor:
     """uint8 ``[N, C, H, W]`` -> the protocol's size and channels (centre crop, antialiased resize)."""
+    from torchvision.transforms.v2 import functional as TF  # seconds to import: only when the data set is read
+
     height, width = images.shape[-2:]
     side = min(height, width)
     if height != width:

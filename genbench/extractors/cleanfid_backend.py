@@ -22,30 +22,31 @@ from unittest import mock
 
 import numpy as np
 import torch
-import torchvision
-from cleanfid import downloads_helper, features, inception_pytorch
-from cleanfid.inception_torchscript import InceptionV3W
-from cleanfid.resize import build_resizer
 
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
-from genbench.extractors.inception import (
-    OFFICIAL_INCEPTION_SHA256,
-    check_pinned_sha256,
-    hub_checkpoints,
-    resolve_hub_weights,
-    three_channels,
-)
+from genbench.extractors.inception import (OFFICIAL_INCEPTION_SHA256, check_pinned_sha256, hub_checkpoints,
+                                           resolve_hub_weights, three_channels)
 from genbench.storage.weights import WeightsSource, resolve, weights_dir_from_env
 
 MODES = ("clean", "legacy_tensorflow", "legacy_pytorch")
-#: NVIDIA's TorchScript translation of TensorFlow's Inception (clean / legacy_tensorflow modes).
-#: No official SHA-256 is published with it, so genbench pins none: using it needs --trust-weights.
-TORCHSCRIPT_INCEPTION = WeightsSource(filename="inception-2015-12-05.pt", url=downloads_helper.inception_url,
-                                      sha256=None, unpickled=True)
-#: pytorch-fid's weights (legacy_pytorch mode); genbench reads them with weights_only=True.
-PYTORCH_FID_INCEPTION = WeightsSource(filename="pt_inception-2015-12-05-6726825d.pth",
-                                      url=inception_pytorch.FID_WEIGHTS_URL, sha256=OFFICIAL_INCEPTION_SHA256)
+
+
+def torchscript_inception() -> WeightsSource:
+    """NVIDIA's TorchScript translation of TensorFlow's Inception (clean / legacy_tensorflow modes). No official
+    SHA-256 is published with it, so genbench pins none: using it needs --trust-weights."""
+    from cleanfid import downloads_helper  # clean-fid imports torchvision: only when its extractor is used
+
+    return WeightsSource(filename="inception-2015-12-05.pt", url=downloads_helper.inception_url, sha256=None,
+                         unpickled=True)
+
+
+def pytorch_fid_inception() -> WeightsSource:
+    """pytorch-fid's weights (legacy_pytorch mode); genbench reads them with weights_only=True."""
+    from cleanfid import inception_pytorch
+
+    return WeightsSource(filename="pt_inception-2015-12-05-6726825d.pth", url=inception_pytorch.FID_WEIGHTS_URL,
+                         sha256=OFFICIAL_INCEPTION_SHA256)
 
 
 def _cleanfid_download_dir() -> Path:
@@ -54,17 +55,21 @@ def _cleanfid_download_dir() -> Path:
 
 
 def _resolve_torchscript(context: Any) -> tuple[Path, str]:
+    from cleanfid import downloads_helper
+
     def download() -> Path:
         hub_checkpoints().mkdir(parents=True, exist_ok=True)
         return Path(downloads_helper.check_download_inception(fpath=str(hub_checkpoints())))
 
-    return resolve(TORCHSCRIPT_INCEPTION, weights_dir_from_env(context.weights_dir),
+    return resolve(torchscript_inception(), weights_dir_from_env(context.weights_dir),
                    [hub_checkpoints(), _cleanfid_download_dir()],
                    download, context.trust_weights)
 
 
 def build_cleanfid_network(mode: str, path: Path, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
     """clean-fid's feature function for ``mode``, its weights read from ``path`` instead of fetched."""
+    from cleanfid import features, inception_pytorch
+    from cleanfid.inception_torchscript import InceptionV3W
 
     def torchscript(_folder: str, download: bool = True, resize_inside: bool = False):
         return InceptionV3W(str(path.parent), download=False, resize_inside=resize_inside)
@@ -84,6 +89,9 @@ class CleanFidExtractor(FeatureExtractor):
     feature_names = ("2048",)
 
     def __init__(self, mode: str, network: Callable[[torch.Tensor], torch.Tensor], sha256: str, device: torch.device):
+        import torchvision
+        from cleanfid.resize import build_resizer
+
         self.mode = mode
         self.network = network
         self.device = device
@@ -120,7 +128,7 @@ def build_cleanfid_extractor(settings: dict[str, Any], context: Any) -> CleanFid
     if mode not in MODES:
         raise ProtocolError(f"extractor kind 'cleanfid': mode must be one of {', '.join(MODES)}, got {mode!r}")
     if mode == "legacy_pytorch":
-        path, digest = resolve_hub_weights(PYTORCH_FID_INCEPTION, context)
+        path, digest = resolve_hub_weights(pytorch_fid_inception(), context)
     else:
         path, digest = _resolve_torchscript(context)
     check_pinned_sha256(settings, digest, path)

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchvision.transforms as T
 from PIL import Image
 
 from genbench.errors import ProtocolError, WeightsError
@@ -96,6 +95,8 @@ class Dinov2Extractor(FeatureExtractor):
     feature_names = ("cls",)
 
     def __init__(self, model: Any, size: str, sha256: str, device: torch.device):
+        import torchvision.transforms as T  # seconds to import: only when the extractor is built
+
         self.model = model.to(device).eval().requires_grad_(False)
         self.size, self.device, self._sha256 = size, device, sha256
         self.transform = T.Compose([T.Resize((INPUT_SIZE, INPUT_SIZE), T.InterpolationMode.BICUBIC), T.ToTensor(),

@@ -15,32 +15,38 @@ import pickle
 from contextlib import nullcontext
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
-from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
 from genbench.extractors.inception_spatial import SPATIAL, SPATIAL_SOURCE, captured_spatial
 from genbench.storage.weights import WeightsSource, resolve, weights_dir_from_env
 
+if TYPE_CHECKING:
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
 #: The weights torch-fidelity downloads (converted from TensorFlow's 2015-12-05 release). The same
 #: file is pytorch-fid's ``pt_inception-2015-12-05-6726825d.pth``; its name carries the hash prefix.
 OFFICIAL_INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
-TORCH_FIDELITY_INCEPTION = WeightsSource(
-    filename="weights-inception-2015-12-05-6726825d.pth",
-    url=URL_INCEPTION_V3,
-    sha256=OFFICIAL_INCEPTION_SHA256,
-    unpickled=True,  # torch-fidelity loads it with torch.load(weights_only=False)
-)
 DEFAULT_FEATURES = ("2048", "logits_unbiased")
 #: The network's output read when only ``spatial`` is asked for: the first after ``Mixed_6d`` (then it stops).
 SPATIAL_ONLY_OUTPUT = "768"
 RESIZE = "torch-fidelity: bilinear to 299x299 as TensorFlow 1.x (align_corners=False), inside the network"
 GREY = "grey repeated to 3 channels (as PIL convert('RGB'))"
 PRE_RESIZE = "first bilinear to {size}x{size} (align_corners=False, no antialias, as Keras' Resizing), rounded to uint8"
+
+
+def torch_fidelity_inception() -> WeightsSource:
+    """The weights file torch-fidelity downloads, and where from (torch-fidelity is imported only here and where the
+    network is built: it imports torchvision, seconds that listing plugins need not pay)."""
+    from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+    return WeightsSource(filename="weights-inception-2015-12-05-6726825d.pth", url=URL_INCEPTION_V3,
+                         sha256=OFFICIAL_INCEPTION_SHA256,
+                         unpickled=True)  # torch-fidelity loads it with torch.load(weights_only=False)
 
 
 def pre_resize(images: torch.Tensor, size: int | None) -> torch.Tensor:
@@ -92,7 +98,7 @@ def check_pinned_sha256(settings: dict[str, Any], digest: str, path: Path) -> No
 class InceptionExtractor(FeatureExtractor):
     """torch-fidelity's network on the run's device; features come back float64 on the CPU."""
 
-    def __init__(self, network: FeatureExtractorInceptionV3, features: tuple[str, ...], sha256: str,
+    def __init__(self, network: "FeatureExtractorInceptionV3", features: tuple[str, ...], sha256: str,
                  device: torch.device, resize: int | None = None):
         self.network = network.to(device)
         self.feature_names = features
@@ -120,6 +126,8 @@ class InceptionExtractor(FeatureExtractor):
 
 def build_inception_extractor(settings: dict[str, Any], context: Any) -> InceptionExtractor:
     """torch-fidelity's ``FeatureExtractorInceptionV3`` with checked weights; ``features`` picks its outputs."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
     resize = settings.get("resize")
     if resize is not None and (not isinstance(resize, int) or isinstance(resize, bool) or resize < 1):
         raise ProtocolError(f"extractor kind 'inception' setting 'resize' must be a positive integer, got {resize!r}")
@@ -129,7 +137,7 @@ def build_inception_extractor(settings: dict[str, Any], context: Any) -> Incepti
     if bad or not features:
         raise ProtocolError(f"extractor kind 'inception' has no feature '{bad[0] if bad else ''}' "
                             f"(features: {', '.join(provided)})")
-    path, digest = resolve_hub_weights(TORCH_FIDELITY_INCEPTION, context)
+    path, digest = resolve_hub_weights(torch_fidelity_inception(), context)
     check_pinned_sha256(settings, digest, path)
     try:
         network = FeatureExtractorInceptionV3("inception-v3-compat", list(network_features(features)),

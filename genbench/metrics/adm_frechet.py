@@ -17,7 +17,6 @@ import warnings
 
 import numpy as np
 import scipy.linalg
-from torch_fidelity.metric_fid import fid_features_to_statistics
 
 from genbench.errors import MetricError
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
@@ -67,6 +66,8 @@ def evaluator_frechet_distance(metric: str, stat_1: dict[str, np.ndarray], stat_
 
 def adm_frechet_from_inputs(metric: str, inputs: MetricInputs) -> MetricValue:
     """The evaluator's Fréchet distance between Gaussian fits of generated and reference features."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics
+
     generated, reference = pair(metric, inputs)
     check_covariance(metric, MetricPlan.of(inputs))
     with one_blas_thread():

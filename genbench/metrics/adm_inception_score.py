@@ -11,7 +11,6 @@ scores each split exp(mean KL(p(y|x) ‖ p(y))) and averages the splits. Each sp
 from __future__ import annotations
 
 import numpy as np
-from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, isc_features_to_metric
 
 from genbench.errors import MetricError
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
@@ -31,6 +30,8 @@ def check_adm_isc(plan: MetricPlan) -> None:
 
 def adm_isc_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Mean over contiguous ``split_size`` splits of exp(E KL(p(y|x) ‖ p(y))), from unbiased logits."""
+    from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, isc_features_to_metric
+
     logits = finite_features("adm_isc", "generated", inputs.generated[inputs.settings["feature"]])
     check_adm_isc(MetricPlan.of(inputs))
     splits = logits.split(int(inputs.settings["split_size"]))

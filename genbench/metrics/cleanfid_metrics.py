@@ -12,7 +12,6 @@ import sys
 from contextlib import redirect_stdout
 
 import numpy as np
-from cleanfid.fid import fid_from_feats, kernel_distance
 
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
 from genbench.metrics.fidelity import check_covariance, check_kid_subsets, pair
@@ -28,6 +27,8 @@ def check_clean_kid(plan: MetricPlan) -> None:
 
 def clean_fid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """clean-fid's Fréchet distance (mean and ``np.cov`` of each set, scipy ``sqrtm``)."""
+    from cleanfid.fid import fid_from_feats
+
     generated, reference = pair("clean_fid", inputs)
     check_clean_fid(MetricPlan.of(inputs))
     with redirect_stdout(sys.stderr):  # clean-fid prints its singular-product notice
@@ -37,6 +38,8 @@ def clean_fid_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 def clean_kid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """clean-fid's KID: unbiased cubic-kernel MMD² averaged over ``subsets`` random subsets."""
+    from cleanfid.fid import kernel_distance
+
     generated, reference = pair("clean_kid", inputs)
     settings = inputs.settings
     size = settings["subset_size"]

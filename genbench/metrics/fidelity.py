@@ -12,14 +12,6 @@ KID's subsets are computed several at a time by torch-fidelity's ``kernel_mmd``
 from __future__ import annotations
 
 import torch
-from torch_fidelity.metric_fid import fid_features_to_statistics
-from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
-from torch_fidelity.metric_prc import (
-    KEY_METRIC_F_SCORE,
-    KEY_METRIC_PRECISION,
-    KEY_METRIC_RECALL,
-    prc_features_to_metric,
-)
 
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
 from genbench.metrics.blas import one_blas_thread
@@ -81,6 +73,8 @@ _reference_statistics: LastResult[dict] = LastResult()
 
 def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Fréchet distance between Gaussian fits of generated and reference features."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics
+
     generated, reference = pair("fid", inputs)
     check_fid(MetricPlan.of(inputs))
     with one_blas_thread():
@@ -103,6 +97,8 @@ def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 def isc_from_inputs(inputs: MetricInputs) -> MetricValue:
     """exp(E KL(p(y|x) || p(y))) from logits, mean ± std over splits."""
+    from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
+
     logits = finite_features("isc", "generated", inputs.generated[inputs.settings["feature"]])
     check_isc(MetricPlan.of(inputs))
     out = isc_features_to_metric(logits, splits=inputs.settings["splits"], shuffle=True,
@@ -117,6 +113,8 @@ _precision_recall: LastResult[dict] = LastResult()
 
 def precision_recall(inputs: MetricInputs) -> dict[str, float]:
     """k-NN precision, recall and F-score (Kynkäänniemi et al.) from torch-fidelity's own function."""
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
     feature, k, batch_size = inputs.settings["feature"], inputs.settings["neighborhood"], inputs.settings["batch_size"]
 
     def compute() -> dict[str, float]:
@@ -131,12 +129,16 @@ def precision_recall(inputs: MetricInputs) -> dict[str, float]:
 
 def precision_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Share of generated samples inside the reference set's k-NN manifold."""
+    from torch_fidelity.metric_prc import KEY_METRIC_F_SCORE, KEY_METRIC_PRECISION
+
     out = precision_recall(inputs)
     return MetricValue(value=out[KEY_METRIC_PRECISION], extras={"f_score": out[KEY_METRIC_F_SCORE]})
 
 
 def recall_from_inputs(inputs: MetricInputs) -> MetricValue:
     """Share of reference samples inside the generated set's k-NN manifold."""
+    from torch_fidelity.metric_prc import KEY_METRIC_F_SCORE, KEY_METRIC_RECALL
+
     out = precision_recall(inputs)
     return MetricValue(value=out[KEY_METRIC_RECALL], extras={"f_score": out[KEY_METRIC_F_SCORE]})
 

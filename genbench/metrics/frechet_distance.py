@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
-from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_statistics_to_metric
 
 #: A Cholesky pivot whose square is below this share of its variance means a (numerically) singular matrix.
 SINGULAR_PIVOT = 1e-10
@@ -49,6 +48,8 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float | None:
 
 def frechet_distance(stat_1: dict[str, np.ndarray], stat_2: dict[str, np.ndarray]) -> float:
     """FID from two ``{"mu", "sigma"}`` float64 statistics (torch-fidelity's ``fid_features_to_statistics``)."""
+    from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_statistics_to_metric
+
     mu1, sigma1 = stat_1["mu"], stat_1["sigma"]
     mu2, sigma2 = stat_2["mu"], stat_2["sigma"]
     if sigma1.dtype != np.float64 or sigma2.dtype != np.float64:

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
-from torch_fidelity.metric_kid import kernel_mmd
 
 from genbench.metrics.blas import one_blas_thread
 
@@ -31,6 +30,8 @@ def subset_draws(num_generated: int, num_reference: int, subsets: int, subset_si
 def kid_mean_std(generated: torch.Tensor, reference: torch.Tensor, subsets: int, subset_size: int, degree: int,
                  coef0: float, rng_seed: int, workers: int) -> tuple[float, float]:
     """KID's mean and std over the subsets with the cubic (``degree``) polynomial kernel, γ = 1/dimension."""
+    from torch_fidelity.metric_kid import kernel_mmd
+
     x, y = generated.cpu().numpy(), reference.cpu().numpy()
     kernel = {"kid_kernel": "poly", "kid_kernel_poly_degree": degree, "kid_kernel_poly_gamma": None,
               "kid_kernel_poly_coef0": coef0}

@@ -16,14 +16,8 @@ from genbench.models.base import GenerativeModel, ImageFormat, ModelSpec, Traini
 from genbench.models.training import check_recipe
 from genbench.protocols.protocol import Protocol, TrainingRecipe
 from genbench.registry import Provided
-from genbench.runner.checkpoint_store import (
-    checkpoint_path,
-    numeric_environment,
-    report_path,
-    training_lock,
-    verified_report,
-    write_report,
-)
+from genbench.runner.checkpoint_store import (checkpoint_path, numeric_environment, report_path, training_lock,
+                                              verified_report, write_report)
 from genbench.runner.context import RunContext
 from genbench.runner.distributed import share_file
 from genbench.runner.plugin_calls import plugin_call

@@ -34,14 +34,8 @@ from genbench.runner.context import RunContext
 from genbench.runner.distributed import ProcessGroup, process_group
 from genbench.runner.gallery import draw_gallery
 from genbench.runner.options import RunOptions
-from genbench.runner.plugin_calls import (
-    check_determinism,
-    naming_plugin,
-    plugin_call,
-    sample_images,
-    sample_warnings,
-    truncated_captions,
-)
+from genbench.runner.plugin_calls import (check_determinism, naming_plugin, plugin_call, sample_images, sample_warnings,
+                                          truncated_captions)
 from genbench.runner.reference_pass import shared_reference_features
 from genbench.runner.sampling import GRID_IMAGES, record_run_parts, sample_and_extract
 from genbench.runner.speed import time_sampling

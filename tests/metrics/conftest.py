@@ -12,8 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genbench.extractors.cleanfid_backend import PYTORCH_FID_INCEPTION, TORCHSCRIPT_INCEPTION
-from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
+from genbench.extractors.cleanfid_backend import pytorch_fid_inception, torchscript_inception
+from genbench.extractors.inception import torch_fidelity_inception
 from genbench.extractors.random_inception import write_random_inception_weights
 
 
@@ -27,7 +27,7 @@ def isolated_torch_hub(tmp_path, monkeypatch):
 def inception_weights(tmp_path_factory) -> Path:
     """A weights directory with a random, BatchNorm-calibrated torch-fidelity InceptionV3 file."""
     directory = tmp_path_factory.mktemp("inception-weights")
-    write_random_inception_weights(directory / TORCH_FIDELITY_INCEPTION.filename)
+    write_random_inception_weights(directory / torch_fidelity_inception().filename)
     return directory
 
 
@@ -36,8 +36,8 @@ def pytorch_fid_hub(inception_weights, tmp_path) -> Path:
     """The same random weights where torch hub keeps pytorch-fid's file (clean-fid's legacy_pytorch mode)."""
     checkpoints = tmp_path / "torch-home" / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)
-    target = checkpoints / PYTORCH_FID_INCEPTION.filename
-    target.write_bytes((inception_weights / TORCH_FIDELITY_INCEPTION.filename).read_bytes())
+    target = checkpoints / pytorch_fid_inception().filename
+    target.write_bytes((inception_weights / torch_fidelity_inception().filename).read_bytes())
     return target
 
 
@@ -74,5 +74,5 @@ def torchscript_weights(tmp_path_factory) -> Path:
     """A weights directory with a TorchScript file named as clean-fid's Inception."""
     directory = tmp_path_factory.mktemp("torchscript-weights")
     torch.manual_seed(1)
-    torch.jit.script(TinyCleanFidNet()).save(str(directory / TORCHSCRIPT_INCEPTION.filename))
+    torch.jit.script(TinyCleanFidNet()).save(str(directory / torchscript_inception().filename))
     return directory

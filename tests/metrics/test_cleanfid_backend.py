@@ -13,7 +13,7 @@ from imagesets import make_images, write_folder
 
 from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorContext
-from genbench.extractors.cleanfid_backend import TORCHSCRIPT_INCEPTION, build_cleanfid_extractor
+from genbench.extractors.cleanfid_backend import torchscript_inception, build_cleanfid_extractor
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
 from genbench.trust.hashing import sha256_file
@@ -82,7 +82,7 @@ def test_legacy_pytorch_mode_reads_pytorch_fid_weights_from_the_hub_cache(pytorc
 
 
 def test_the_torchscript_model_needs_trust_because_no_official_hash_is_pinned(torchscript_weights):
-    path = torchscript_weights / TORCHSCRIPT_INCEPTION.filename
+    path = torchscript_weights / torchscript_inception().filename
     with pytest.raises(WeightsError) as error:
         build_cleanfid_extractor({"mode": "clean"}, context(torchscript_weights, trust=False))
     assert str(error.value) == (

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch_fidelity.metric_fid
+import torch_fidelity.metric_prc
 from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
 
-import genbench.metrics.fidelity as fidelity
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.blas import one_blas_thread
 from genbench.metrics.fidelity import FID, PRC_DEFAULTS, PRECISION, RECALL
@@ -72,13 +73,13 @@ def test_the_fid_metric_uses_the_cholesky_route():
 
 def test_precision_and_recall_share_one_distance_computation(monkeypatch):
     calls = []
-    original = fidelity.prc_features_to_metric
+    original = torch_fidelity.metric_prc.prc_features_to_metric
 
     def counted(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(fidelity, "prc_features_to_metric", counted)
+    monkeypatch.setattr(torch_fidelity.metric_prc, "prc_features_to_metric", counted)
     rng = np.random.default_rng(5)
     generated, reference = {"pool": correlated(rng, 60, 8, 0.0, 1.0)}, {"pool": correlated(rng, 50, 8, 0.5, 1.0)}
     settings = {**PRC_DEFAULTS, "feature": "pool"}
@@ -95,13 +96,13 @@ def test_precision_and_recall_share_one_distance_computation(monkeypatch):
 
 def test_fid_infinity_computes_the_reference_statistics_once(monkeypatch):
     sizes = []
-    original = fidelity.fid_features_to_statistics
+    original = torch_fidelity.metric_fid.fid_features_to_statistics
 
     def counted(features):
         sizes.append(len(features))
         return original(features)
 
-    monkeypatch.setattr(fidelity, "fid_features_to_statistics", counted)
+    monkeypatch.setattr(torch_fidelity.metric_fid, "fid_features_to_statistics", counted)
     rng = np.random.default_rng(8)
     generated, reference = correlated(rng, 400, 8, 0.0, 1.0), correlated(rng, 333, 8, 0.3, 1.0)
     settings = {**FID_INFINITY.defaults, "feature": "pool", "points": 5}

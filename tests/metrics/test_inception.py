@@ -17,7 +17,7 @@ from genbench.evaluation.compare import CHUNK
 from genbench.extractors.base import ExtractorContext
 from genbench.extractors.feature_cache import cached_features as reference_features
 from genbench.extractors.feature_pass import extract_features, select
-from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION, build_inception_extractor
+from genbench.extractors.inception import torch_fidelity_inception, build_inception_extractor
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.fidelity import FID, KID
 from genbench.trust.hashing import sha256_file
@@ -47,7 +47,7 @@ def test_compare_json_equals_torch_fidelity_calculate_metrics(inception_weights,
         input1=str(generated), input2=str(reference), cuda=False, fid=True, kid=True, isc=True, prc=True,
         kid_subset_size=8, isc_splits=2, batch_size=CHUNK, save_cpu_ram=True, cache=False, verbose=False,
         feature_extractor="inception-v3-compat", feature_layer_prc="2048",  # torch-fidelity's prc defaults to VGG16
-        feature_extractor_weights_path=str(inception_weights / TORCH_FIDELITY_INCEPTION.filename),
+        feature_extractor_weights_path=str(inception_weights / torch_fidelity_inception().filename),
     )
     assert code == 0
     assert sorted(ours) == sorted(theirs)
@@ -83,7 +83,7 @@ def test_features_are_float64_and_the_weights_hash_is_recorded(inception_weights
     features = extractor.extract(make_images(seed=6, count=2))
     assert {k: (v.dtype, tuple(v.shape)) for k, v in features.items()} == {
         "2048": (torch.float64, (2, 2048)), "logits_unbiased": (torch.float64, (2, 1008))}
-    assert extractor.weights_sha256 == sha256_file(inception_weights / TORCH_FIDELITY_INCEPTION.filename)
+    assert extractor.weights_sha256 == sha256_file(inception_weights / torch_fidelity_inception().filename)
     assert extractor.describe()["weights_sha256"] == extractor.weights_sha256
 
 
@@ -109,7 +109,7 @@ def test_reference_cache_is_written_once_reused_and_rebuilt_after_corruption(inc
 
 
 def test_an_untrusted_weights_file_is_refused(inception_weights):
-    path = inception_weights / TORCH_FIDELITY_INCEPTION.filename
+    path = inception_weights / torch_fidelity_inception().filename
     digest = sha256_file(path)
     with pytest.raises(WeightsError) as error:
         build_inception_extractor({}, context(inception_weights, trust=False))

@@ -15,7 +15,7 @@ from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
 from genbench.datasets.shapes import load_shapes_split
 from genbench.evaluation.samples import load_samples
-from genbench.extractors.inception import TORCH_FIDELITY_INCEPTION
+from genbench.extractors.inception import torch_fidelity_inception
 from genbench.protocols.protocol import load_protocol_file
 from genbench.trust.hashing import sha256_file
 from genbench.trust.reference_identity import reference_identity
@@ -88,8 +88,8 @@ def test_score_folder_equals_torch_fidelity_and_is_recorded_as_external(shared, 
     theirs = torch_fidelity.calculate_metrics(
         input1=str(samples), input2=str(reference_dir), cuda=False, fid=True, feature_layer_fid="64", batch_size=40,
         save_cpu_ram=True, cache=False, verbose=False,
-        feature_extractor_weights_path=str(inception_weights / TORCH_FIDELITY_INCEPTION.filename))
-    digest = sha256_file(inception_weights / TORCH_FIDELITY_INCEPTION.filename)
+        feature_extractor_weights_path=str(inception_weights / torch_fidelity_inception().filename))
+    digest = sha256_file(inception_weights / torch_fidelity_inception().filename)
     protocol = load_protocol_file(shared["protocol"])
 
     assert record["metrics"]["fid"]["value"] == pytest.approx(theirs["frechet_inception_distance"], rel=1e-5)
@@ -111,7 +111,7 @@ def test_score_npz_with_another_count_reuses_the_cache_under_its_own_fingerprint
     assert (load_samples(npz) == load_samples(write_folder(images, tmp_path / "same"))).all()
 
     record = score(shared, npz, inception_weights, tmp_path / "results")
-    digest = sha256_file(inception_weights / TORCH_FIDELITY_INCEPTION.filename)
+    digest = sha256_file(inception_weights / torch_fidelity_inception().filename)
     assert record["reference"]["cache_hits"] == {"inception": True}
     assert record["protocol"]["definition"]["sampling"]["num_samples"] == 30
     standard = load_protocol_file(shared["protocol"]).fingerprint({"inception": digest}, record["reference"]["sha256"])
