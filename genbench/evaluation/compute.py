@@ -3,6 +3,7 @@ features, with the protocol's settings, the run's class labels or caption groups
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -33,6 +34,11 @@ def compute_metrics(protocol: Protocol, registry: Registry, settings_by_metric: 
             value = compute_metric(spec, inputs)
         except MetricError as exc:
             raise MetricError(f"metric '{entry.key}': {exc}") from None
+        problem = spec.value_problem(value.value)
+        if value.std is not None and not math.isfinite(value.std):
+            problem = f"has a spread of {value.std!r}, not a finite number"
+        if problem:  # never recorded: a NaN or impossible value is a broken model, extractor or metric
+            raise MetricError(f"metric '{entry.key}' {problem}; nothing was recorded")
         out[entry.key] = {"metric": spec.name, "extractor": entry.extractor, "feature": entry.feature,
                           "settings": settings, "value": value.value, "std": value.std,
                           "higher_is_better": spec.higher_is_better, "extras": value.extras,

@@ -16,6 +16,7 @@ import torch
 from genbench.errors import MetricError
 from genbench.extractors.base import FeatureExtractor
 from genbench.metrics.base import MetricPlan
+from genbench.metrics.bootstrap import check_bootstrap
 from genbench.protocols.conditions import Conditions, caption_groups
 from genbench.protocols.protocol import Protocol
 from genbench.registry import Registry
@@ -36,6 +37,12 @@ def check_metric_requirements(protocol: Protocol, registry: Registry, settings_b
                               conditions: Conditions) -> None:
     """Every metric's ``check`` against the planned run; the first failure is a ``MetricError`` naming the metric."""
     specs = {entry.key: registry.metric(entry.metric) for entry in protocol.metrics}
+    for entry in protocol.metrics:
+        try:
+            check_bootstrap(specs[entry.key], settings_by_metric[entry.key])
+        except MetricError as exc:
+            raise MetricError(f"protocol '{protocol.name}', metric '{entry.key}': {exc} (checked before any work)") \
+                from None
     if not any(spec.check for spec in specs.values()):
         return
     widths = feature_widths(protocol, extractors)

@@ -14,6 +14,7 @@ from typing import Any
 
 from genbench.errors import ResultsError
 from genbench.leaderboard.links import http_url
+from genbench.storage.files import TOML_FILE_LIMIT, read_regular_file
 from genbench.storage.results import RESULT_SCHEMA_VERSION
 
 FILE_FIELDS = {"source": str, "url": str, "rows": list}
@@ -95,8 +96,9 @@ def reported_record(row: dict[str, Any], run_id: str, source: str, url: str | No
 
 def read_reported_file(path: Path) -> list[dict[str, Any]]:
     """The rows of one reported-numbers TOML file as result records (run ids ``reported__<stem>__<n>``)."""
+    data = read_regular_file(Path(path), TOML_FILE_LIMIT, "reported file", ResultsError)
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ResultsError(f"reported file {path}: not valid TOML: {exc}") from None
     top = _checked(raw, FILE_FIELDS, f"reported file {path}")

@@ -22,6 +22,7 @@ from genbench.leaderboard import pages
 from genbench.leaderboard.grouping import ProtocolGroup, group_records
 from genbench.leaderboard.links import http_url
 from genbench.leaderboard.reported import read_reported_dir
+from genbench.registry import get_registry
 from genbench.leaderboard.tables import markdown_text, raw_frame, to_csv
 from genbench.storage.files import atomic_path, atomic_write_text
 from genbench.storage.housekeeping import TEMP_NAME
@@ -72,6 +73,7 @@ def load_records(results_dir: Path | None, reported_dir: Path | None) -> LoadedR
     (bad JSON, wrong fields, no identity, a run id seen before) is left out and listed, never fatal."""
     loaded = LoadedRecords([], {}, [])
     origins: dict[str, str] = {}
+    metrics = get_registry().metrics  # a value outside its metric's range is never shown, whoever wrote it
 
     def problem(record: dict[str, Any], origin: str) -> str | None:
         for section, key in ((None, "run_id"), ("protocol", "name"), ("plugin", "name")):
@@ -81,6 +83,11 @@ def load_records(results_dir: Path | None, reported_dir: Path | None) -> LoadedR
                         "not a record the leaderboard can place")
         if record["run_id"] in origins:
             return f"run id {record['run_id']} appears twice: in {origins[record['run_id']]} and {origin}"
+        for key, metric in (record.get("metrics") or {}).items():
+            spec = metrics.get(metric.get("metric"))
+            problem = spec.item.value_problem(metric.get("value")) if spec else None
+            if problem:
+                return f"result file {origin}: field 'metrics.{key}.value' {problem}"
         origins[record["run_id"]] = origin
         return None
 

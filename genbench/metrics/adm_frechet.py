@@ -73,12 +73,13 @@ def adm_frechet_from_inputs(metric: str, inputs: MetricInputs) -> MetricValue:
     with one_blas_thread():
         value, fallback = evaluator_frechet_distance(metric, fid_features_to_statistics(generated),
                                                      fid_features_to_statistics(reference), inputs.settings["eps"])
-    return MetricValue(value=value, extras={"epsilon_fallback": fallback})
+    return MetricValue(value=max(value, 0.0), extras={"epsilon_fallback": fallback})  # below 0 is round-off
 
 
 ADM_FRECHET_DEFAULTS = {"eps": EVALUATOR_EPS, "allow_singular_covariance": False}
 ADM_FID = MetricSpec(
     name="adm_fid",
+    value_range=(0.0, None),
     description="FID as the ADM evaluator (guided-diffusion) computes it: genbench's FID, with the evaluator's "
                 "ε fallback where the covariance product's square root is not finite",
     compute=functools.partial(adm_frechet_from_inputs, "adm_fid"),
@@ -89,6 +90,7 @@ ADM_FID = MetricSpec(
 )
 SFID = MetricSpec(
     name="sfid",
+    value_range=(0.0, None),
     description="sFID (Nash et al. 2021) as the ADM evaluator computes it: its FID on the inception extractor's "
                 "'spatial' feature (mixed_6/conv, 7 channels, 17x17, HWC)",
     compute=functools.partial(adm_frechet_from_inputs, "sfid"),

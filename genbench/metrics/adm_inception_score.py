@@ -42,6 +42,7 @@ def adm_isc_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 ADM_ISC = MetricSpec(
     name="adm_isc",
+    value_range=(0.0, None),
     description="Inception Score as the ADM evaluator computes it: mean over contiguous splits of 5 000 samples "
                 "in sample order (no shuffle), from unbiased logits",
     compute=adm_isc_from_inputs,

@@ -132,6 +132,7 @@ ADM_PR_DEFAULTS = {"neighborhood": EVALUATOR_NEIGHBORHOOD, "row_batch_size": EVA
                    "col_batch_size": EVALUATOR_BATCH, "distances": "float16"}
 ADM_PRECISION = MetricSpec(
     name="adm_precision",
+    value_range=(0.0, 1.0),
     description="precision as the ADM evaluator computes it: generated samples within the reference k-NN "
                 "manifold (k = 3), its float16 squared distances in 10 000 x 10 000 blocks",
     compute=adm_precision_from_inputs,
@@ -143,6 +144,7 @@ ADM_PRECISION = MetricSpec(
 )
 ADM_RECALL = MetricSpec(
     name="adm_recall",
+    value_range=(0.0, 1.0),
     description="recall as the ADM evaluator computes it: reference samples within the generated k-NN "
                 "manifold (k = 3), its float16 squared distances in 10 000 x 10 000 blocks",
     compute=adm_recall_from_inputs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -77,3 +78,26 @@ class MetricSpec:
     #: Raises ``MetricError`` when the metric cannot be computed from what the plan describes (too few
     #: samples for a covariance, a KID subset larger than a set); the runner calls it before training.
     check: Callable[[MetricPlan], None] | None = None
+    #: The values the metric can take (None: unbounded on that side); a value outside is never recorded or shown.
+    value_range: tuple[float | None, float | None] = (None, None)
+
+    def value_problem(self, value: Any) -> str | None:
+        """Why ``value`` cannot be this metric's value (not a finite number, outside its range), or None."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"is {value!r}, not a finite number"
+        low, high = self.value_range
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"is {value:g}, outside the range of metric '{self.name}' ({describe_range(self.value_range)})"
+        return None
+
+
+def describe_range(value_range: tuple[float | None, float | None]) -> str:
+    """``0 or more``, ``0 to 1``, ``any``: a metric's range in words."""
+    low, high = value_range
+    if low is None and high is None:
+        return "any"
+    if high is None:
+        return f"{low:g} or more"
+    return f"{high:g} or less" if low is None else f"{low:g} to {high:g}"

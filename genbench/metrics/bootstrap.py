@@ -30,6 +30,17 @@ def metric_setting_names(spec: MetricSpec) -> list[str]:
     return [*spec.defaults, *(BOOTSTRAP_DEFAULTS if spec.needs_reference and spec.resamplable else ())]
 
 
+def check_bootstrap(spec: MetricSpec, settings: dict[str, Any]) -> None:
+    """A metric's bootstrap settings: 0 rounds (no interval) or at least 2, a level in (0, 1); else one line."""
+    if not (spec.needs_reference and spec.resamplable):
+        return
+    rounds, level = settings.get("bootstrap", 0), settings.get("bootstrap_level", BOOTSTRAP_DEFAULTS["bootstrap_level"])
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0 or rounds == 1:
+        raise MetricError(f"bootstrap must be 0 (no interval) or at least 2 rounds, got {rounds!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise MetricError(f"bootstrap_level must lie strictly between 0 and 1, got {level!r}")
+
+
 def _resampled(features: dict[str, torch.Tensor], index: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: value[index] for name, value in features.items()}
 
@@ -63,7 +74,8 @@ def bootstrap_interval(spec: MetricSpec, inputs: MetricInputs, value: float) -> 
 
 def compute_metric(spec: MetricSpec, inputs: MetricInputs) -> MetricValue:
     """``spec``'s value, with a bootstrap interval when its settings ask for one."""
+    check_bootstrap(spec, inputs.settings)
     value = spec.compute(inputs)
-    if spec.needs_reference and spec.resamplable and int(inputs.settings.get("bootstrap", 0)) > 0:
+    if spec.needs_reference and spec.resamplable and inputs.settings.get("bootstrap", 0) > 0:
         value.interval = bootstrap_interval(spec, inputs, value.value)
     return value

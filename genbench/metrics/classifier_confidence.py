@@ -39,6 +39,7 @@ def confidence_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 CLASSIFIER_CONFIDENCE = MetricSpec(
     name="classifier_confidence",
+    value_range=(0.0, 1.0),
     description="mean max-softmax of a reference classifier on generated images, share above a threshold",
     compute=confidence_from_inputs,
     higher_is_better=True,

@@ -56,6 +56,7 @@ def clean_kid_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 CLEAN_FID = MetricSpec(
     name="clean_fid",
+    value_range=(0.0, None),
     description="Fréchet distance as clean-fid computes it (use with the cleanfid extractor), lower is better",
     compute=clean_fid_from_inputs,
     check=check_clean_fid,

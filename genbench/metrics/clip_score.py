@@ -55,6 +55,7 @@ def clip_score_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 CLIP_SCORE = MetricSpec(
     name="clip_score",
+    value_range=(0.0, None),
     description="CLIP score of each image against its own caption (open_clip), higher is better",
     compute=clip_score_from_inputs,
     higher_is_better=True,

@@ -52,6 +52,7 @@ def diversity_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 CAPTION_DIVERSITY = MetricSpec(
     name="caption_diversity",
+    value_range=(0.0, 2.0),
     description="mean pairwise CLIP-image cosine distance among samples of one caption; 0 means collapse",
     compute=diversity_from_inputs,
     check=check_diversity,

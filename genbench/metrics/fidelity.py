@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from genbench.errors import MetricError
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
 from genbench.metrics.blas import one_blas_thread
 from genbench.metrics.checks import enough_samples, finite_features
@@ -57,6 +58,8 @@ def check_kid(plan: MetricPlan) -> None:
 
 def check_isc(plan: MetricPlan) -> None:
     splits = plan.settings["splits"]
+    if isinstance(splits, bool) or not isinstance(splits, int) or splits < 1:
+        raise MetricError(f"splits must be a whole number of at least 1, got {splits!r}")
     enough_samples("isc", "generated", plan.num_generated, 2 * splits, f"{splits} splits need two samples each")
 
 
@@ -145,6 +148,7 @@ def recall_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 FID = MetricSpec(
     name="fid",
+    value_range=(0.0, None),
     description="Fréchet distance of feature Gaussians (torch-fidelity), lower is better",
     compute=fid_from_inputs,
     check=check_fid,
@@ -163,6 +167,7 @@ KID = MetricSpec(
 )
 ISC = MetricSpec(
     name="isc",
+    value_range=(0.0, None),
     description="Inception Score from class logits (torch-fidelity), higher is better",
     compute=isc_from_inputs,
     check=check_isc,
@@ -172,6 +177,7 @@ ISC = MetricSpec(
 PRC_DEFAULTS = {"neighborhood": 3, "batch_size": 10000}
 PRECISION = MetricSpec(
     name="precision",
+    value_range=(0.0, 1.0),
     description="improved precision: generated samples within the reference k-NN manifold (torch-fidelity prc)",
     compute=precision_from_inputs,
     check=check_prc,
@@ -182,6 +188,7 @@ PRECISION = MetricSpec(
 )
 RECALL = MetricSpec(
     name="recall",
+    value_range=(0.0, 1.0),
     description="improved recall: reference samples within the generated k-NN manifold (torch-fidelity prc)",
     compute=recall_from_inputs,
     check=check_prc,

@@ -54,6 +54,7 @@ def fid_infinity_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 FD = MetricSpec(
     name="fd",
+    value_range=(0.0, None),
     description="Fréchet distance of feature Gaussians in any extractor's space (FID's code), lower is better",
     compute=fid_from_inputs,
     higher_is_better=False,

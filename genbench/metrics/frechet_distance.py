@@ -47,7 +47,13 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float | None:
 
 
 def frechet_distance(stat_1: dict[str, np.ndarray], stat_2: dict[str, np.ndarray]) -> float:
-    """FID from two ``{"mu", "sigma"}`` float64 statistics (torch-fidelity's ``fid_features_to_statistics``)."""
+    """FID from two ``{"mu", "sigma"}`` float64 statistics (torch-fidelity's ``fid_features_to_statistics``); a
+    distance, so a value below zero (round-off on equal statistics) is 0."""
+    return max(_signed_frechet_distance(stat_1, stat_2), 0.0)
+
+
+def _signed_frechet_distance(stat_1: dict[str, np.ndarray], stat_2: dict[str, np.ndarray]) -> float:
+    """The formula's value as computed, round-off included."""
     from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_statistics_to_metric
 
     mu1, sigma1 = stat_1["mu"], stat_1["sigma"]

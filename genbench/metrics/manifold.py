@@ -60,6 +60,7 @@ def coverage_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 DENSITY = MetricSpec(
     name="density",
+    value_range=(0.0, None),
     description="density (Naeem et al.): mean count of reference k-NN balls holding a generated sample, over k; "
                 "about 1 when generated matches reference",
     compute=density_from_inputs,
@@ -70,6 +71,7 @@ DENSITY = MetricSpec(
 )
 COVERAGE = MetricSpec(
     name="coverage",
+    value_range=(0.0, 1.0),
     description="coverage (Naeem et al.): share of reference k-NN balls holding at least one generated sample",
     compute=coverage_from_inputs,
     higher_is_better=True,

@@ -48,6 +48,7 @@ def vendi_from_inputs(inputs: MetricInputs) -> MetricValue:
 
 VENDI = MetricSpec(
     name="vendi",
+    value_range=(0.0, None),
     description="Vendi score: effective number of distinct samples under a cosine-similarity kernel, "
                 "per caption for text-to-image",
     compute=vendi_from_inputs,

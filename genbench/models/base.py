@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,13 +293,22 @@ class GenerativeModel(ABC):
         }
 
     @classmethod
-    def check_settings(cls, values: dict[str, Any]) -> None:
-        """Refuse keys not declared in ``settings`` (naming the declared ones) and values of the wrong type."""
+    def check_settings(cls, values: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+        """Refuse keys not declared in ``settings`` (naming the declared ones) and values of the wrong type.
+
+        ``config`` is the config a model is about to be created with (None when a checkpoint is loaded): a plugin
+        whose valid values depend on it (DDIM's step count and its schedule) checks them here, before training.
+        """
         for key, value in values.items():
             if key not in cls.settings:
                 declared = ", ".join(sorted(cls.settings)) or "none"
                 raise PluginError(f"unknown setting '{key}' (declared settings: {declared})")
             _coerce(key, value, cls.settings[key])
+
+    @classmethod
+    def settings_with(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The declared settings with ``values`` (``--set`` strings or values) applied in their declared types."""
+        return {**cls.settings, **{k: _coerce(k, v, cls.settings[k]) for k, v in values.items() if k in cls.settings}}
 
     def configure(self, **values: Any) -> None:
         """Apply sampling settings, checked by ``check_settings``, to ``self.setting_values``.
@@ -327,9 +337,12 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
             if value.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(value)
-        return type(default)(value)
+        converted = type(default)(value)
     except ValueError:
         raise PluginError(f"setting '{key}' expects {type(default).__name__}, got '{value}'") from None
+    if isinstance(converted, float) and not math.isfinite(converted):
+        raise PluginError(f"setting '{key}' must be a finite number, got '{value}'")
+    return converted
 
 
 @dataclass(frozen=True)

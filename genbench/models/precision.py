@@ -22,8 +22,8 @@ class PrecisionSetting:
     """Mixin for a ``GenerativeModel`` whose networks may sample in reduced precision (listed before the base)."""
 
     @classmethod
-    def check_settings(cls, values: dict[str, Any]) -> None:
-        super().check_settings(values)  # type: ignore[misc]
+    def check_settings(cls, values: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+        super().check_settings(values, config)  # type: ignore[misc]
         if values.get("precision", "fp32") not in PRECISIONS:
             raise PluginError(f"setting 'precision' must be one of {', '.join(PRECISIONS)}, "
                               f"got '{values['precision']}'")

@@ -10,6 +10,10 @@ from genbench.errors import ProtocolError
 from genbench.protocols.protocol import Protocol, parse_protocol
 
 
+#: Top-level keys that say which protocol this is: a result filed under another name would be ranked with it.
+IDENTITY_KEYS = ("name", "version", "task")
+
+
 def split_settings(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
     """``--set`` pairs -> (model settings, training recipe overrides ``train.*``, protocol overrides ``protocol.*``)."""
     model, recipe, protocol = {}, {}, {}
@@ -41,6 +45,9 @@ def override_protocol(protocol: Protocol, overrides: dict[str, str]) -> Protocol
         return protocol
     raw = copy.deepcopy(protocol.raw)
     for dotted, value in overrides.items():
+        if dotted in IDENTITY_KEYS:
+            raise ProtocolError(f"--set protocol.{dotted}: a protocol's name, version and task are its identity, "
+                                f"not settings; copy the file and rename it instead")
         *path, last = dotted.split(".")
         table = raw
         for part in path:

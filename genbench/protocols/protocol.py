@@ -21,6 +21,7 @@ from typing import Any
 from genbench.errors import GenbenchError, ProtocolError
 from genbench.models.base import Task
 from genbench.protocols.schema import CONDITIONS, DECLARED_BY, PROTOCOL_KEYS, REQUIRED, check_keys
+from genbench.storage.files import TOML_FILE_LIMIT, read_regular_file
 from genbench.trust.fingerprint import protocol_fingerprint
 from genbench.trust.seeds import check_run_seed
 
@@ -296,10 +297,9 @@ def parse_protocol(raw: dict[str, Any], source: str = "<memory>") -> Protocol:
 
 def load_protocol_file(path: Path) -> Protocol:
     """Read and validate a protocol TOML file; any problem is a one-line ``ProtocolError``."""
+    data = read_regular_file(Path(path), TOML_FILE_LIMIT, "protocol file", ProtocolError)
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProtocolError(f"protocol file {path} does not exist") from None
+        raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"protocol {path}: not valid TOML: {exc}") from None
     return parse_protocol(raw, source=str(path))

@@ -61,7 +61,7 @@ class Registry:
 
     def protocol(self, name: str) -> Protocol:
         """A protocol by registered name (or former name, with a notice), or loaded from a path to a TOML file."""
-        if name not in self.protocols and (name.endswith(".toml") or os.sep in name) and Path(name).exists():
+        if name not in self.protocols and (name.endswith(".toml") or os.sep in name) and os.path.lexists(name):
             return load_protocol_file(Path(name))
         if name not in self.protocols and name in self.aliases:
             current = self.aliases[name]

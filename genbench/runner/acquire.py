@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from genbench.errors import GenbenchError, PluginError
+from genbench.errors import GenbenchError, PluginError, WeightsError
 from genbench.evaluation.data import data_identity, load_split
 from genbench.models.base import GenerativeModel, ImageFormat, ModelSpec, TrainingData, TrainingReport
 from genbench.models.training import check_recipe
@@ -22,6 +22,7 @@ from genbench.runner.context import RunContext
 from genbench.runner.distributed import share_file
 from genbench.runner.plugin_calls import plugin_call
 from genbench.runner.quiet import library_output_held
+from genbench.storage.files import check_regular_file
 from genbench.trust.code_identity import code_identity
 from genbench.trust.hashing import checkpoint_sha256, sha256_file
 from genbench.trust.seeds import training_seed
@@ -53,27 +54,42 @@ def choose_recipe(protocol: Protocol, spec: ModelSpec, overrides: dict[str, Any]
     return TrainingRecipe({**chosen.values, **overrides}, with_overrides)
 
 
-def acquire_model(ctx: RunContext, provided: Provided[ModelSpec], protocol: Protocol,
-                  recipe_overrides: dict[str, Any], seed: int, device: torch.device, results_dir: Path) -> Acquired:
-    """Load ``--checkpoint``, or train with the protocol's recipe (reusing a finished, verified training)."""
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How a model without a checkpoint is made: its recipe, where the recipe comes from, and its config."""
+
+    recipe: dict[str, Any]
+    source: str
+    config: dict[str, Any]
+
+
+def plan_training(protocol: Protocol, spec: ModelSpec, overrides: dict[str, Any]) -> TrainingPlan:
+    """The checked recipe (``choose_recipe``) and the config (the plugin's default under the recipe's own)."""
+    chosen = choose_recipe(protocol, spec, overrides)
+    recipe = dict(chosen.values)
+    return TrainingPlan(recipe, chosen.source, {**spec.default_config, **recipe.pop("config", {})})
+
+
+def acquire_model(ctx: RunContext, provided: Provided[ModelSpec], protocol: Protocol, training: TrainingPlan | None,
+                  seed: int, device: torch.device, results_dir: Path) -> Acquired:
+    """Load ``--checkpoint``, or train with the planned recipe (reusing a finished, verified training)."""
     spec = provided.item
     given = ctx.options.checkpoint
     if given is not None:
+        check_regular_file(Path(given), "checkpoint", WeightsError)  # a FIFO would block the reader for good
         local = Path(given).exists()  # a hub name may download: its progress stays live
         with library_output_held(local):
             model = plugin_call(spec.name, "load", spec.model_class.load, Path(given), device)
         return Acquired(model, Path(given), checkpoint_sha256(Path(given)), None)  # a pipeline folder: its tree
-    return _trained(ctx, provided, protocol, recipe_overrides, seed, device, results_dir)
+    return _trained(ctx, provided, protocol, training, seed, device, results_dir)
 
 
-def _trained(ctx: RunContext, provided: Provided[ModelSpec], protocol: Protocol, recipe_overrides: dict[str, Any],
-             seed: int, device: torch.device, results_dir: Path) -> Acquired:
+def _trained(ctx: RunContext, provided: Provided[ModelSpec], protocol: Protocol, planned: TrainingPlan, seed: int,
+             device: torch.device, results_dir: Path) -> Acquired:
     """The model of this training identity: trained once (by the main rank, under a lock), then reused."""
     spec = provided.item
     cls = spec.model_class
-    chosen = choose_recipe(protocol, spec, recipe_overrides)
-    recipe = dict(chosen.values)
-    config = {**spec.default_config, **recipe.pop("config", {})}
+    recipe, config = planned.recipe, planned.config
     train_split = protocol.data.train_split
     if train_split is None:
         raise PluginError(f"protocol '{protocol.name}' has a training recipe but no data.train_split")
@@ -90,7 +106,7 @@ def _trained(ctx: RunContext, provided: Provided[ModelSpec], protocol: Protocol,
                 if path.exists():
                     ctx.log(f"not reusing {path}: {why}; training again")
                 report = train(ctx, cls, spec.name, protocol, train_split, config, recipe, seed, device, path)
-                report = dataclasses.replace(report, recipe={**recipe, **report.recipe}, recipe_source=chosen.source)
+                report = dataclasses.replace(report, recipe={**recipe, **report.recipe}, recipe_source=planned.source)
                 write_report(path, report, identity)
                 ctx.log(f"checkpoint saved to {path}")
             else:

@@ -29,7 +29,7 @@ from genbench.protocols.conditions import Conditions, plan_conditions
 from genbench.protocols.overrides import override_protocol, split_settings
 from genbench.protocols.protocol import Protocol
 from genbench.registry import Provided, Registry, get_registry
-from genbench.runner.acquire import Acquired, acquire_model
+from genbench.runner.acquire import Acquired, TrainingPlan, acquire_model, plan_training
 from genbench.runner.context import RunContext
 from genbench.runner.distributed import ProcessGroup, process_group
 from genbench.runner.gallery import draw_gallery
@@ -59,7 +59,8 @@ class RunPlan:
     provided: Provided[ModelSpec]
     protocol: Protocol
     model_settings: dict[str, str]
-    recipe_overrides: dict[str, Any]
+    #: How the model is trained when no checkpoint is given (None with ``--checkpoint``).
+    training: TrainingPlan | None
     seed: int
     results_dir: Path
     started: str
@@ -126,7 +127,8 @@ class Runner:
         results_dir = ensure_writable(opts.results_dir)
         self.held.enter_context(in_use(results_dir))  # cleans up after dead runs when alone in it
         seed = check_run_seed(protocol.sampling.seed if opts.seed is None else opts.seed)
-        return RunPlan(provided, protocol, model_settings, recipe_overrides, seed, results_dir, started, clock)
+        training = plan_training(protocol, spec, recipe_overrides) if opts.checkpoint is None else None
+        return RunPlan(provided, protocol, model_settings, training, seed, results_dir, started, clock)
 
     def prepare(self, plan: RunPlan) -> Evaluation:
         """The evaluation and the process group; every metric's check and (for a model still to be trained) its
@@ -137,15 +139,15 @@ class Runner:
         ctx.progress = ctx.progress and ctx.group.is_main
         check_metric_requirements(protocol, ctx.registry, evaluation.metric_settings, evaluation.extractors,
                                   len(evaluation.reference), plan_conditions(protocol, evaluation.reference))
-        if self.options.checkpoint is None:  # the model will be created from this class: refuse bad settings now
+        if plan.training is not None:  # the model will be created from this class: refuse bad settings now
             with naming_plugin(plan.spec.name):
-                plan.spec.model_class.check_settings(plan.model_settings)
+                plan.spec.model_class.check_settings(plan.model_settings, plan.training.config)
         return evaluation
 
     def acquire(self, plan: RunPlan, evaluation: Evaluation) -> Acquired:
         """The model, loaded or trained on the evaluation's device, configured with the run's settings."""
-        acquired = acquire_model(self.ctx, plan.provided, plan.protocol, plan.recipe_overrides, plan.seed,
-                                 evaluation.device, plan.results_dir)
+        acquired = acquire_model(self.ctx, plan.provided, plan.protocol, plan.training, plan.seed, evaluation.device,
+                                 plan.results_dir)
         with naming_plugin(plan.spec.name):
             plugin_call(plan.spec.name, "configure", acquired.model.configure, **plan.model_settings)
         return acquired

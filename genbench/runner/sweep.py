@@ -12,7 +12,11 @@ import itertools
 from typing import Any, Iterator
 
 from genbench.errors import GenbenchError
+from genbench.protocols.overrides import override_protocol, split_settings
+from genbench.registry import get_registry
+from genbench.runner.acquire import plan_training
 from genbench.runner.options import RunOptions
+from genbench.runner.plugin_calls import naming_plugin
 from genbench.runner.runner import Runner
 
 
@@ -33,8 +37,23 @@ def sweep(options: RunOptions) -> Iterator[tuple[dict[str, str], dict[str, Any]]
     combinations = expand_settings(options.settings)
     if len(combinations) < 2:
         raise GenbenchError("a sweep needs at least one --set KEY=V1,V2,... with two or more values")
+    check_combinations(options, combinations)
     for combination in combinations:
         yield combination, Runner(dataclasses.replace(options, settings=combination)).run()
+
+
+def check_combinations(options: RunOptions, combinations: list[dict[str, str]]) -> None:
+    """Refuse the first combination whose settings the plugin or protocol refuses, before any run trains or
+    samples (a sweep never stops half-way on a value it could have refused at once)."""
+    registry = get_registry()
+    spec = registry.model(options.plugin).item
+    protocol = registry.protocol(options.protocol)
+    for combination in combinations:
+        model_settings, recipe, overrides = split_settings(combination)
+        planned = override_protocol(protocol, overrides)
+        config = plan_training(planned, spec, recipe).config if options.checkpoint is None else None
+        with naming_plugin(spec.name):
+            spec.model_class.check_settings(model_settings, config)
 
 
 def sweep_table(runs: list[tuple[dict[str, str], dict[str, Any]]]) -> str:

@@ -6,9 +6,11 @@ records its SHA-256 and is written last, so a file without a matching record is 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from genbench.errors import notice
+from genbench.errors import GenbenchError, notice
 from genbench.trust.hashing import sha256_file
 
 
@@ -103,6 +105,65 @@ def load_verified(path: Path) -> dict[str, torch.Tensor] | None:
             problem = f"unreadable ({type(exc).__name__})"
     notice(f"{path} is corrupt ({problem}); recomputing it")
     return None
+
+
+#: The largest TOML file genbench reads (a protocol, a file of reported rows): a real one is a few kilobytes.
+TOML_FILE_LIMIT = 2 ** 20
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 2 ** 20} MiB" if limit % 2 ** 20 == 0 else f"{limit} bytes"
+
+
+def _kind_of(info: os.stat_result) -> str | None:
+    """Why a file of this kind cannot be read as a document (None for a regular file)."""
+    if stat.S_ISREG(info.st_mode):
+        return None
+    return "is a directory, not a file" if stat.S_ISDIR(info.st_mode) else \
+        "is not a regular file (a FIFO, device or socket)"
+
+
+def check_regular_file(path: Path, what: str, error: type[GenbenchError]) -> None:
+    """Refuse a ``path`` that exists but is not a regular file (a FIFO would block its reader, a device never
+    end): one ``error`` line naming it. A path that does not exist is left to the caller."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise error(_open_problem(path, what, exc)) from None
+    problem = _kind_of(info)
+    if problem and not stat.S_ISDIR(info.st_mode):
+        raise error(f"{what} {path} {problem}")
+
+
+def _open_problem(path: Path, what: str, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{what} {path} is a symbolic link that loops"
+    if isinstance(exc, FileNotFoundError):
+        return f"{what} {path} does not exist"
+    return f"{what} {path} cannot be read: {exc.strerror or exc}"
+
+
+def read_regular_file(path: Path, limit: int, what: str, error: type[GenbenchError]) -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes; anything else (missing, a
+    directory, a FIFO or device, a symlink loop, a larger file) is one ``error`` line naming it. Nothing blocks
+    and nothing larger than ``limit`` is read, whoever made the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if isinstance(exc, IsADirectoryError):
+            raise error(f"{what} {path} is a directory, not a file") from None
+        raise error(_open_problem(path, what, exc)) from None
+    problem = _kind_of(os.fstat(fd))
+    if problem:
+        os.close(fd)
+        raise error(f"{what} {path} {problem}")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise error(f"{what} {path} is larger than {_size(limit)}, the most a {what} may be")
+    return data
 
 
 class CorruptFile(Exception):

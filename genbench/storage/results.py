@@ -8,6 +8,7 @@ or key it does not describe.
 from __future__ import annotations
 
 import json
+import math
 import os
 import uuid
 import warnings
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from genbench.errors import ResultsError
-from genbench.storage.files import atomic_write_text
+from genbench.storage.files import atomic_write_text, read_regular_file
 
 RESULT_SCHEMA_VERSION = 2
 
@@ -143,23 +144,45 @@ def write_result(results_dir: Path, record: dict[str, Any]) -> Path:
     return path
 
 
+#: The largest result file read (a real one is tens of kilobytes) and the deepest nesting accepted.
+RESULT_FILE_LIMIT = 64 * 2 ** 20
+MAX_DEPTH = 100
+
+
 def read_result(path: Path) -> dict[str, Any]:
-    """One result record; a file that is not a genbench result is a ``ResultsError``."""
+    """One result record; a file that is not a genbench result is a ``ResultsError`` (FIFOs, devices and
+    oversized or deeply nested files included: nothing blocks, nothing unbounded is read)."""
     path = Path(path)
+    data = read_regular_file(path, RESULT_FILE_LIMIT, "result file", ResultsError)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultsError(f"result file {path} does not exist") from None
+        record = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise ResultsError(f"result file {path} is nested more than {MAX_DEPTH} levels deep") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ResultsError(f"result file {path} is not valid JSON: {exc}") from None
+    if _depth(record) > MAX_DEPTH:
+        raise ResultsError(f"result file {path} is nested more than {MAX_DEPTH} levels deep")
     if not isinstance(record, dict) or "schema_version" not in record:
         raise ResultsError(f"result file {path} is not a genbench result (no schema_version)")
     check_record(record, f"result file {path}")
     return record
 
 
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iteratively: a hostile file cannot exhaust the stack)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, level = todo.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                todo.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def check_record(record: dict[str, Any], origin: str) -> None:
-    """Refuse a record whose schema version or any field in ``RECORD_FIELDS`` has the wrong type, naming it."""
+    """Refuse a record whose schema version or any field in ``RECORD_FIELDS`` has the wrong type, a metric value
+    that is not finite, a reported record without its source, or text that is not valid Unicode, naming it."""
     version = record.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ResultsError(f"{origin}: field 'schema_version' must be a whole number of at least 1, got {version!r}")
@@ -169,6 +192,34 @@ def check_record(record: dict[str, Any], origin: str) -> None:
         for where, value in _field_values(record, dotted.split(".")):
             if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
                 raise ResultsError(f"{origin}: field '{where}' must be {_expected(kinds)}, got {_json_type(value)}")
+    for where, value in _field_values(record, ["metrics", "*", "value"]) + _field_values(record, ["metrics", "*",
+                                                                                                  "std"]):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ResultsError(f"{origin}: field '{where}' must be a finite number, got {json.dumps(value)}")
+    if record.get("status") == "reported" and not isinstance((record.get("reported") or {}).get("source"), str):
+        raise ResultsError(f"{origin}: a reported record needs field 'reported.source' (where the numbers were "
+                           f"published)")
+    unreadable = _invalid_text(record)
+    if unreadable is not None:
+        raise ResultsError(f"{origin}: field '{unreadable}' holds text that is not valid Unicode (a lone surrogate)")
+
+
+def _invalid_text(value: Any, where: str = "") -> str | None:
+    """The path of the first string (key or value) that cannot be written as UTF-8, or None."""
+    todo = [(value, where)]
+    while todo:
+        node, path = todo.pop(0)
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return path
+        elif isinstance(node, dict):
+            todo.extend((key, path) for key in node)
+            todo.extend((child, f"{path}.{key}" if path else str(key)) for key, child in node.items())
+        elif isinstance(node, list):
+            todo.extend((child, f"{path}[{index}]") for index, child in enumerate(node))
+    return None
 
 
 def _field_values(record: Any, parts: list[str], prefix: str = "") -> list[tuple[str, Any]]:
@@ -210,7 +261,7 @@ def scan_result_files(results_dir: Path) -> tuple[list[tuple[Path, dict[str, Any
     if not results_dir.is_dir():
         raise ResultsError(f"results directory {results_dir} does not exist")
     readable, unreadable = [], []
-    for path in sorted(results_dir.glob("*.json")):
+    for path in sorted(p for p in results_dir.glob("*.json") if not p.name.startswith(".")):  # ours: manifest, temps
         try:
             readable.append((path, read_result(path)))
         except ResultsError as exc:

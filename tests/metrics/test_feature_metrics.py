@@ -182,7 +182,7 @@ def test_bootstrap_interval_is_seeded_and_narrows_with_more_samples():
 def test_no_bootstrap_means_no_interval_and_one_round_is_an_error():
     generated, reference = features(0, 20, 2), features(1, 20, 2)
     assert compute_metric(FD, inputs(generated, reference, **FD.defaults)).interval is None
-    with pytest.raises(MetricError, match="fd: bootstrap needs at least 2 rounds"):
+    with pytest.raises(MetricError, match=r"^bootstrap must be 0 \(no interval\) or at least 2 rounds, got 1$"):
         compute_metric(FD, inputs(generated, reference, **{**FD.defaults, **BOOTSTRAP_DEFAULTS, "bootstrap": 1}))
 
 
