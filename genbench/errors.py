@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import sys
 import warnings
 from typing import Any, Callable, Iterable
@@ -44,6 +45,23 @@ class ResultsError(GenbenchError):
     """A results directory or result file cannot be written or read."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or, as ``terminated``, SIGTERM) with what the interrupted step leaves behind and how to go on."""
+
+    def __init__(self, note: str | None = None, terminated: bool = False):
+        super().__init__(note)
+        self.note, self.terminated = note, terminated
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is so that the same clean-up as Ctrl-C runs (exit status 143)."""
+
+
+def debugging() -> bool:
+    """``GENBENCH_DEBUG`` set to a true value (1, true, yes, on): tracebacks and library output shown as they come."""
+    return os.environ.get("GENBENCH_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``did you mean 'x'?`` for the closest known name (difflib), else the list of known names."""
     known = sorted(known)
@@ -52,10 +70,11 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 
 
 def status_line(quiet: bool) -> Callable[[str], None]:
-    """``log(message)``: a ``genbench: message`` progress line, or nothing under ``--quiet``."""
+    """``log(message)``: a ``genbench: message`` status line on stderr (stdout keeps the result table clean for
+    ``> table.txt`` and ``--json``), or nothing under ``--quiet``."""
     if quiet:
         return lambda message: None
-    return lambda message: tqdm.write(f"genbench: {message}")
+    return lambda message: tqdm.write(f"genbench: {message}", file=sys.stderr)
 
 
 def notice(message: str) -> None:

@@ -14,6 +14,7 @@ Points:
   training-report  the trained checkpoint saved, its training report not yet written
   grid-write     half of the sample grid PNG written (before its rename)
   result-write   half of the result JSON written (before its rename)
+  slow-shards    not a kill: each shard takes two more seconds, so a test can signal the run between shards
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -60,11 +62,23 @@ def install(point: str, count: int) -> None:
     import genbench.cli  # noqa: F401 - imported first, so that every binding below exists to be wrapped
     import genbench.runner.plugin_calls
     import genbench.runner.runner  # noqa: F401 - every module a run uses, so its bindings can be wrapped
+    import genbench.runner.sampling
     import genbench.storage.files
     import genbench.storage.images
 
     reached = at(count)
-    if point == "sample":
+    if point == "slow-shards":
+        import time
+
+        real_run_shard = genbench.runner.sampling.run_shard
+
+        def slow(*args, **kwargs):
+            tensors = real_run_shard(*args, **kwargs)
+            time.sleep(2)
+            return tensors
+
+        genbench.runner.sampling.run_shard = slow
+    elif point == "sample":
         real_validate = genbench.runner.plugin_calls.validate_batch
 
         def validate(*args, **kwargs):
@@ -73,16 +87,18 @@ def install(point: str, count: int) -> None:
 
         genbench.runner.plugin_calls.validate_batch = validate
     elif point in ("shard-write", "cache-write"):
-        real_save = genbench.storage.files.save_file
+        real_atomic = genbench.storage.files.atomic_path
 
-        def save_file(tensors, filename, *args, **kwargs):
-            real_save(tensors, filename, *args, **kwargs)
-            is_cache = "reference" in Path(filename).parent.parts
-            if is_cache == (point == "cache-write"):
-                half_written(Path(filename))
-                reached()
+        @contextmanager
+        def killed_while_saving_tensors(path):
+            with real_atomic(path) as tmp:
+                yield tmp
+                is_cache = "reference" in Path(path).parent.parts
+                if Path(path).suffix == ".safetensors" and is_cache == (point == "cache-write"):
+                    half_written(tmp)
+                    reached()
 
-        genbench.storage.files.save_file = save_file
+        genbench.storage.files.atomic_path = killed_while_saving_tensors
     elif point in WRITES:
         wanted = WRITES[point]
         real_write = genbench.storage.files.atomic_write_text

@@ -151,3 +151,15 @@ def test_reading_a_regular_file_is_bounded_before_anything_is_parsed(tmp_path):
         read_regular_file(path, 10, "file", ResultsError)
     with pytest.raises(ResultsError, match=r"file .*missing.bin does not exist$"):
         read_regular_file(Path(tmp_path / "missing.bin"), 10, "file", ResultsError)
+
+
+def test_symbolic_link_loops_are_named_as_loops(tmp_path, capsys):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "model.safetensors").symlink_to(tmp_path / "model.safetensors")
+    assert main(["run", "--plugin", "vae", "--protocol", "digits", "--results-dir", str(tmp_path / "loop")]) == 2
+    assert capsys.readouterr().err == f"genbench: error: results directory {tmp_path / 'loop'} is a symbolic link " \
+                                      "that loops\n"
+    assert main(["run", "--plugin", "vae", "--protocol", "digits", "--results-dir", str(tmp_path / "r"),
+                 "--checkpoint", str(tmp_path / "model.safetensors")]) == 2
+    assert capsys.readouterr().err.endswith(f"checkpoint {tmp_path / 'model.safetensors'} is a symbolic link that "
+                                            "loops\n")

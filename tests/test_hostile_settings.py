@@ -20,3 +20,20 @@ def test_a_setting_the_schedule_cannot_take_is_refused_before_training(arguments
     assert capsys.readouterr().err == f"genbench: error: {message}\n"
     assert not (tmp_path / "r" / "checkpoints").exists()  # nothing trained first
     assert list((tmp_path / "r").glob("*.json")) == []
+
+
+def test_a_plan_too_large_for_the_machine_is_refused_with_a_way_to_insist(tmp_path, vae_checkpoint, capsys):
+    arguments = ["run", "--plugin", "vae", "--protocol", "digits", "--checkpoint", str(vae_checkpoint),
+                 "--results-dir", str(tmp_path / "r"), "--quiet", "--set", "protocol.sampling.num_samples=1000000000"]
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("genbench: error: protocol 'digits' with 1,000,000,000 samples needs about ")
+    assert err.endswith("; shrink protocol.sampling.num_samples, or pass --allow-large-plan to run it anyway\n")
+    assert not (tmp_path / "r" / ".work").exists()
+
+
+def test_the_size_of_a_plan_counts_every_feature_kept(tmp_path):
+    from genbench.evaluation.preflight import plan_bytes
+
+    widths = {("classifier", "penultimate"): 64, ("classifier", "logits"): 10}
+    assert plan_bytes(1000, widths) == 1000 * (64 + 10 + 1) * 8  # float64 features and a 64-bit digest each

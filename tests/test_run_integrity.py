@@ -113,8 +113,8 @@ def test_a_resumed_run_never_mixes_shards_of_other_code(tmp_path, plugin_install
     reset_registry()
     capsys.readouterr()
     record = genbench.run(quiet=False, **common)
-    out = capsys.readouterr().out
-    assert "resuming:" not in out
-    assert ": changed since: code; starting fresh" in out
+    status = capsys.readouterr().err  # status lines go to stderr
+    assert "resuming:" not in status
+    assert ": changed since: code; starting fresh" in status
     code = record["plugin"]["code"]
     assert code["package"] == "edited_plugin" and len(code["sources_sha256"]) == 64

@@ -39,7 +39,7 @@ def test_a_damaged_checkpoint_is_never_reused(tmp_path, capsys):
     path.write_bytes(bytes(data))
 
     second = genbench.run(plugin="vae", protocol="digits", results_dir=tmp_path, settings=FAST)
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # status lines go to stderr
     assert (f"not reusing {path}: {path.name} does not match the SHA-256 recorded when it was trained "
             f"(changed or damaged); training again") in out
     # retrained from the same identity: the same bytes again, and the same numbers
@@ -48,7 +48,7 @@ def test_a_damaged_checkpoint_is_never_reused(tmp_path, capsys):
 
     (path.with_name(path.name + ".training.json")).write_text("[]", encoding="utf-8")
     genbench.run(plugin="vae", protocol="digits", results_dir=tmp_path, settings=FAST)
-    assert "its training report vae-digits-" in capsys.readouterr().out
+    assert "its training report vae-digits-" in capsys.readouterr().err
 
 
 def test_the_thread_count_is_part_of_the_training_identity(tmp_path):

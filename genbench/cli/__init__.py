@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 from typing import Sequence
 
-from genbench.errors import GenbenchError
+from genbench.errors import GenbenchError, Terminated, debugging
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 #: Subcommand modules under ``genbench.cli``, in the order ``--help`` lists them.
@@ -59,6 +62,8 @@ def _run_command(argv: list[str]) -> int:
         sys.stdout.flush()
         raise
     args.argv = argv
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         if hasattr(args, "threads"):
             from genbench.evaluation.device import use_threads
@@ -68,14 +73,24 @@ def _run_command(argv: list[str]) -> int:
         sys.stdout.flush()
         return status
     except GenbenchError as exc:
-        if os.environ.get("GENBENCH_DEBUG"):
+        if debugging():
             raise
         print(f"genbench: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("genbench: interrupted; finished shards are kept, run the same command again to resume",
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated) or getattr(exc, "terminated", False)
+        note = getattr(exc, "note", None)
+        print(f"genbench: {'terminated' if terminated else 'interrupted'}{f' {note}' if note else ''}",
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM as an exception where the process is, so that interrupted work is left as Ctrl-C leaves it."""
+    raise Terminated
 
 
 def _silence_stdout() -> None:

@@ -18,8 +18,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from genbench.storage.downloads import failure_reason
 from genbench.errors import DataError
+from genbench.storage.downloads import failure_reason
 
 UNSIGNED_BYTE = 0x08
 _CHUNK = 1 << 20

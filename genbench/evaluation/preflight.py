@@ -9,11 +9,14 @@ extractor's answer on two blank images of the protocol's format.
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from genbench.errors import MetricError
+from genbench.errors import GenbenchError, MetricError
 from genbench.extractors.base import FeatureExtractor
 from genbench.metrics.base import MetricPlan
 from genbench.metrics.bootstrap import check_bootstrap
@@ -58,3 +61,43 @@ def check_metric_requirements(protocol: Protocol, registry: Registry, settings_b
         except MetricError as exc:
             raise MetricError(f"protocol '{protocol.name}', metric '{entry.key}': {exc} "
                               f"(checked before any work)") from None
+
+
+def plan_bytes(num_samples: int, widths: dict[tuple[str, str], int]) -> int:
+    """What a run of ``num_samples`` keeps per image until its result is written: every feature row in float64 and
+    the image's 64-bit digest (in the work directory's shards on disk, then gathered in memory on the main rank)."""
+    return num_samples * (sum(widths.values()) + 1) * 8
+
+
+def machine_memory() -> int | None:
+    """Physical memory in bytes, where the system says (None elsewhere)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_plan_size(protocol: Protocol, extractors: dict[str, FeatureExtractor], work_root: Path,
+                    allow_large: bool) -> None:
+    """Refuse, before any work, a plan whose features would not fit the free disk under ``work_root`` or half the
+    machine's memory (a mistyped sample count would otherwise fill the disk); ``allow_large`` insists."""
+    if allow_large:
+        return
+    need = plan_bytes(protocol.sampling.num_samples, feature_widths(protocol, extractors))
+    free = shutil.disk_usage(next(p for p in (work_root, *work_root.parents) if p.exists())).free
+    memory = machine_memory()
+    problem = (f"{_size(need)} for its shards under {work_root} and {_size(free)} are free" if need > free else
+               f"{_size(need)} of memory to hold its features and the machine has {_size(memory)}"
+               if memory is not None and need > memory // 2 else None)
+    if problem:
+        raise GenbenchError(f"protocol '{protocol.name}' with {protocol.sampling.num_samples:,} samples needs about "
+                            f"{problem}; shrink protocol.sampling.num_samples, or pass --allow-large-plan to run it "
+                            f"anyway")
+
+
+def _size(count: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if count < 1000 or unit == "TB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1000
+    return f"{count:,.1f} TB"

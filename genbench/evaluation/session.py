@@ -29,6 +29,7 @@ from genbench.protocols.overrides import override_protocol, split_settings
 from genbench.protocols.protocol import Protocol
 from genbench.registry import Registry
 from genbench.storage.caches import default_cache_dir
+from genbench.storage.results import ensure_writable
 
 #: ``(features, cache hits)`` of the reference set, keyed ``extractor/feature``.
 ReferenceFeatures = tuple[dict[str, torch.Tensor], dict[str, bool]]
@@ -101,8 +102,8 @@ def open_evaluation(protocol: Protocol, options: ProtocolOptions, registry: Regi
     device = resolve_device(options.device)
     settings = metric_settings(protocol, registry)
     data_dir = Path(options.data_dir) if options.data_dir else None
-    context = ExtractorContext(device, options.weights_dir, options.trust_weights,
-                               Path(options.cache_dir or default_cache_dir()), data_dir,
+    cache_dir = ensure_writable(Path(options.cache_dir or default_cache_dir()), "cache directory")  # before any work
+    context = ExtractorContext(device, options.weights_dir, options.trust_weights, cache_dir, data_dir,
                                lambda name, request: registry.dataset(name).load(request))
     extractors = build_extractors(protocol, registry, context)
     reference = load_split(protocol, protocol.data.reference_split, data_dir, registry)

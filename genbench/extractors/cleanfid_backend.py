@@ -25,8 +25,14 @@ import torch
 
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
-from genbench.extractors.inception import (OFFICIAL_INCEPTION_SHA256, check_pinned_sha256, hub_checkpoints,
-                                           resolve_hub_weights, three_channels)
+from genbench.extractors.inception import (
+    OFFICIAL_INCEPTION_SHA256,
+    check_pinned_sha256,
+    hub_checkpoints,
+    resolve_hub_weights,
+    three_channels,
+)
+from genbench.storage.downloads import download_directory
 from genbench.storage.weights import WeightsSource, resolve, weights_dir_from_env
 
 MODES = ("clean", "legacy_tensorflow", "legacy_pytorch")
@@ -58,8 +64,8 @@ def _resolve_torchscript(context: Any) -> tuple[Path, str]:
     from cleanfid import downloads_helper
 
     def download() -> Path:
-        hub_checkpoints().mkdir(parents=True, exist_ok=True)
-        return Path(downloads_helper.check_download_inception(fpath=str(hub_checkpoints())))
+        with download_directory(hub_checkpoints()) as directory:
+            return Path(downloads_helper.check_download_inception(fpath=str(directory)))
 
     return resolve(torchscript_inception(), weights_dir_from_env(context.weights_dir),
                    [hub_checkpoints(), _cleanfid_download_dir()],

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
 from genbench.extractors.inception_spatial import SPATIAL, SPATIAL_SOURCE, captured_spatial
+from genbench.storage.downloads import download_directory
 from genbench.storage.weights import WeightsSource, resolve, weights_dir_from_env
 
 if TYPE_CHECKING:
@@ -74,10 +75,9 @@ def resolve_hub_weights(source: WeightsSource, context: Any) -> tuple[Path, str]
     """Weights dir, then torch hub's cache, then a download into that cache (online only)."""
 
     def download() -> Path:
-        target = hub_checkpoints() / source.filename
-        target.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(source.url, str(target), progress=False)
-        return target
+        with download_directory(hub_checkpoints()) as directory:
+            torch.hub.download_url_to_file(source.url, str(directory / source.filename), progress=False)
+        return directory / source.filename
 
     return resolve(source, weights_dir_from_env(context.weights_dir), [hub_checkpoints()], download,
                    context.trust_weights)

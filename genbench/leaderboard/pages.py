@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,9 +22,24 @@ from genbench.leaderboard.artifacts import gallery_images, read_artifact
 from genbench.leaderboard.explanations import explain
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug, unranked_reason
 from genbench.leaderboard.intervals import indistinguishable
-from genbench.leaderboard.tables import (CONTENDED, VIEWS, Column, MetricInfo, available_views, best_flags, cell_text,
-                                         cell_value, display_frame, group_frame, group_metrics, model_label, raw_frame,
-                                         to_csv, to_markdown, view_columns)
+from genbench.leaderboard.tables import (
+    CONTENDED,
+    VIEWS,
+    Column,
+    MetricInfo,
+    available_views,
+    best_flags,
+    cell_text,
+    cell_value,
+    display_frame,
+    group_frame,
+    group_metrics,
+    model_label,
+    raw_frame,
+    to_csv,
+    to_markdown,
+    view_columns,
+)
 from genbench.storage.results import describe_load
 
 
@@ -203,6 +219,22 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
+#: An absolute local path (POSIX ``/a/b/c`` or Windows ``C:\\a\\b``) inside a string: its last part is kept.
+LOCAL_PATH = re.compile(r"(?<![\w.:/\\])(?:/|[A-Za-z]:[\\/])(?:[^\s/\\\"']+[/\\])+(?P<name>[^\s/\\\"']+)")
+
+
+def without_local_paths(value: Any) -> Any:
+    """``value`` with every absolute local path in its strings cut to its last part: a published page names
+    ``model.safetensors``, never the directories of the machine that ran it."""
+    if isinstance(value, str):
+        return LOCAL_PATH.sub(lambda m: m["name"], value)
+    if isinstance(value, dict):
+        return {key: without_local_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_local_paths(item) for item in value]
+    return value
+
+
 def provenance(record: dict[str, Any]) -> list[tuple[str, str]]:
     """Where the numbers came from, as (label, text) pairs: command, versions, hardware, hashes, times."""
     plugin, protocol = record.get("plugin") or {}, record.get("protocol") or {}
@@ -325,6 +357,7 @@ def reproduced_by(record: dict[str, Any], group: ProtocolGroup) -> list[tuple[st
 def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) -> dict[str, Any]:
     """Everything the run page shows."""
     group = tables.group
+    record = without_local_paths(record)
     speed = record.get("speed") or {}
     return {
         "record": record, "label": model_label(record), "reported": is_reported(record),

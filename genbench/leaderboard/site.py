@@ -22,13 +22,16 @@ from genbench.leaderboard import pages
 from genbench.leaderboard.grouping import ProtocolGroup, group_records
 from genbench.leaderboard.links import http_url
 from genbench.leaderboard.reported import read_reported_dir
-from genbench.registry import get_registry
 from genbench.leaderboard.tables import markdown_text, raw_frame, to_csv
+from genbench.registry import get_registry
 from genbench.storage.files import atomic_path, atomic_write_text
+from genbench.storage.locks import exclusive
 from genbench.storage.housekeeping import TEMP_NAME
 from genbench.storage.results import scan_result_files
 
 MANIFEST = ".leaderboard-manifest.json"
+#: Held while a build writes, so that concurrent builds into one directory take turns.
+LOCK = ".leaderboard-build.lock"
 STATIC_FILES = ("style.css", "sort.js")
 
 
@@ -137,29 +140,34 @@ class SiteWriter:
                 and ".." not in PurePosixPath(p).parts]
 
     def commit(self) -> tuple[int, int, int]:
-        """Write the collected files; returns (written, unchanged, removed)."""
-        written = unchanged = removed = 0
+        """Write the collected files; returns (written, unchanged, removed). Builds into one directory take turns
+        (a lock file beside the manifest), so one never removes the temp files of another that is still writing."""
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            for relative in sorted(self.files):
-                data = self.files[relative]
-                target = self.out_dir / relative
-                if target.is_file() and target.read_bytes() == data:
-                    unchanged += 1
-                    continue
-                with atomic_path(target) as tmp:  # a page is old or new, never half of either
-                    tmp.write_bytes(data)
-                written += 1
-            for relative in sorted(set(self._previous()) - set(self.files)):
-                stale = self.out_dir / relative
-                if stale.is_file():
-                    stale.unlink()
-                    removed += 1
-            atomic_write_text(self.out_dir / MANIFEST, json.dumps(sorted(self.files), indent=0) + "\n")
-            for leftover in (p for p in self.out_dir.rglob(".*.tmp") if TEMP_NAME.match(p.name) and p.is_file()):
-                leftover.unlink()  # temp files of a build that was killed (one site is built by one build at a time)
+            with exclusive(self.out_dir / LOCK):
+                return self._commit()
         except OSError as exc:
             raise ResultsError(f"cannot write the leaderboard to {self.out_dir}: {exc.strerror or exc}") from None
+
+    def _commit(self) -> tuple[int, int, int]:
+        written = unchanged = removed = 0
+        for relative in sorted(self.files):
+            data = self.files[relative]
+            target = self.out_dir / relative
+            if target.is_file() and target.read_bytes() == data:
+                unchanged += 1
+                continue
+            with atomic_path(target) as tmp:  # a page is old or new, never half of either
+                tmp.write_bytes(data)
+            written += 1
+        for relative in sorted(set(self._previous()) - set(self.files)):
+            stale = self.out_dir / relative
+            if stale.is_file():
+                stale.unlink()
+                removed += 1
+        atomic_write_text(self.out_dir / MANIFEST, json.dumps(sorted(self.files), indent=0) + "\n")
+        for leftover in (p for p in self.out_dir.rglob(".*.tmp") if TEMP_NAME.match(p.name) and p.is_file()):
+            leftover.unlink()  # temp files of a build that was killed (one site is built by one build at a time)
         return written, unchanged, removed
 
 

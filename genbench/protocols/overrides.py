@@ -9,7 +9,6 @@ from typing import Any
 from genbench.errors import ProtocolError
 from genbench.protocols.protocol import Protocol, parse_protocol
 
-
 #: Top-level keys that say which protocol this is: a result filed under another name would be ranked with it.
 IDENTITY_KEYS = ("name", "version", "task")
 

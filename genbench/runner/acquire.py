@@ -16,8 +16,14 @@ from genbench.models.base import GenerativeModel, ImageFormat, ModelSpec, Traini
 from genbench.models.training import check_recipe
 from genbench.protocols.protocol import Protocol, TrainingRecipe
 from genbench.registry import Provided
-from genbench.runner.checkpoint_store import (checkpoint_path, numeric_environment, report_path, training_lock,
-                                              verified_report, write_report)
+from genbench.runner.checkpoint_store import (
+    checkpoint_path,
+    numeric_environment,
+    report_path,
+    training_lock,
+    verified_report,
+    write_report,
+)
 from genbench.runner.context import RunContext
 from genbench.runner.distributed import share_file
 from genbench.runner.plugin_calls import plugin_call
@@ -105,7 +111,10 @@ def _trained(ctx: RunContext, provided: Provided[ModelSpec], protocol: Protocol,
             if report is None:
                 if path.exists():
                     ctx.log(f"not reusing {path}: {why}; training again")
+                ctx.interrupted_while = lambda: ("while training: a training is not resumed; the same command "
+                                                 "trains again from the start")
                 report = train(ctx, cls, spec.name, protocol, train_split, config, recipe, seed, device, path)
+                ctx.interrupted_while = None
                 report = dataclasses.replace(report, recipe={**recipe, **report.recipe}, recipe_source=planned.source)
                 write_report(path, report, identity)
                 ctx.log(f"checkpoint saved to {path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from genbench.errors import status_line
 from genbench.registry import Registry
@@ -18,6 +19,8 @@ class RunContext:
     registry: Registry
     group: ProcessGroup
     progress: bool
+    #: What an interruption of the current step leaves behind, in words (None: nothing worth saying).
+    interrupted_while: Callable[[], str] | None = None
 
     def log(self, message: str) -> None:
         """A status line (``--quiet`` and ranks other than the main one say nothing)."""

@@ -25,7 +25,7 @@ import torch.distributed as dist
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from genbench.errors import GenbenchError
+from genbench.errors import GenbenchError, debugging
 from genbench.evaluation.device import launched_world_size
 from genbench.storage.files import atomic_path
 from genbench.trust.hashing import sha256_file
@@ -144,7 +144,7 @@ def _naming_lost_peer(doing: str, peer: int | None = None) -> Iterator[None]:
     try:
         yield
     except RuntimeError as exc:  # gloo and NCCL raise DistBackendError / RuntimeError subclasses
-        if os.environ.get("GENBENCH_DEBUG"):
+        if debugging():
             raise
         who = f"rank {peer}" if peer is not None else "a peer rank"
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -26,6 +26,8 @@ class RunOptions(ProtocolOptions):
     allow_nondeterministic: bool = option(
         False, "evaluate a plugin whose images do not depend on their seeds alone (the result says "
                "deterministic: false and the leaderboard never ranks it)")
+    allow_large_plan: bool = option(False, "run a plan whose features need more disk than is free or more than half "
+                                           "the machine's memory (refused by default: a mistyped sample count)")
 
     def __post_init__(self) -> None:
         """Numbers that reach a run without the command line (the Python API) are checked the same way."""

@@ -4,13 +4,12 @@ plugin returns is checked before anything else sees it."""
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import torch
 
-from genbench.errors import GenbenchError, PluginError
+from genbench.errors import GenbenchError, PluginError, debugging
 from genbench.models.base import GenerativeModel, ImageFormat, SampleBatch
 from genbench.models.precision import sampling_precision
 from genbench.protocols.conditions import Conditions
@@ -30,7 +29,7 @@ def plugin_call(plugin: str, hook: str, fn: Callable[..., Any], *args: Any, **kw
     except GenbenchError:
         raise
     except Exception as exc:
-        if os.environ.get("GENBENCH_DEBUG"):
+        if debugging():
             raise
         raise PluginError(f"plugin '{plugin}' {hook}() raised {type(exc).__name__}: {exc}") from exc
 

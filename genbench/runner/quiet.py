@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import sys
 from contextlib import contextmanager, redirect_stderr
 from typing import Iterator
+
+from genbench.errors import debugging
 
 
 def _stderr_handlers() -> list[logging.StreamHandler]:
@@ -29,7 +30,7 @@ def library_output_held(enabled: bool = True) -> Iterator[None]:
     """Hold what is printed to stderr during the block (warnings, log records, progress bars): shown
     after the block succeeds, dropped when it raises. Off when ``enabled`` is False (a download may
     need its progress bar live) or ``GENBENCH_DEBUG`` is set."""
-    if not enabled or os.environ.get("GENBENCH_DEBUG"):
+    if not enabled or debugging():
         yield
         return
     real, held = sys.stderr, io.StringIO()

@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from genbench.errors import ProtocolError
+from genbench.errors import Interrupted, ProtocolError, Terminated
 from genbench.evaluation.device import use_threads
-from genbench.evaluation.preflight import check_metric_requirements
+from genbench.evaluation.preflight import check_metric_requirements, check_plan_size
 from genbench.evaluation.session import Evaluation, ReferenceFeatures, open_evaluation
 from genbench.models.base import ImageFormat, ModelSpec, check_settings_read, recorded_settings
 from genbench.protocols.conditions import Conditions, plan_conditions
@@ -34,10 +34,16 @@ from genbench.runner.context import RunContext
 from genbench.runner.distributed import ProcessGroup, process_group
 from genbench.runner.gallery import draw_gallery
 from genbench.runner.options import RunOptions
-from genbench.runner.plugin_calls import (check_determinism, naming_plugin, plugin_call, sample_images, sample_warnings,
-                                          truncated_captions)
+from genbench.runner.plugin_calls import (
+    check_determinism,
+    naming_plugin,
+    plugin_call,
+    sample_images,
+    sample_warnings,
+    truncated_captions,
+)
 from genbench.runner.reference_pass import shared_reference_features
-from genbench.runner.sampling import GRID_IMAGES, record_run_parts, sample_and_extract
+from genbench.runner.sampling import GRID_IMAGES, record_run_parts, sample_and_extract, shards_kept
 from genbench.runner.speed import time_sampling
 from genbench.storage.housekeeping import WORK_DIR, WorkDirectory, in_use
 from genbench.storage.images import save_grid, save_images
@@ -107,11 +113,15 @@ class Runner:
             return self._run()
 
     def _run(self) -> dict[str, Any] | None:
-        plan = self.plan()
-        evaluation = self.prepare(plan)
-        acquired = self.acquire(plan, evaluation)
-        sampled = self.sample(plan, evaluation, acquired)
-        return None if sampled is None else self.finish(plan, evaluation, acquired, sampled)
+        try:
+            plan = self.plan()
+            evaluation = self.prepare(plan)
+            acquired = self.acquire(plan, evaluation)
+            sampled = self.sample(plan, evaluation, acquired)
+            return None if sampled is None else self.finish(plan, evaluation, acquired, sampled)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: say what the interrupted step leaves behind
+            note = self.ctx.interrupted_while() if self.ctx.interrupted_while else None
+            raise Interrupted(note, terminated=isinstance(exc, Terminated)) from None
 
     def plan(self) -> RunPlan:
         """Resolve the options: unknown names, a task mismatch, a bad seed or an unwritable directory stop here."""
@@ -137,6 +147,7 @@ class Runner:
         evaluation = open_evaluation(protocol, self.options, ctx.registry, ctx.log)
         ctx.group = process_group(evaluation.device)
         ctx.progress = ctx.progress and ctx.group.is_main
+        check_plan_size(protocol, evaluation.extractors, plan.results_dir / WORK_DIR, self.options.allow_large_plan)
         check_metric_requirements(protocol, ctx.registry, evaluation.metric_settings, evaluation.extractors,
                                   len(evaluation.reference), plan_conditions(protocol, evaluation.reference))
         if plan.training is not None:  # the model will be created from this class: refuse bad settings now
@@ -172,8 +183,10 @@ class Runner:
         work_dir = plan.results_dir / WORK_DIR / f"{stem}-{sha256_json(run_parts)[:20]}"
         work = self.held.enter_context(WorkDirectory(work_dir))  # shards stay for a resume until finish()
         record_run_parts(ctx, plan.results_dir, stem, work_dir, run_parts)
+        ctx.interrupted_while = lambda: shards_kept(work_dir, protocol)
         generated, images, digests = sample_and_extract(ctx, sample, spec.name, protocol, evaluation.extractors,
                                                         conditions, work_dir)
+        ctx.interrupted_while = None
         reference = shared_reference_features(ctx.group, evaluation)  # every rank takes part
         if not ctx.group.is_main:
             return None

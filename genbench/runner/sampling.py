@@ -39,6 +39,13 @@ def shard_path(work_dir: Path, index: int) -> Path:
     return work_dir / f"shard-{index:06d}.safetensors"
 
 
+def shards_kept(work_dir: Path, protocol: Protocol) -> str:
+    """What an interrupted sampling pass leaves: how many of the run's shards are finished, and where."""
+    total = len(plan_shards(protocol.sampling.num_samples, protocol.sampling.shard_size))
+    done = len(list(work_dir.glob("shard-*.safetensors.sha256.json")))
+    return f"while sampling: {done} of {total} shards are kept in {work_dir}; the same command resumes from them"
+
+
 def record_run_parts(ctx: RunContext, results_dir: Path, stem: str, work_dir: Path, run_parts: dict[str, Any]) -> None:
     """Write what the run's key is made of into its work directory; an unfinished run of other code or settings
     in a sibling directory is not resumed, and the log says what differs."""

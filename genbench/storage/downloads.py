@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -86,3 +87,21 @@ def attempt(download: Callable[[], T]) -> T:
             return download()
         except FAILURES as exc:
             raise DownloadFailed(failure_reason(exc)) from None
+
+
+@contextmanager
+def download_directory(directory: Path) -> Iterator[Path]:
+    """``directory``, created for a download; the directories this made are removed again when the download
+    fails, so a machine without network keeps no empty cache folders behind (``~/.cache/torch/hub/...``)."""
+    directory = Path(directory)
+    created = [d for d in (directory, *directory.parents) if not d.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        yield directory
+    except BaseException:
+        for made in created:  # deepest first
+            try:
+                made.rmdir()
+            except OSError:  # not empty (someone else wrote there) or already gone: leave it
+                break
+        raise

@@ -18,9 +18,9 @@ from typing import Any, Iterator
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
-from genbench.errors import GenbenchError, notice
+from genbench.errors import GenbenchError, ResultsError, notice
 from genbench.trust.hashing import sha256_file
 
 
@@ -32,16 +32,34 @@ def atomic_path(path: Path) -> Iterator[Path]:
     permissions (0666 less the umask), not ``mkstemp``'s private 0600.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    with out_of_space_is_one_line(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        with out_of_space_is_one_line(path):
+            yield Path(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+#: Errors of the disk itself, not of the program: said in one line naming the file, which stays as it was.
+DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO})
+
+
+@contextmanager
+def out_of_space_is_one_line(path: Path) -> Iterator[None]:
+    """A full, read-only or failing disk while writing ``path`` is a one-line ``ResultsError`` naming it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        raise ResultsError(f"cannot write {path}: {exc.strerror or exc} (nothing half-written is kept; free space "
+                           f"and run the same command again)") from None
 
 
 @contextmanager
@@ -49,12 +67,14 @@ def atomic_directory(path: Path) -> Iterator[Path]:
     """A temp directory beside ``path`` to fill; renamed to ``path`` only if the block succeeds (``path``
     must not exist yet), so a directory of images is either complete or absent."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    with out_of_space_is_one_line(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
-        os.rename(tmp, path)
+        with out_of_space_is_one_line(path):
+            yield tmp
+            os.chmod(tmp, 0o777 & ~_umask())
+            os.rename(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -81,8 +101,9 @@ def _record_path(path: Path) -> Path:
 def save_verified(path: Path, tensors: dict[str, torch.Tensor], info: dict[str, Any] | None = None) -> None:
     """Write tensors atomically, then the record with their file's SHA-256 (the commit marker)."""
     path = Path(path)
+    data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
     with atomic_path(path) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+        tmp.write_bytes(data)  # written by Python, so a full disk is an OSError said in one line
     record = {"sha256": sha256_file(path), "info": info or {}}
     atomic_write_text(_record_path(path), json.dumps(record, sort_keys=True))
 

@@ -7,6 +7,7 @@ or key it does not describe.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -125,16 +126,26 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def ensure_writable(results_dir: Path) -> Path:
-    """Create ``results_dir`` if needed and check it can be written, before any work is done."""
-    results_dir = Path(results_dir)
+def ensure_writable(directory: Path, what: str = "results directory") -> Path:
+    """Create ``directory`` if needed and check it can be written, before any work is done."""
+    directory = Path(directory)
     try:
-        results_dir.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ResultsError(f"results directory {results_dir} cannot be created: {exc.strerror}") from None
-    if not os.access(results_dir, os.W_OK | os.X_OK):
-        raise ResultsError(f"results directory {results_dir} is not writable")
-    return results_dir
+        if _loops(directory):  # mkdir says "File exists" of a link that loops
+            raise ResultsError(f"{what} {directory} is a symbolic link that loops") from None
+        raise ResultsError(f"{what} {directory} cannot be created: {exc.strerror}") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ResultsError(f"{what} {directory} is not writable")
+    return directory
+
+
+def _loops(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def write_result(results_dir: Path, record: dict[str, Any]) -> Path:
