@@ -117,8 +117,9 @@ def test_dit_runs_class_conditional_with_its_images_resized_and_made_grey_by_the
     assert torch.equal(saved_samples(record, tmp_path / "r", 20), torch.from_numpy(np.stack(expected))[:, None])
 
 
-@pytest.mark.parametrize("pipeline, protocol, task", [("sd", "digits", "text-to-image"),
-                                                      ("dit", "shapes", "class-conditional")])
+@pytest.mark.parametrize("pipeline, protocol, task", [("sd", "digits", "a text-to-image"),
+                                                      ("dit", "shapes", "a class-conditional"),
+                                                      ("ddpm", "shapes", "an unconditional")])
 def test_a_pipeline_of_another_task_is_refused_before_anything_loads(folders, tmp_path, capsys, pipeline, protocol,
                                                                      task):
     code = main(["run", "--plugin", "diffusers", "--protocol", protocol, "--checkpoint", str(folders[pipeline]),
@@ -126,4 +127,4 @@ def test_a_pipeline_of_another_task_is_refused_before_anything_loads(folders, tm
     assert code == 2
     expected = {"digits": "unconditional", "shapes": "text-to-image"}[protocol]
     assert capsys.readouterr().err.strip() == (f"genbench: error: plugin 'diffusers' with checkpoint {folders[pipeline]} "
-                                               f"is a {task} model; protocol '{protocol}' evaluates {expected} models")
+                                               f"is {task} model; protocol '{protocol}' evaluates {expected} models")

@@ -1,11 +1,13 @@
 """Tiny diffusers pipelines with random weights, built and saved by the tests themselves (nothing is downloaded):
-a Stable Diffusion pipeline with a hand-made CLIP tokenizer vocabulary, a class-conditional DiT and a grey DDPM."""
+a Stable Diffusion pipeline with a hand-made CLIP tokenizer vocabulary (also at Stable Diffusion 1.5's sizes, for
+``bench/gpu_check.py``), a class-conditional DiT and a grey DDPM."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import string
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,24 +30,50 @@ def clip_tokenizer(directory: Path):
     return CLIPTokenizer(str(directory / "vocab.json"), str(directory / "merges.txt"), model_max_length=77)
 
 
-def stable_diffusion(path: Path, safe_serialization: bool = True) -> Path:
-    """A StableDiffusionPipeline: U-Net on 16x16x4 latents, a KL autoencoder that doubles them to 32x32 RGB, a
-    2-layer CLIP text model; PNDM as published Stable Diffusion has it. No safety checker."""
+@dataclass(frozen=True)
+class Shape:
+    """The sizes of a Stable Diffusion pipeline's networks."""
+
+    unet_channels: tuple[int, ...]
+    unet_layers: int
+    head_dim: int
+    vae_channels: tuple[int, ...]
+    vae_layers: int
+    groups: int
+    text_width: int
+    text_layers: int
+    image_size: int
+
+
+#: Seconds on a CPU: 16x16x4 latents, 32x32 images.
+TINY = Shape((8, 16), 1, 4, (8, 16), 1, 4, 16, 2, 32)
+#: Stable Diffusion 1.5's networks (860 M U-Net, 84 M autoencoder, 123 M text encoder), 512x512 images.
+SD15 = Shape((320, 640, 1280, 1280), 2, 8, (128, 256, 512, 512), 2, 32, 768, 12, 512)
+
+
+def stable_diffusion(path: Path, safe_serialization: bool = True, shape: Shape = TINY) -> Path:
+    """A StableDiffusionPipeline of ``shape`` with random weights (cross-attention in every level but the last, a
+    KL autoencoder, a CLIP text model) and PNDM as published Stable Diffusion has it; no safety checker."""
     from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(0)
     tokenizer = clip_tokenizer(path.parent / f"{path.name}-vocabulary")
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32,
-                                        num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=77,
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=shape.text_width,
+                                        intermediate_size=4 * shape.text_width, num_hidden_layers=shape.text_layers,
+                                        num_attention_heads=max(2, shape.text_width // 64), max_position_embeddings=77,
                                         bos_token_id=0, eos_token_id=1, pad_token_id=1))
-    unet = UNet2DConditionModel(sample_size=16, in_channels=4, out_channels=4, block_out_channels=(8, 16),
-                                layers_per_block=1, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
-                                attention_head_dim=4, norm_num_groups=4)
-    vae = AutoencoderKL(in_channels=3, out_channels=3, block_out_channels=(8, 16), latent_channels=4,
-                        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-                        norm_num_groups=4, sample_size=32)
+    levels, scale = len(shape.unet_channels), 2 ** (len(shape.vae_channels) - 1)
+    unet = UNet2DConditionModel(sample_size=shape.image_size // scale, in_channels=4, out_channels=4,
+                                block_out_channels=shape.unet_channels, layers_per_block=shape.unet_layers,
+                                down_block_types=("CrossAttnDownBlock2D",) * (levels - 1) + ("DownBlock2D",),
+                                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (levels - 1),
+                                cross_attention_dim=shape.text_width, attention_head_dim=shape.head_dim,
+                                norm_num_groups=shape.groups)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, block_out_channels=shape.vae_channels, latent_channels=4,
+                        down_block_types=("DownEncoderBlock2D",) * len(shape.vae_channels),
+                        up_block_types=("UpDecoderBlock2D",) * len(shape.vae_channels),
+                        layers_per_block=shape.vae_layers, norm_num_groups=shape.groups, sample_size=shape.image_size)
     scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", skip_prk_steps=True,
                               steps_offset=1)
     StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet, scheduler=scheduler,

@@ -128,8 +128,9 @@ class Runner:
         task = plugin_call(spec.name, "task_of", spec.model_class.task_of, opts.checkpoint)
         if task != protocol.task:
             held = f" with checkpoint {opts.checkpoint}" if spec.task_from_checkpoint else ""
-            raise ProtocolError(f"plugin '{spec.name}'{held} is a {task.value} model; protocol '{protocol.name}' "
-                                f"evaluates {protocol.task.value} models")
+            article = "an" if task.value[0] in "aeiou" else "a"
+            raise ProtocolError(f"plugin '{spec.name}'{held} is {article} {task.value} model; protocol "
+                                f"'{protocol.name}' evaluates {protocol.task.value} models")
         results_dir = ensure_writable(opts.results_dir)
         self.held.enter_context(in_use(results_dir))  # cleans up after dead runs when alone in it
         seed = check_run_seed(protocol.sampling.seed if opts.seed is None else opts.seed)

@@ -75,6 +75,7 @@ class DiffusersPipeline(PrecisionSetting, GenerativeModel):
             if isinstance(getattr(pipeline, name, None), torch.nn.Module):
                 getattr(pipeline, name).register_forward_pre_hook(self.count_rows, with_kwargs=True)
         pipeline.set_progress_bar_config(disable=True)
+        logging.getLogger(type(pipeline).__module__).addFilter(without_cut_caption_warnings)
 
     @classmethod
     def task_of(cls, checkpoint: Path | None) -> Task:
@@ -198,7 +199,7 @@ class DiffusersPipeline(PrecisionSetting, GenerativeModel):
         tokenizer = getattr(self.pipeline, "tokenizer", None)
         if tokenizer is None:
             return 0
-        return sum(len(ids) > tokenizer.model_max_length for ids in tokenizer(list(captions)).input_ids)
+        return sum(len(ids) > tokenizer.model_max_length for ids in tokenizer(list(captions), verbose=False).input_ids)
 
     @torch.no_grad()
     def sample(self, batch: SampleBatch) -> torch.Tensor:
@@ -214,13 +215,7 @@ class DiffusersPipeline(PrecisionSetting, GenerativeModel):
             if parameter is not None and settings[key] is not None:
                 arguments[parameter] = [settings[key]] * len(batch) if key == "negative_prompt" else settings[key]
         self.denoised_rows = 0
-        library = logging.getLogger("diffusers")
-        level = library.level
-        library.setLevel(logging.ERROR)  # a warning per batch of cut captions: the result counts them instead
-        try:
-            images = self.pipeline(**arguments).images
-        finally:
-            library.setLevel(level)
+        images = self.pipeline(**arguments).images
         self.evaluations = self.denoised_rows // len(batch) if self.denoised_rows % len(batch) == 0 else \
             self.denoised_rows / len(batch)
         return to_uint8(torch.from_numpy(images).permute(0, 3, 1, 2))
@@ -234,6 +229,12 @@ class DiffusersPipeline(PrecisionSetting, GenerativeModel):
             raise PluginError(f"{type(self.pipeline).__name__} knows {classes} classes; the protocol asks for class "
                               f"{max(labels)}")
         return list(labels)
+
+
+def without_cut_caption_warnings(record: logging.LogRecord) -> bool:
+    """A filter for a pipeline module's logger: its warning, batch after batch, that the tokenizer cut a caption is
+    dropped (the result counts those captions: ``samples.captions_truncated_by_model``)."""
+    return not str(record.msg).startswith("The following part of your input was truncated")
 
 
 DIFFUSERS_SPEC = ModelSpec(
