@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+from typing import Any
 
 import pytest
 import torch
@@ -35,11 +36,12 @@ def loaded(folder, image_format: ImageFormat | None = None, **settings) -> Diffu
     return model
 
 
-def direct(folder, **arguments) -> torch.Tensor:
+def direct(folder, safety_checker: Any = "saved", **arguments) -> torch.Tensor:
     """What the pipeline itself makes, as the images a user would save."""
     from diffusers import DiffusionPipeline
 
-    pipeline = DiffusionPipeline.from_pretrained(folder)
+    pipeline = DiffusionPipeline.from_pretrained(folder, **({} if safety_checker == "saved" else {
+        "safety_checker": safety_checker}))
     pipeline.set_progress_bar_config(disable=True)
     return as_uint8(pipeline(**arguments).images)
 
@@ -163,6 +165,16 @@ def test_what_ran_is_recorded(folders):
     assert config["source"] == "tiny-sd" and config["folder"] == str(folders["sd"].resolve())
     assert (config["pipeline"], config["diffusers"]) == ("StableDiffusionPipeline", diffusers.__version__)
     assert config["scheduler"]["class"] == "PNDMScheduler" and config["left_out"] == {}
+
+
+def test_a_safety_checker_is_left_out_and_the_config_says_so(tmp_path):
+    folder = stable_diffusion(tmp_path / "with-checker", safety_checker=True)
+    model = loaded(folder, steps="2")
+    assert model.pipeline.safety_checker is None and "safety_checker" in model.config["left_out"]
+    ours = model.sample(SampleBatch(SEEDS, DEVICE, captions=CAPTIONS))
+    theirs = direct(folder, prompt=CAPTIONS, generator=generators(SEEDS), num_inference_steps=2, height=32, width=32,
+                    safety_checker=None)
+    assert torch.equal(ours, theirs)
 
 
 def test_a_pickle_only_pipeline_is_refused_saying_how_to_convert(tmp_path):

@@ -51,9 +51,11 @@ TINY = Shape((8, 16), 1, 4, (8, 16), 1, 4, 16, 2, 32)
 SD15 = Shape((320, 640, 1280, 1280), 2, 8, (128, 256, 512, 512), 2, 32, 768, 12, 512)
 
 
-def stable_diffusion(path: Path, safe_serialization: bool = True, shape: Shape = TINY) -> Path:
+def stable_diffusion(path: Path, safe_serialization: bool = True, shape: Shape = TINY,
+                     safety_checker: bool = False) -> Path:
     """A StableDiffusionPipeline of ``shape`` with random weights (cross-attention in every level but the last, a
-    KL autoencoder, a CLIP text model) and PNDM as published Stable Diffusion has it; no safety checker."""
+    KL autoencoder, a CLIP text model) and PNDM as published Stable Diffusion has it; a tiny safety checker and its
+    image processor when asked for."""
     from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -76,10 +78,25 @@ def stable_diffusion(path: Path, safe_serialization: bool = True, shape: Shape =
                         layers_per_block=shape.vae_layers, norm_num_groups=shape.groups, sample_size=shape.image_size)
     scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", skip_prk_steps=True,
                               steps_offset=1)
+    checker, processor = tiny_safety_checker() if safety_checker else (None, None)
     StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
-                            safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+                            safety_checker=checker, feature_extractor=processor, requires_safety_checker=safety_checker,
                             ).save_pretrained(path, safe_serialization=safe_serialization)
     return path
+
+
+def tiny_safety_checker() -> tuple:
+    """Stable Diffusion's safety checker on a one-layer CLIP vision tower, and its image processor."""
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+    from transformers import CLIPConfig, CLIPImageProcessor
+
+    config = CLIPConfig(text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                                     "num_attention_heads": 2},
+                        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                                       "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
+                        projection_dim=8)
+    return StableDiffusionSafetyChecker(config), CLIPImageProcessor(size={"shortest_edge": 32},
+                                                                    crop_size={"height": 32, "width": 32})
 
 
 def dit(path: Path) -> Path:

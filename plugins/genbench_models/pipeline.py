@@ -132,7 +132,7 @@ class DiffusersPipeline(PrecisionSetting, GenerativeModel):
         typed = {key: self.checked(key, value) for key, value in values.items()}
         super().configure(**typed)
         settings = self.setting_values
-        if (settings["height"] is None) != (settings["width"] is None) or settings["height"] != settings["width"]:
+        if settings["height"] != settings["width"]:
             raise PluginError(f"settings height={settings['height']} and width={settings['width']}: genbench evaluates "
                               f"square images, so set both to one size")
         self.pipeline.scheduler = self.scheduler(settings["scheduler"])
@@ -165,17 +165,21 @@ class DiffusersPipeline(PrecisionSetting, GenerativeModel):
     def image_format(self) -> ImageFormat:
         """The configured height, or the pipeline's own size: its denoiser's sample size times its decoder's scale."""
         height = self.setting_values.recorded()["height"]
-        decoder = next((getattr(self.pipeline, n) for n in DECODERS if getattr(self.pipeline, n, None)), None)
-        denoiser = next((getattr(self.pipeline, n) for n in DENOISERS if getattr(self.pipeline, n, None)), None)
-        channels = (decoder or denoiser).config.out_channels if (decoder or denoiser) is not None else None
+        decoder, denoiser = self.component(DECODERS), self.component(DENOISERS)
+        last = decoder if decoder is not None else denoiser
+        channels = last.config.out_channels if last is not None else None
         if height is None and denoiser is not None:
             size = denoiser.config.get("sample_size")
             side = size if isinstance(size, int) else (size[0] if size and len(set(size)) == 1 else None)
-            height = side * 2 ** (len(decoder.config.block_out_channels) - 1) if side and decoder else side
+            height = side * 2 ** (len(decoder.config.block_out_channels) - 1) if side and decoder is not None else side
         if height is None or channels is None:
             raise PluginError(f"genbench cannot tell the size of the images {type(self.pipeline).__name__} makes "
                               f"(no unet or transformer with a square sample_size): set height and width")
         return ImageFormat(int(height), int(channels))
+
+    def component(self, names: tuple[str, ...]) -> Any:
+        """The first of the components ``names`` the pipeline holds (None without any)."""
+        return next((getattr(self.pipeline, n) for n in names if getattr(self.pipeline, n, None) is not None), None)
 
     def count_rows(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         """Forward pre-hook on a denoiser: add the rows of its input batch (one per image, two under guidance)."""
@@ -223,7 +227,8 @@ class DiffusersPipeline(PrecisionSetting, GenerativeModel):
     def checked_labels(self, labels: list[int]) -> list[int]:
         """``labels`` when the denoiser has an embedding for each (a DiT's ``num_embeds_ada_norm``, a U-Net's
         ``num_class_embeds``), else one line."""
-        config = next((getattr(self.pipeline, n).config for n in DENOISERS if getattr(self.pipeline, n, None)), {})
+        denoiser = self.component(DENOISERS)
+        config = denoiser.config if denoiser is not None else {}
         classes = config.get("num_embeds_ada_norm") or config.get("num_class_embeds")
         if classes and labels and max(labels) >= classes:
             raise PluginError(f"{type(self.pipeline).__name__} knows {classes} classes; the protocol asks for class "
