@@ -47,7 +47,8 @@ class Shape:
 
 #: Seconds on a CPU: 16x16x4 latents, 32x32 images.
 TINY = Shape((8, 16), 1, 4, (8, 16), 1, 4, 16, 2, 32)
-#: Stable Diffusion 1.5's networks (860 M U-Net, 84 M autoencoder, 123 M text encoder), 512x512 images.
+#: Stable Diffusion 1.5's networks: 860 M U-Net, 84 M autoencoder, a 12-layer 768-wide text encoder (85 M with the
+#: hand-made vocabulary), 512x512 images; 1.03 B parameters.
 SD15 = Shape((320, 640, 1280, 1280), 2, 8, (128, 256, 512, 512), 2, 32, 768, 12, 512)
 
 
