@@ -44,7 +44,7 @@ screenshot:
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,900 \
 	  --screenshot=$(abspath $(SCREENSHOT)) "file://$(abspath $(SCREENSHOT_PAGE))" 2>/dev/null
 
-# The GPU tests and issue 11's figures (about 8 minutes on one GPU); never part of `make test`.
+# The GPU tests and the figures of issues 11 and 23 (about 12 minutes on one GPU); never part of `make test`.
 gpu-check: setup
 	$(BIN)/python bench/gpu_check.py
 

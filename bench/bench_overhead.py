@@ -17,9 +17,11 @@ feature extraction is the harness's time measured directly, free of that drift.
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -30,6 +32,50 @@ from genbench.models.base import ImageFormat, SampleBatch
 from genbench.registry import get_registry
 from genbench.runner import sampling
 from genbench.trust.seeds import sample_seed
+
+
+def instrumented_run(model_class: type, run: Callable[[], dict],
+                     inner: tuple[type, str] | None = None) -> tuple[dict, dict[str, float]]:
+    """``run()``'s record and the seconds of its sampling section, of the feature extraction inside it, of the
+    plugin's own ``sample`` calls inside it (the probe's, the speed section's and the gallery's are not counted) and,
+    given ``inner = (owner, method)``, of the calls of that method inside those (``inner calls``)."""
+    sections = {"sampling section": 0.0, "feature extraction": 0.0, "plugin sample calls": 0.0, "inner calls": 0.0}
+    in_section: list[bool] = []
+
+    def timing(name: str, function: Callable, counted: Callable[[], bool] = lambda: True) -> Callable:
+        @functools.wraps(function)  # a pipeline's task is read from its __call__'s signature
+        def wrapper(*a, **k):
+            if not counted():
+                return function(*a, **k)
+            begin = time.perf_counter()
+            try:
+                return function(*a, **k)
+            finally:
+                sections[name] += time.perf_counter() - begin
+        return wrapper
+
+    def section(function: Callable) -> Callable:
+        def wrapper(*a, **k):
+            in_section.append(True)
+            try:
+                return function(*a, **k)
+            finally:
+                in_section.pop()
+        return wrapper
+
+    originals = [(model_class, "sample"), (sampling, "extract_features"), (runner_module, "sample_and_extract"),
+                 *([inner] if inner else [])]
+    saved = [getattr(owner, name) for owner, name in originals]
+    model_class.sample = timing("plugin sample calls", model_class.sample, lambda: bool(in_section))
+    sampling.extract_features = timing("feature extraction", sampling.extract_features)
+    runner_module.sample_and_extract = timing("sampling section", section(runner_module.sample_and_extract))
+    if inner:
+        setattr(inner[0], inner[1], timing("inner calls", getattr(*inner), lambda: bool(in_section)))
+    try:
+        return run(), sections
+    finally:
+        for (owner, name), value in zip(originals, saved):
+            setattr(owner, name, value)
 
 
 def main() -> None:
@@ -66,42 +112,11 @@ def main() -> None:
 
         raw, raw_before = raw_loop()
 
-        sections = {"sampling section": 0.0, "feature extraction": 0.0}
-
-        def timing(name, function):
-            def wrapper(*a, **k):
-                begin = time.perf_counter()
-                try:
-                    return function(*a, **k)
-                finally:
-                    sections[name] += time.perf_counter() - begin
-            return wrapper
-
-        sections["plugin sample calls"] = 0.0
-        in_section = []
-        plugin_sample = spec.model_class.sample
-
-        def sample_in_section(self, batch):
-            if not in_section:  # the determinism probe and the speed section also sample; they are not counted
-                return plugin_sample(self, batch)
-            return timing("plugin sample calls", plugin_sample)(self, batch)
-
-        def section(function):
-            def wrapper(*a, **k):
-                in_section.append(True)
-                try:
-                    return function(*a, **k)
-                finally:
-                    in_section.pop()
-            return wrapper
-
-        spec.model_class.sample = sample_in_section
-        sampling.extract_features = timing("feature extraction", sampling.extract_features)
-        runner_module.sample_and_extract = timing("sampling section", section(runner_module.sample_and_extract))
-        record = genbench.run(plugin=args.plugin, protocol="digits", checkpoint=checkpoint, device=args.device,
-                              results_dir=Path(scratch) / "results", quiet=True, save_samples=True,
-                              settings={**settings, "protocol.sampling.num_samples": str(args.num_samples),
-                                        "protocol.speed.repeats": "1"})
+        record, sections = instrumented_run(spec.model_class, lambda: genbench.run(
+            plugin=args.plugin, protocol="digits", checkpoint=checkpoint, device=args.device,
+            results_dir=Path(scratch) / "results", quiet=True, save_samples=True,
+            settings={**settings, "protocol.sampling.num_samples": str(args.num_samples),
+                      "protocol.speed.repeats": "1"}))
         kept = load_image_folder(Path(scratch) / "results" / record["artifacts"]["samples_dir"])
         same = torch.equal(kept, torch.cat(raw).cpu())
         _, raw_after = raw_loop()  # timed again after the run: the machine's drift shows as the difference

@@ -18,6 +18,7 @@ import time
 import numpy as np
 import torch
 
+from genbench.evaluation.conversion import Conversion
 from genbench.models.base import ImageFormat
 from genbench.protocols.conditions import Conditions
 from genbench.registry import get_registry
@@ -50,7 +51,7 @@ def bench_probe(plugin: str, repeats: int) -> None:
     device = torch.device("cpu")
 
     def sample(indices: list[int]) -> torch.Tensor:
-        return sample_images(model, plugin, image_format, Conditions(), 0, device, indices)
+        return sample_images(model, plugin, Conversion(image_format, image_format), Conditions(), 0, device, indices)
 
     def timed(fn) -> float:
         best = float("inf")

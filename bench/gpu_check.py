@@ -1,4 +1,4 @@
-"""``make gpu-check``: the GPU tests and the figures of issue 11, in one run of at most ~8 minutes on one GPU.
+"""``make gpu-check``: the GPU tests and the figures of issues 11 and 23, in one run of about 12 minutes on one GPU.
 
 1. ``pytest -m gpu`` (CUDA run = CPU run within tolerance, one-GPU NCCL torchrun, fp16 sampling).
 2. Inception feature images/s at batch 250 (torch-fidelity's network, random BatchNorm-calibrated
@@ -8,6 +8,9 @@
    ``SampleBatch.randn`` against one step of an ldm-shaped U-Net at batch 250 (``bench_noise.py``).
 4. FID from 2048-d statistics: torch-fidelity's route and genbench's (CPU, float64).
 5. The projected end-to-end time of ``cifar10-50k`` from those figures.
+6. A pipeline shaped like Stable Diffusion 1.5 (random weights, 512x512) through ``genbench run --plugin diffusers``
+   on ``shapes`` against the pipeline called directly with the same generators, at batch 1 and 100
+   (``bench_pipeline.py``): the harness's overhead outside feature extraction, and the same images.
 
     python bench/gpu_check.py [--weights-dir DIR] [--skip-tests]
 """
@@ -25,14 +28,17 @@ from pathlib import Path
 import torch
 
 from genbench.extractors.base import ExtractorContext
-from genbench.extractors.inception import torch_fidelity_inception, build_inception_extractor
+from genbench.extractors.inception import build_inception_extractor, torch_fidelity_inception
 from genbench.extractors.random_inception import write_random_inception_weights
 from genbench.models.base import ImageFormat
 from genbench.registry import get_registry
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tiny pipelines' builders
 from bench_metrics import fid_from_statistics  # noqa: E402
 from bench_noise import noise_and_step_seconds  # noqa: E402
+from bench_pipeline import compare, report  # noqa: E402
+from tiny_pipelines import SD15, stable_diffusion  # noqa: E402
 
 
 def synchronised_seconds(function, repeats: int) -> float:
@@ -99,6 +105,12 @@ def main() -> None:
     sampling_h, features_h = n / ddpm / 3600, 2 * n / inception / 3600  # generated + reference features
     print(f"cifar10-50k projected on this GPU: sampling {sampling_h:.2f} h + Inception {features_h * 60:.1f} min "
           f"(first run, reference not cached) = {sampling_h + features_h:.2f} h (training not included)")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = stable_diffusion(Path(scratch) / "sd15", shape=SD15)
+        print("Stable-Diffusion-1.5-shaped pipeline (random weights, 512x512, 5 PNDM steps, guidance 7.5), 100 shapes "
+              "images resized to 32x32 by the harness:")
+        for batch_size in (1, 100):
+            print(report(compare(folder, "sd15", 100, 5, batch_size, torch.device("cuda"), Path(scratch))))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_pixel_datasets import write_cifar10, write_fashion_mnist, write_flowers102
 
 from genbench.cli import main
-from test_pixel_datasets import write_cifar10, write_fashion_mnist, write_flowers102
 
 #: Data copies a case may write under ``{tmp}/data`` (``data = { KIND = { ARGUMENT = VALUE } }``), in the official formats.
 DATA_COPIES = {"fmnist": write_fashion_mnist, "cifar10": write_cifar10, "flowers102": write_flowers102}

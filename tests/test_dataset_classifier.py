@@ -16,9 +16,9 @@ from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorContext
 from genbench.extractors.classifier import classifier_accuracy, load_classifier
 from genbench.extractors.dataset_classifier import build_dataset_classifier
+from genbench.registry import get_registry
 from genbench.trust.hashing import sha256_file
 from genbench.trust.reference_identity import reference_identity
-from genbench.registry import get_registry
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SETTINGS = {"dataset": "fmnist", "image_size": 28, "channels": 1, "epochs": 2, "batch_size": 4}

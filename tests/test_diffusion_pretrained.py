@@ -65,12 +65,16 @@ def test_a_loaded_pipeline_saves_as_a_genbench_checkpoint(pipeline_dir, tmp_path
     assert torch.equal(again.sample(SampleBatch(SEEDS, DEVICE)), model.sample(SampleBatch(SEEDS, DEVICE)))
 
 
-def test_a_hub_name_offline_is_one_line_naming_where_to_get_it():
+def test_a_hub_name_offline_and_not_cached_is_one_line_naming_where_to_get_it(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     with pytest.raises(WeightsError) as error:
         DDPM.load("google/ddpm-cifar10-32", DEVICE)
     assert str(error.value) == (
-        "diffusers pipeline 'google/ddpm-cifar10-32' is not a local directory and downloads are off (offline); "
-        "download https://huggingface.co/google/ddpm-cifar10-32 and pass its directory as --checkpoint")
+        f"diffusers pipeline 'google/ddpm-cifar10-32' is not in the Hugging Face cache ({tmp_path / 'hub'}) and "
+        f"downloads are off (offline); download it once online (genbench run does) or pass a folder saved by "
+        f"save_pretrained as --checkpoint")
 
 
 def test_a_pipeline_with_pickled_weights_is_refused_saying_how_to_convert(tmp_path):

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from leaderboard_records import make_record, write_records
+from tests_support import SMALL
 
 import genbench
 from genbench.cli import main
 from genbench.leaderboard import build_leaderboard
-from leaderboard_records import make_record, write_records
-from tests_support import SMALL
 
 
 def settings_args(settings: dict[str, str]) -> list[str]:

@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from leaderboard_records import make_record, write_records
 
 from genbench.cli import main
 from genbench.leaderboard import build_leaderboard
-from leaderboard_records import make_record, write_records
 
 
 def finishes(function, *args, timeout: float = 60):

@@ -413,6 +413,16 @@ def test_model_labels_name_settings_and_scored_samples():
     assert model_label(scored) == "external (samples.npz)"
 
 
+def test_model_labels_show_only_the_settings_that_differ_from_the_models_own_defaults():
+    trained = make_record("a", "ddpm", settings={"precision": "fp32"})
+    trained["plugin"]["default_settings"] = {"precision": "fp32"}
+    assert model_label(trained) == "ddpm"
+    pipeline = make_record("b", "diffusers", settings={"steps": 25, "guidance": 7.5, "precision": "fp32"})
+    pipeline["plugin"]["default_settings"] = {"steps": 50, "guidance": 7.5, "precision": "fp32"}
+    pipeline["plugin"]["config"] = {"source": "org/stable-diffusion@v1", "pipeline": "StableDiffusionPipeline"}
+    assert model_label(pipeline) == "org/stable-diffusion@v1 (steps=25)"
+
+
 def test_sort_keys_are_what_javascript_parses():
     assert [sort_value(v, True) for v in (None, 1.5, 3, float("inf"), -float("inf"))] == [
         "", "1.5", "3.0", "Infinity", "-Infinity"]

@@ -130,7 +130,7 @@ def _builtins(section: str) -> list:
 
 
 def builtin_models() -> str:
-    return _table(("plugin", "task", "what"), [(f"`{n}`", s.task.value, s.description) for n, s in _builtins("models")])
+    return _table(("plugin", "task", "what"), [(f"`{n}`", s.task_label, s.description) for n, s in _builtins("models")])
 
 
 def builtin_protocols() -> str:

@@ -8,6 +8,7 @@ covers all of them. ``Evaluation.score`` then turns generated features into the 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +18,7 @@ import torch
 from genbench.datasets.base import ImageDataset
 from genbench.errors import ProtocolError
 from genbench.evaluation.compute import compute_metrics
+from genbench.evaluation.conversion import Conversion
 from genbench.evaluation.data import checked_reference_identity, data_identity, load_split
 from genbench.evaluation.device import resolve_device
 from genbench.evaluation.options import ProtocolOptions
@@ -55,6 +57,10 @@ class Evaluation:
         """What keys the reference set's cached features: its name and geometry, and its content identity."""
         split = self.protocol.data.reference_split
         return {**data_identity(self.protocol, split), "sha256": self.reference_identity["sha256"]}
+
+    def converted(self, conversion: Conversion) -> "Evaluation":
+        """This evaluation for images the harness converts: a lossy conversion changes the fingerprint."""
+        return dataclasses.replace(self, fingerprint=conversion.fingerprint(self.fingerprint))
 
     def reference_features(self) -> ReferenceFeatures:
         """The reference set's features from every extractor, read from or written to the feature cache."""

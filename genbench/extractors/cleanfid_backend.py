@@ -25,13 +25,8 @@ import torch
 
 from genbench.errors import ProtocolError, WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
-from genbench.extractors.inception import (
-    OFFICIAL_INCEPTION_SHA256,
-    check_pinned_sha256,
-    hub_checkpoints,
-    resolve_hub_weights,
-    three_channels,
-)
+from genbench.extractors.inception import (OFFICIAL_INCEPTION_SHA256, check_pinned_sha256, hub_checkpoints,
+                                           resolve_hub_weights, three_channels)
 from genbench.storage.downloads import download_directory
 from genbench.storage.weights import WeightsSource, resolve, weights_dir_from_env
 

@@ -16,15 +16,8 @@ import torch
 
 from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
-from genbench.extractors.open_clip_models import (
-    DEFAULT_MODEL,
-    DEFAULT_PRETRAINED,
-    PREPROCESS,
-    PREPROCESS_STEPS,
-    ClipModel,
-    load_clip,
-    weights_file,
-)
+from genbench.extractors.open_clip_models import (DEFAULT_MODEL, DEFAULT_PRETRAINED, PREPROCESS, PREPROCESS_STEPS,
+                                                  ClipModel, load_clip, weights_file)
 from genbench.storage.weights import weights_dir_from_env
 
 

@@ -22,13 +22,8 @@ import torch
 from genbench.datasets.base import DataRequest, ImageDataset
 from genbench.errors import WeightsError, notice
 from genbench.extractors.base import ExtractorSpec
-from genbench.extractors.classifier import (
-    ClassifierExtractor,
-    classifier_accuracy,
-    load_classifier,
-    save_classifier,
-    train_reference_classifier,
-)
+from genbench.extractors.classifier import (ClassifierExtractor, classifier_accuracy, load_classifier, save_classifier,
+                                            train_reference_classifier)
 from genbench.storage.files import CorruptFile, atomic_path, atomic_write_text, read_json_object
 from genbench.trust.hashing import sha256_file, sha256_json
 from genbench.trust.reference_identity import reference_identity

@@ -22,24 +22,9 @@ from genbench.leaderboard.artifacts import gallery_images, read_artifact
 from genbench.leaderboard.explanations import explain
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug, unranked_reason
 from genbench.leaderboard.intervals import indistinguishable
-from genbench.leaderboard.tables import (
-    CONTENDED,
-    VIEWS,
-    Column,
-    MetricInfo,
-    available_views,
-    best_flags,
-    cell_text,
-    cell_value,
-    display_frame,
-    group_frame,
-    group_metrics,
-    model_label,
-    raw_frame,
-    to_csv,
-    to_markdown,
-    view_columns,
-)
+from genbench.leaderboard.tables import (CONTENDED, VIEWS, Column, MetricInfo, available_views, best_flags, cell_text,
+                                         cell_value, display_frame, group_frame, group_metrics, model_label, raw_frame,
+                                         to_csv, to_markdown, view_columns)
 from genbench.storage.results import describe_load
 
 

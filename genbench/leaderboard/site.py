@@ -25,8 +25,8 @@ from genbench.leaderboard.reported import read_reported_dir
 from genbench.leaderboard.tables import markdown_text, raw_frame, to_csv
 from genbench.registry import get_registry
 from genbench.storage.files import atomic_path, atomic_write_text
-from genbench.storage.locks import exclusive
 from genbench.storage.housekeeping import TEMP_NAME
+from genbench.storage.locks import exclusive
 from genbench.storage.results import scan_result_files
 
 MANIFEST = ".leaderboard-manifest.json"

@@ -73,12 +73,20 @@ def group_metrics(group: ProtocolGroup) -> list[MetricInfo]:
 
 
 def model_label(record: dict[str, Any]) -> str:
-    """Plugin name with its sampling settings, e.g. ``ddim (eta=0.0, steps=20)``; samples scored by
-    ``genbench score`` are named by their folder or file, e.g. ``external (samples.npz)``."""
-    settings = dict((record.get("plugin") or {}).get("settings") or {})
+    """What a reader recognises a run by: the published model it evaluated (its config's ``source``: a hub id or
+    folder name) or else the plugin, then the sampling settings that differ from the model's own defaults (every
+    setting in records older than ``default_settings``), e.g. ``ddim (steps=20)``; samples scored by ``genbench
+    score`` are named by their folder or file, e.g. ``external (samples.npz)``."""
+    plugin = record["plugin"]
+    settings = dict(plugin.get("settings") or {})
+    defaults = plugin.get("default_settings")
+    if isinstance(defaults, dict):
+        settings = {k: v for k, v in settings.items() if k not in defaults or defaults[k] != v}
     source = (record.get("samples") or {}).get("source")
     described = [f"{k}={v}" for k, v in sorted(settings.items())] + ([PurePath(source).name] if source else [])
-    name = record["plugin"]["name"]
+    config = plugin.get("config")
+    published = config.get("source") if isinstance(config, dict) else None
+    name = published if isinstance(published, str) and published else plugin["name"]
     return f"{name} ({', '.join(described)})" if described else name
 
 

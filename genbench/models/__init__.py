@@ -4,15 +4,8 @@ training loop (``kit``, ``training``), safetensors checkpoints, sampling precisi
 Plugin authors import the contract from here: ``from genbench.models import GenerativeModel, ModelSpec, ...``.
 """
 
-from genbench.models.base import (
-                                  GenerativeModel,
-                                  ImageFormat,
-                                  ModelSpec,
-                                  SampleBatch,
-                                  Task,
-                                  TrainingData,
-                                  TrainingReport,
-)
+from genbench.models.base import (GenerativeModel, ImageFormat, ModelSpec, SampleBatch, Task, TrainingData,
+                                  TrainingReport)
 from genbench.models.checkpoints import load_checkpoint, save_checkpoint
 from genbench.models.kit import NetworkModel, from_uint8, to_uint8
 from genbench.models.precision import PrecisionSetting

@@ -38,9 +38,10 @@ class ImageFormat:
     channels: int
 
     def check(self, images: Any, where: str, count: int | None = None,
-              error: type[GenbenchError] = PluginError) -> torch.Tensor:
+              error: type[GenbenchError] = PluginError, owner: str = "the protocol") -> torch.Tensor:
         """``images`` when they are uint8 ``[count, C, H, W]`` in this format (a plugin's batch, a data set's
-        images); else one ``error`` line that starts with ``where`` (the plugin and hook, or the data set)."""
+        images); else one ``error`` line that starts with ``where`` (the plugin and hook, or the data set) and
+        names ``owner``, whose format this is."""
         if not hasattr(images, "dtype") or not hasattr(images, "shape"):
             raise error(f"{where} returned {type(images).__name__}, expected a torch.Tensor")
         if images.dtype.is_floating_point:
@@ -58,9 +59,9 @@ class ImageFormat:
         if count is not None and n != count:
             raise error(f"{where} returned {n} images; {count} were asked for")
         if c != self.channels:
-            raise error(f"{where} returned {c} channels; the protocol needs {self.channels}")
+            raise error(f"{where} returned {c} channels; {owner} needs {self.channels}")
         if (h, w) != (self.size, self.size):
-            raise error(f"{where} returned {h}x{w} images; the protocol needs {self.size}x{self.size}")
+            raise error(f"{where} returned {h}x{w} images; {owner} needs {self.size}x{self.size}")
         return images
 
 
@@ -195,10 +196,10 @@ def check_settings_read(model: "GenerativeModel", plugin: str) -> None:
 class GenerativeModel(ABC):
     """A model a plugin provides. Subclasses set ``task`` and ``capabilities``.
 
-    The runner's calls, in order: ``create(image_format, config, num_classes)`` then
-    ``train(TrainingData, recipe, seed, device)`` and ``save(path)`` — or ``load(path, device)``
-    for ``--checkpoint`` and for a checkpoint it trained before —, then ``configure(**settings)``
-    once, then ``sample(SampleBatch)`` batch after batch. ``sample`` returns uint8 images
+    The runner's calls, in order: ``task_of(checkpoint)`` while it plans, ``create(image_format, config,
+    num_classes)`` then ``train(TrainingData, recipe, seed, device)`` and ``save(path)`` — or ``load(path, device)``
+    for ``--checkpoint`` and for a checkpoint it trained before —, then ``prefer_format(image_format)`` and
+    ``configure(**settings)`` once, then ``sample(SampleBatch)`` batch after batch. ``sample`` returns uint8 images
     ``[N, C, H, W]`` in 0..255 drawn only from ``batch.randn`` / ``batch.generators()``; the runner
     validates every batch.
 
@@ -207,6 +208,9 @@ class GenerativeModel(ABC):
     ``self.setting_values``, typed like the defaults, and that is where the model must read them:
     the result records ``self.setting_values``, and a run whose model never read a declared setting
     there after ``configure()`` is refused (``check_settings_read``). Never read them from the config.
+    What ``self.setting_values`` holds before ``configure()`` are the model's defaults (a loaded pipeline may
+    put its own there): the result records them as ``default_settings``, and the leaderboard names a run by
+    the settings that differ from them.
     """
 
     task: ClassVar[Task] = Task.UNCONDITIONAL
@@ -216,6 +220,12 @@ class GenerativeModel(ABC):
 
     def __init__(self) -> None:
         self.setting_values: SettingValues = SettingValues(self.settings)
+
+    @classmethod
+    def task_of(cls, checkpoint: Path | None) -> Task:
+        """The task of the model ``checkpoint`` holds, read before anything loads (the runner compares it with
+        the protocol's): ``task`` unless the checkpoint decides it, as a diffusers pipeline's ``__call__`` does."""
+        return cls.task
 
     @classmethod
     @abstractmethod
@@ -270,6 +280,12 @@ class GenerativeModel(ABC):
         """Network forward passes per generated image (1 for a VAE decoder, T for DDPM)."""
         return 1
 
+    def prefer_format(self, image_format: ImageFormat) -> None:
+        """Told the protocol's geometry after ``create``/``load`` and before ``configure``: a model whose output size
+        is free (a pipeline that takes a height and width) makes it its default; the others need do nothing. What
+        ``image_format`` then says is what ``sample`` returns; the harness converts it to the protocol's
+        (``genbench.evaluation.conversion``) and records that it did."""
+
     def truncated_captions(self, captions: list[str]) -> int:
         """How many of ``captions`` the model's text encoder cuts to fit its context (recorded in results)."""
         return 0
@@ -303,12 +319,13 @@ class GenerativeModel(ABC):
             if key not in cls.settings:
                 declared = ", ".join(sorted(cls.settings)) or "none"
                 raise PluginError(f"unknown setting '{key}' (declared settings: {declared})")
-            _coerce(key, value, cls.settings[key])
+            coerce_setting(key, value, cls.settings[key])
 
     @classmethod
     def settings_with(cls, values: dict[str, Any]) -> dict[str, Any]:
         """The declared settings with ``values`` (``--set`` strings or values) applied in their declared types."""
-        return {**cls.settings, **{k: _coerce(k, v, cls.settings[k]) for k, v in values.items() if k in cls.settings}}
+        given = {key: coerce_setting(key, value, cls.settings[key]) for key, value in values.items() if key in cls.settings}
+        return {**cls.settings, **given}
 
     def configure(self, **values: Any) -> None:
         """Apply sampling settings, checked by ``check_settings``, to ``self.setting_values``.
@@ -322,12 +339,12 @@ class GenerativeModel(ABC):
         if not isinstance(self.setting_values, SettingValues):
             self.setting_values = SettingValues(self.setting_values)
         for key, value in values.items():
-            self.setting_values[key] = _coerce(key, value, self.settings[key])
+            self.setting_values[key] = coerce_setting(key, value, self.settings[key])
         self.setting_values.read.clear()
 
 
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    """Convert a ``--set`` string to the type of the declared default."""
+def coerce_setting(key: str, value: Any, default: Any) -> Any:
+    """Convert a ``--set`` string to the type of ``default`` (left as it is when the default is a string or None)."""
     if not isinstance(value, str) or isinstance(default, str) or default is None:
         return value
     try:
@@ -365,3 +382,13 @@ class ModelSpec:
     @property
     def task(self) -> Task:
         return self.model_class.task
+
+    @property
+    def task_from_checkpoint(self) -> bool:
+        """True when the model class reads its task from the checkpoint (overrides ``task_of``: diffusers pipelines)."""
+        return self.model_class.task_of.__func__ is not GenerativeModel.task_of.__func__
+
+    @property
+    def task_label(self) -> str:
+        """The task as ``genbench list`` and docs/models.md show it: "from the checkpoint" or the declared task."""
+        return "from the checkpoint" if self.task_from_checkpoint else self.task.value

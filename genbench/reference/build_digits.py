@@ -11,12 +11,8 @@ from pathlib import Path
 
 from genbench.datasets.base import DataRequest
 from genbench.datasets.digits import load_digits_split
-from genbench.extractors.classifier import (
-    REFERENCE_DIR,
-    classifier_accuracy,
-    save_classifier,
-    train_reference_classifier,
-)
+from genbench.extractors.classifier import (REFERENCE_DIR, classifier_accuracy, save_classifier,
+                                            train_reference_classifier)
 from genbench.trust.hashing import sha256_file
 
 IMAGE_SIZE = 16

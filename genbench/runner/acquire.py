@@ -4,26 +4,21 @@ reusing a finished, verified training of the same identity (``genbench.runner.ch
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from genbench.errors import GenbenchError, PluginError, WeightsError
+from genbench.evaluation.conversion import Conversion
 from genbench.evaluation.data import data_identity, load_split
 from genbench.models.base import GenerativeModel, ImageFormat, ModelSpec, TrainingData, TrainingReport
 from genbench.models.training import check_recipe
 from genbench.protocols.protocol import Protocol, TrainingRecipe
 from genbench.registry import Provided
-from genbench.runner.checkpoint_store import (
-    checkpoint_path,
-    numeric_environment,
-    report_path,
-    training_lock,
-    verified_report,
-    write_report,
-)
+from genbench.runner.checkpoint_store import (checkpoint_path, numeric_environment, report_path, training_lock,
+                                              verified_report, write_report)
 from genbench.runner.context import RunContext
 from genbench.runner.distributed import share_file
 from genbench.runner.plugin_calls import plugin_call
@@ -36,12 +31,15 @@ from genbench.trust.seeds import training_seed
 
 @dataclass
 class Acquired:
-    """The model a run samples, the checkpoint it came from and its hash, and its training (None when given)."""
+    """The model a run samples, the checkpoint it came from and its hash, and its training (None when given);
+    once ``Runner.acquire`` configured it, the settings it had before and the conversion of its images."""
 
     model: GenerativeModel
     checkpoint: Path | None
     checkpoint_sha256: str | None
     training: dict[str, Any] | None
+    default_settings: dict[str, Any] = field(default_factory=dict)
+    conversion: Conversion | None = None
 
 
 def choose_recipe(protocol: Protocol, spec: ModelSpec, overrides: dict[str, Any]) -> TrainingRecipe:

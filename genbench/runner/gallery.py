@@ -13,12 +13,13 @@ from typing import Any, Callable
 
 import torch
 
+from genbench.evaluation.conversion import Conversion
 from genbench.evaluation.session import Evaluation
 from genbench.extractors.base import FeatureExtractor
 from genbench.metrics.diversity import group_diversities
-from genbench.models.base import GenerativeModel, ImageFormat, SampleBatch
+from genbench.models.base import GenerativeModel, SampleBatch
 from genbench.protocols.protocol import Protocol
-from genbench.runner.plugin_calls import draw, validate_batch
+from genbench.runner.plugin_calls import converted_batch
 from genbench.storage.images import save_grid
 from genbench.trust.seeds import sample_seed
 
@@ -53,16 +54,16 @@ def render_gallery(sample: Callable[[SampleBatch], torch.Tensor], prompts: tuple
 
 
 def draw_gallery(log: Callable[[str], None], model: GenerativeModel, plugin: str, protocol: Protocol,
-                 evaluation: Evaluation, results_dir: Path, run_id: str) -> list[dict[str, Any]]:
-    """The run's gallery grids of the protocol's prompts (none without prompts), with the protocol's ``clip``
-    extractor giving each prompt's diversity."""
+                 evaluation: Evaluation, conversion: Conversion, results_dir: Path,
+                 run_id: str) -> list[dict[str, Any]]:
+    """The run's gallery grids of the protocol's prompts (none without prompts), in the protocol's format, with the
+    protocol's ``clip`` extractor giving each prompt's diversity."""
     if not protocol.prompts:
         return []
     log(f"drawing the prompt gallery ({len(protocol.prompts)} prompts)")
-    image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
 
     def sample(batch: SampleBatch) -> torch.Tensor:
-        return validate_batch(draw(model, plugin, batch), len(batch), image_format, plugin).cpu()
+        return converted_batch(model, plugin, batch, conversion).cpu()
 
     clip = next((evaluation.extractors[n] for n, s in protocol.extractors.items() if s["kind"] == "clip"), None)
     return render_gallery(sample, protocol.prompts, protocol.gallery_samples, evaluation.device, results_dir, run_id,

@@ -1,6 +1,7 @@
 """Every call into a plugin's model: a foreign exception becomes one line naming the plugin and the hook,
 samples are drawn in the configured precision from each image's own seed and condition, and every batch a
-plugin returns is checked before anything else sees it."""
+plugin returns is checked before anything else sees it, then brought to the protocol's format
+(``genbench.evaluation.conversion``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Callable, Iterator
 import torch
 
 from genbench.errors import GenbenchError, PluginError, debugging
+from genbench.evaluation.conversion import Conversion
 from genbench.models.base import GenerativeModel, ImageFormat, SampleBatch
 from genbench.models.precision import sampling_precision
 from genbench.protocols.conditions import Conditions
@@ -52,18 +54,26 @@ def draw(model: GenerativeModel, plugin: str, batch: SampleBatch) -> torch.Tenso
 
 
 def validate_batch(images: object, expected: int, image_format: ImageFormat, plugin: str,
-                   hook: str = "sample") -> torch.Tensor:
-    """``images`` when it is uint8 ``[expected, C, H, W]`` of the protocol's format; else a ``PluginError``."""
-    return image_format.check(images, f"plugin '{plugin}' {hook}()", expected)
+                   hook: str = "sample", owner: str = "the protocol") -> torch.Tensor:
+    """``images`` when it is uint8 ``[expected, C, H, W]`` of ``owner``'s format; else a ``PluginError``."""
+    return image_format.check(images, f"plugin '{plugin}' {hook}()", expected, owner=owner)
 
 
-def sample_images(model: GenerativeModel, plugin: str, image_format: ImageFormat, conditions: Conditions,
+def converted_batch(model: GenerativeModel, plugin: str, batch: SampleBatch, conversion: Conversion) -> torch.Tensor:
+    """The plugin's images for ``batch``, checked against the format it declares, in the protocol's format."""
+    owner = f"its image_format ({conversion.source.size}x{conversion.source.size}, {conversion.source.channels} " \
+            f"channels)" if conversion.steps else "the protocol"
+    images = validate_batch(draw(model, plugin, batch), len(batch), conversion.source, plugin, owner=owner)
+    return conversion.apply(images)
+
+
+def sample_images(model: GenerativeModel, plugin: str, conversion: Conversion, conditions: Conditions,
                   seed: int, device: torch.device, indices: list[int]) -> torch.Tensor:
-    """Images ``indices`` of a run (their seeds and conditions) in one ``sample`` call, validated; they stay on
-    the sampling device."""
+    """Images ``indices`` of a run (their seeds and conditions) in one ``sample`` call, validated and brought to
+    the protocol's format; they stay on the sampling device."""
     own = conditions.pick(indices)
     batch = SampleBatch([sample_seed(seed, i) for i in indices], device, own.labels, own.captions)
-    return validate_batch(draw(model, plugin, batch), len(batch), image_format, plugin)
+    return converted_batch(model, plugin, batch, conversion)
 
 
 def truncated_captions(model: GenerativeModel, plugin: str, conditions: Conditions) -> int | None:

@@ -3,7 +3,8 @@
 1. ``plan``: the plugin, the protocol with its ``--set`` overrides, the run seed, the results directory;
 2. ``prepare``: the evaluation (``genbench.evaluation``: device, extractors, reference set, fingerprint), the
    process group, and every metric's check, before anything trains or samples;
-3. ``acquire``: the model, loaded or trained (``genbench.runner.acquire``), then configured;
+3. ``acquire``: the model, loaded or trained (``genbench.runner.acquire``), told the protocol's geometry, then
+   configured; images in another geometry are converted by the harness (``genbench.evaluation.conversion``);
 4. ``sample``: the determinism probe, the sampling pass (``genbench.runner.sampling``: resumable shards, one
    feature pass) and the reference features, with every rank taking part;
 5. ``finish`` (main rank): metrics, speed, the grid and gallery, the result record.
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from contextlib import ExitStack
@@ -21,10 +23,11 @@ from typing import Any
 import torch
 
 from genbench.errors import Interrupted, ProtocolError, Terminated
+from genbench.evaluation.conversion import plan_conversion
 from genbench.evaluation.device import use_threads
 from genbench.evaluation.preflight import check_metric_requirements, check_plan_size
 from genbench.evaluation.session import Evaluation, ReferenceFeatures, open_evaluation
-from genbench.models.base import ImageFormat, ModelSpec, check_settings_read, recorded_settings
+from genbench.models.base import ImageFormat, ModelSpec, Task, check_settings_read, recorded_settings
 from genbench.protocols.conditions import Conditions, plan_conditions
 from genbench.protocols.overrides import override_protocol, split_settings
 from genbench.protocols.protocol import Protocol
@@ -34,14 +37,8 @@ from genbench.runner.context import RunContext
 from genbench.runner.distributed import ProcessGroup, process_group
 from genbench.runner.gallery import draw_gallery
 from genbench.runner.options import RunOptions
-from genbench.runner.plugin_calls import (
-    check_determinism,
-    naming_plugin,
-    plugin_call,
-    sample_images,
-    sample_warnings,
-    truncated_captions,
-)
+from genbench.runner.plugin_calls import (check_determinism, naming_plugin, plugin_call, sample_images, sample_warnings,
+                                          truncated_captions)
 from genbench.runner.reference_pass import shared_reference_features
 from genbench.runner.sampling import GRID_IMAGES, record_run_parts, sample_and_extract, shards_kept
 from genbench.runner.speed import time_sampling
@@ -63,6 +60,7 @@ class RunPlan:
     settings for the model and its training, the run seed and where the result goes."""
 
     provided: Provided[ModelSpec]
+    task: Task
     protocol: Protocol
     model_settings: dict[str, str]
     #: How the model is trained when no checkpoint is given (None with ``--checkpoint``).
@@ -117,6 +115,7 @@ class Runner:
             plan = self.plan()
             evaluation = self.prepare(plan)
             acquired = self.acquire(plan, evaluation)
+            evaluation = evaluation.converted(acquired.conversion)
             sampled = self.sample(plan, evaluation, acquired)
             return None if sampled is None else self.finish(plan, evaluation, acquired, sampled)
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: say what the interrupted step leaves behind
@@ -131,14 +130,17 @@ class Runner:
         spec = provided.item
         model_settings, recipe_overrides, protocol_overrides = split_settings(opts.settings)
         protocol = override_protocol(registry.protocol(opts.protocol), protocol_overrides)
-        if spec.task != protocol.task:
-            raise ProtocolError(f"plugin '{spec.name}' is a {spec.task.value} model; protocol '{protocol.name}' "
-                                f"evaluates {protocol.task.value} models")
+        task = plugin_call(spec.name, "task_of", spec.model_class.task_of, opts.checkpoint)
+        if task != protocol.task:
+            held = f" with checkpoint {opts.checkpoint}" if spec.task_from_checkpoint else ""
+            article = "an" if task.value[0] in "aeiou" else "a"
+            raise ProtocolError(f"plugin '{spec.name}'{held} is {article} {task.value} model; protocol "
+                                f"'{protocol.name}' evaluates {protocol.task.value} models")
         results_dir = ensure_writable(opts.results_dir)
         self.held.enter_context(in_use(results_dir))  # cleans up after dead runs when alone in it
         seed = check_run_seed(protocol.sampling.seed if opts.seed is None else opts.seed)
         training = plan_training(protocol, spec, recipe_overrides) if opts.checkpoint is None else None
-        return RunPlan(provided, protocol, model_settings, training, seed, results_dir, started, clock)
+        return RunPlan(provided, task, protocol, model_settings, training, seed, results_dir, started, clock)
 
     def prepare(self, plan: RunPlan) -> Evaluation:
         """The evaluation and the process group; every metric's check and (for a model still to be trained) its
@@ -156,19 +158,28 @@ class Runner:
         return evaluation
 
     def acquire(self, plan: RunPlan, evaluation: Evaluation) -> Acquired:
-        """The model, loaded or trained on the evaluation's device, configured with the run's settings."""
+        """The model, loaded or trained on the evaluation's device, told the protocol's geometry, configured with
+        the run's settings (those it had before are its defaults), and the conversion of its images."""
         acquired = acquire_model(self.ctx, plan.provided, plan.protocol, plan.training, plan.seed, evaluation.device,
                                  plan.results_dir)
-        with naming_plugin(plan.spec.name):
-            plugin_call(plan.spec.name, "configure", acquired.model.configure, **plan.model_settings)
-        return acquired
+        name, model = plan.spec.name, acquired.model
+        image_format = ImageFormat(plan.protocol.data.image_size, plan.protocol.data.channels)
+        with naming_plugin(name):
+            plugin_call(name, "prefer_format", model.prefer_format, image_format)
+            defaults = recorded_settings(model)
+            plugin_call(name, "configure", model.configure, **plan.model_settings)
+            made = plugin_call(name, "image_format", lambda: model.image_format)
+            conversion = plan_conversion(made, image_format, f"plugin '{name}'")
+        if conversion.steps:
+            self.log(f"plugin '{name}' makes {made.size}x{made.size} images with {made.channels} channels; genbench "
+                     f"converts them to the protocol's ({'; '.join(conversion.steps)})")
+        return dataclasses.replace(acquired, default_settings=defaults, conversion=conversion)
 
     def sample(self, plan: RunPlan, evaluation: Evaluation, acquired: Acquired) -> Sampled | None:
         """The probe, the sampling pass and the reference features; None on ranks other than the main one."""
         ctx, spec, protocol, model = self.ctx, plan.spec, plan.protocol, acquired.model
         conditions = plan_conditions(protocol, evaluation.reference)
-        image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
-        sample = functools.partial(sample_images, model, spec.name, image_format, conditions, plan.seed,
+        sample = functools.partial(sample_images, model, spec.name, acquired.conversion, conditions, plan.seed,
                                    evaluation.device)
         probe = ProbeImages(sample, protocol.sampling.num_samples) if ctx.group.is_main else None
         if probe is not None:
@@ -176,6 +187,7 @@ class Runner:
         code = code_identity(spec.model_class, plan.provided.plugin.distribution, plan.provided.plugin.version)
         run_parts = {"fingerprint": evaluation.fingerprint, "plugin": spec.name,
                      "checkpoint": acquired.checkpoint_sha256, "settings": recorded_settings(model),
+                     "config": getattr(model, "config", None), "conversion": acquired.conversion.describe(),
                      "seed": plan.seed, "code": code,
                      "checkpoint_path": str(acquired.checkpoint) if acquired.checkpoint_sha256 is None else None,
                      "shards": DIGEST_FORMAT}
@@ -210,14 +222,16 @@ class Runner:
         if opts.save_samples:
             artifacts["samples_dir"] = f"{run_id}.samples"
             save_images(sampled.images, plan.results_dir / artifacts["samples_dir"])
-        artifacts["gallery"] = draw_gallery(self.log, model, spec.name, protocol, evaluation, plan.results_dir, run_id)
+        artifacts["gallery"] = draw_gallery(self.log, model, spec.name, protocol, evaluation, acquired.conversion,
+                                            plan.results_dir, run_id)
         record = evaluation.record(
             run_id, reference, metrics, plan.started, plan.clock, opts.command,
             plugin={"name": spec.name, "model": spec.model_class.__name__, "description": spec.description,
                     "distribution": plan.provided.plugin.distribution, "version": plan.provided.plugin.version,
-                    "task": spec.task.value, "checkpoint": str(acquired.checkpoint) if acquired.checkpoint else None,
+                    "task": plan.task.value, "checkpoint": str(acquired.checkpoint) if acquired.checkpoint else None,
                     "checkpoint_sha256": acquired.checkpoint_sha256, "config": getattr(model, "config", None),
-                    "settings": recorded_settings(model), "capabilities": sorted(spec.model_class.capabilities),
+                    "settings": recorded_settings(model), "default_settings": acquired.default_settings,
+                    "capabilities": sorted(spec.model_class.capabilities),
                     "code": sampled.code},
             samples={"num_samples": protocol.sampling.num_samples, "seed": plan.seed,
                      "shard_size": protocol.sampling.shard_size,
@@ -225,6 +239,7 @@ class Runner:
                      "feature_batch_size": protocol.sampling.feature_batch_size,
                      "conditions": protocol.sampling.conditions,
                      "samples_per_caption": protocol.sampling.samples_per_caption,
+                     "conversion": acquired.conversion.describe(),
                      "captions_truncated_by_model": truncated_captions(model, spec.name, sampled.conditions),
                      "distinct": distinct_count(sampled.digests), "determinism": sampled.probe.summary()},
             warnings=warnings, speed=speed, parameters=model.parameter_counts(), training=acquired.training,

@@ -51,13 +51,14 @@ RESULT_FIELDS: dict[str, Field] = {
                       ("name", "version", "fingerprint", "task", "description", "source", "definition"),
                       {"name": (str,), "version": (int,), "fingerprint": (str,), "description": (str, _NONE),
                        "task": (str, _NONE)}),
-    "plugin": Field("the model: plugin, distribution and version, checkpoint and its SHA-256, config, `--set` "
-                    "settings", (dict,),
+    "plugin": Field("the model: plugin, distribution and version, checkpoint and its SHA-256, config, the settings "
+                    "it sampled with and those it would have without `--set` (`default_settings`)", (dict,),
                     ("name", "model", "description", "distribution", "version", "task", "checkpoint",
-                     "checkpoint_sha256", "config", "settings", "capabilities", "code"),
+                     "checkpoint_sha256", "config", "settings", "default_settings", "capabilities", "code"),
                     {"name": (str,), "version": (str, _NONE), "settings": (dict, _NONE), "checkpoint": (str, _NONE),
-                     "checkpoint_sha256": (str, _NONE)}),
-    "samples": Field("how the samples were made (runs) or where they were read (`genbench score`)", (dict, _NONE),
+                     "checkpoint_sha256": (str, _NONE), "default_settings": (dict, _NONE)}),
+    "samples": Field("how the samples were made (runs) or where they were read (`genbench score`); `conversion`: what "
+                     "genbench did to bring them to the protocol's size and channels", (dict, _NONE),
                      ("num_samples", "seed", "shard_size", "batch_size", "feature_batch_size", "conditions",
                       "samples_per_caption", "captions_truncated_by_model", "source", "sha256", "conversion",
                       "captions_file", "distinct", "determinism", "halves", "two_set_metrics", "one_set_metrics"),

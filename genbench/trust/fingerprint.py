@@ -19,3 +19,12 @@ def protocol_fingerprint(definition: dict[str, Any], extractor_identities: dict[
     """The first 16 hex digits of the SHA-256 of the canonical JSON of the four parts above."""
     return sha256_json({"definition": definition, "extractor_weights": dict(sorted(extractor_identities.items())),
                         "reference_sha256": reference_sha256, "sampling_plan": SAMPLING_PLAN_VERSION})[:16]
+
+
+def converted_fingerprint(fingerprint: str, lossy_steps: list[str]) -> str:
+    """The fingerprint of a run whose images the harness converted with ``lossy_steps`` (a resize filter, RGB to
+    grey): ``fingerprint`` itself when there are none, else 16 hex digits of both, so such a run is ranked only
+    with runs converted the same way."""
+    if not lossy_steps:
+        return fingerprint
+    return sha256_json({"protocol": fingerprint, "conversion": list(lossy_steps)})[:16]

@@ -5,7 +5,8 @@ linear β schedule (1e-4 .. 0.02 over T = 1000), loss MSE(ε, ε̂), images scal
 They differ only in the diffusers scheduler that samples: ``DDPMScheduler`` walks all T
 ancestral steps; ``DDIMScheduler`` takes ``steps`` steps with noise scale ``eta``. So a ddim
 run can evaluate a ddpm checkpoint, and both load published diffusers pipelines
-(``save_pretrained`` directories with ``unet/`` and ``scheduler/``, or a hub name when online).
+(``save_pretrained`` directories with ``unet/`` and ``scheduler/``, or a hub id ``org/name[@revision]``, read
+from the Hugging Face cache offline and downloaded when online: ``genbench_models.pipeline_source``).
 Every random draw while sampling comes from the per-image generators, so image i depends
 only on its seed, whatever the batch size.
 """
@@ -13,7 +14,6 @@ only on its seed, whatever the batch size.
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,9 @@ from genbench.errors import WeightsError
 from genbench.models.base import ModelSpec, SampleBatch, Task
 from genbench.models.kit import from_uint8, to_uint8
 from genbench.registry.hookspecs import hookimpl
-from genbench.storage.downloads import DownloadFailed, attempt, check_reachable, failure_reason, hub_endpoint
-from genbench.storage.weights import offline, refuse_pickled_weights
+from genbench.storage.downloads import failure_reason
 from genbench_models.diffusion import UNetDiffusion
+from genbench_models.pipeline_source import HUB_ID, PipelineSource
 
 if TYPE_CHECKING:  # diffusers takes seconds to import: only where a model is built
     from diffusers import DDPMScheduler, DiffusionPipeline
@@ -34,23 +34,6 @@ if TYPE_CHECKING:  # diffusers takes seconds to import: only where a model is bu
 
 #: The schedule of both papers; a config may change it (the tiny test config uses fewer steps).
 LINEAR_SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 1e-4, "beta_end": 0.02}
-HUB_NAME = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-
-def download_hub_pipeline(name: str) -> DiffusionPipeline:
-    """A hub pipeline by name when online; offline or on a failed download, one line saying what to fetch."""
-    from diffusers import DiffusionPipeline
-
-    where = f"download https://huggingface.co/{name} and pass its directory as --checkpoint"
-    if offline():
-        raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and downloads are off (offline); "
-                           f"{where}")
-    try:
-        check_reachable(hub_endpoint())  # the hub client would retry an unreachable host
-        return attempt(lambda: DiffusionPipeline.from_pretrained(name, use_safetensors=True))  # never unpickle
-    except DownloadFailed as failed:
-        raise WeightsError(f"diffusers pipeline '{name}' is not a local directory and its download failed "
-                           f"({failed.reason}); {where}") from None
 
 
 class DDPM(UNetDiffusion):
@@ -109,22 +92,20 @@ class DDPM(UNetDiffusion):
 
     @classmethod
     def load(cls, path: Path, device: torch.device) -> "DDPM":
-        """A genbench checkpoint, a diffusers pipeline directory, or (online) a hub pipeline name."""
+        """A genbench checkpoint, a diffusers pipeline directory, or a hub id (from the cache offline)."""
         path = Path(path)
-        if path.is_dir() or (not path.exists() and path.suffix != ".safetensors" and HUB_NAME.match(str(path))):
+        if path.is_dir() or (not path.exists() and path.suffix != ".safetensors" and HUB_ID.match(str(path))):
             return cls.from_pretrained(str(path)).to(device).eval()
         return super().load(path, device)
 
     @classmethod
     def from_pretrained(cls, name: str) -> "DDPM":
-        """Load the U-Net and scheduler config of a diffusers pipeline directory (safetensors only)."""
+        """Load the U-Net and scheduler config of a diffusers pipeline folder or hub id (safetensors only)."""
         from diffusers import DiffusionPipeline
 
-        if not Path(name).is_dir():
-            return cls.from_components(download_hub_pipeline(name), name)
-        refuse_pickled_weights(Path(name))
+        folder = PipelineSource.parse(name).folder()  # a hub id: the cached snapshot, downloaded when online
         try:
-            pipeline = DiffusionPipeline.from_pretrained(name, use_safetensors=True)  # never unpickle
+            pipeline = DiffusionPipeline.from_pretrained(str(folder), use_safetensors=True)  # never unpickle
         except (OSError, ValueError) as exc:
             raise WeightsError(f"cannot load diffusers pipeline '{name}': {failure_reason(exc)}") from None
         return cls.from_components(pipeline, name)

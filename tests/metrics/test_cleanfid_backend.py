@@ -13,7 +13,7 @@ from imagesets import make_images, write_folder
 
 from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorContext
-from genbench.extractors.cleanfid_backend import torchscript_inception, build_cleanfid_extractor
+from genbench.extractors.cleanfid_backend import build_cleanfid_extractor, torchscript_inception
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.cleanfid_metrics import CLEAN_FID, CLEAN_KID
 from genbench.trust.hashing import sha256_file

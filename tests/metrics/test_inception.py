@@ -17,7 +17,7 @@ from genbench.evaluation.compare import CHUNK
 from genbench.extractors.base import ExtractorContext
 from genbench.extractors.feature_cache import cached_features as reference_features
 from genbench.extractors.feature_pass import extract_features, select
-from genbench.extractors.inception import torch_fidelity_inception, build_inception_extractor
+from genbench.extractors.inception import build_inception_extractor, torch_fidelity_inception
 from genbench.metrics.base import MetricInputs
 from genbench.metrics.fidelity import FID, KID
 from genbench.trust.hashing import sha256_file

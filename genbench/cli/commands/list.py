@@ -40,7 +40,7 @@ def _describe(kind: str, provided) -> str:
     """One entry's line after its name: models with task and distribution, protocols with version and task."""
     item = provided.item
     if kind == "models":
-        return f"[{item.task.value}] {item.description}  ({provided.plugin.distribution} {provided.plugin.version})"
+        return f"[{item.task_label}] {item.description}  ({provided.plugin.distribution} {provided.plugin.version})"
     if kind == "protocols":
         return f"v{item.version} [{item.task.value}] {item.description}"
     return item.description
