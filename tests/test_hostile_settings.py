@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from genbench.cli import main
@@ -37,3 +39,22 @@ def test_the_size_of_a_plan_counts_every_feature_kept(tmp_path):
 
     widths = {("classifier", "penultimate"): 64, ("classifier", "logits"): 10}
     assert plan_bytes(1000, widths) == 1000 * (64 + 10 + 1) * 8  # float64 features and a 64-bit digest each
+
+
+def test_reference_and_score_take_protocol_overrides_and_refuse_model_settings(tmp_path, capsys):
+    """A user smoke-tests a data copy with a smaller protocol; there is no model to set."""
+    arguments = ["reference", "--protocol", "shapes", "--results-dir", str(tmp_path / "r"), "--quiet",
+                 "--set", "protocol.metrics.fd.bootstrap=0", "--set", "protocol.sampling.seed=3"]
+    assert main(arguments) == 0
+    record = json.loads(next((tmp_path / "r").glob("*.json")).read_text())
+    assert record["samples"]["seed"] == 3 and record["metrics"]["fd"]["interval"] is None
+    assert main(["reference", "--protocol", "digits", "--set", "steps=20"]) == 2
+    assert capsys.readouterr().err.endswith("genbench: error: --set steps: only protocol.* overrides apply here "
+                                            "(there is no model to set)\n")
+
+
+def test_the_reference_row_checks_its_metrics_on_the_halves_before_extracting_anything(tmp_path, capsys):
+    """digits' FD∞ needs more than the 180 images of a half of its test split: said before any feature."""
+    assert main(["reference", "--protocol", "digits", "--results-dir", str(tmp_path / "r"), "--quiet"]) == 2
+    assert capsys.readouterr().err.endswith("(checked before any work)\n")
+    assert not list((tmp_path / "cache").rglob("*.safetensors"))

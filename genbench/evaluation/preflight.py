@@ -36,9 +36,13 @@ def feature_widths(protocol: Protocol, extractors: dict[str, FeatureExtractor]) 
 
 
 def check_metric_requirements(protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
-                              extractors: dict[str, FeatureExtractor], num_reference: int,
-                              conditions: Conditions) -> None:
-    """Every metric's ``check`` against the planned run; the first failure is a ``MetricError`` naming the metric."""
+                              extractors: dict[str, FeatureExtractor], num_reference: int, conditions: Conditions,
+                              num_generated: int | None = None, halves: int | None = None) -> None:
+    """Every metric's ``check`` against the planned run; the first failure is a ``MetricError`` naming the metric.
+
+    ``num_generated`` defaults to the protocol's sample count; ``halves`` is the reference row's case, where the
+    two-set metrics compare two halves of that many images each.
+    """
     specs = {entry.key: registry.metric(entry.metric) for entry in protocol.metrics}
     for entry in protocol.metrics:
         try:
@@ -54,8 +58,13 @@ def check_metric_requirements(protocol: Protocol, registry: Registry, settings_b
         spec = specs[entry.key]
         if spec.check is None:
             continue
-        plan = MetricPlan(protocol.sampling.num_samples, num_reference if spec.needs_reference else None,
-                          widths.get((entry.extractor, entry.feature), 0), settings_by_metric[entry.key], groups)
+        generated = num_generated or protocol.sampling.num_samples
+        if spec.needs_reference and halves is not None:
+            generated, reference = halves, halves
+        else:
+            reference = num_reference if spec.needs_reference else None
+        plan = MetricPlan(generated, reference, widths.get((entry.extractor, entry.feature), 0),
+                          settings_by_metric[entry.key], groups)
         try:
             spec.check(plan)
         except MetricError as exc:

@@ -24,6 +24,7 @@ from genbench.evaluation.compute import compute_metrics
 from genbench.evaluation.data import checked_reference_identity, load_split
 from genbench.evaluation.device import use_threads
 from genbench.evaluation.options import ReferenceOptions
+from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.record import images_without_a_model
 from genbench.evaluation.session import open_evaluation, protocol_for
 from genbench.protocols.conditions import Conditions
@@ -89,6 +90,9 @@ def reference_row(options: ReferenceOptions) -> dict[str, Any]:
     seed = check_run_seed(protocol.sampling.seed if options.seed is None else options.seed)
     evaluation = open_evaluation(protocol, options, registry, log)
     reference = evaluation.reference
+    check_metric_requirements(protocol, registry, evaluation.metric_settings, evaluation.extractors, len(reference),
+                              Conditions(captions=reference.captions), num_generated=len(reference),
+                              halves=len(reference) // 2)
     features, hits = evaluation.reference_features()
     first, second = split_halves(len(reference), seed)
 
