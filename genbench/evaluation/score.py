@@ -19,6 +19,7 @@ from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.record import images_without_a_model
 from genbench.evaluation.samples import fit_to_protocol, load_captions, load_samples
 from genbench.evaluation.session import open_evaluation, protocol_for
+from genbench.evaluation.statistics_export import collect_statistics, export_statistics
 from genbench.extractors.feature_pass import extract_features
 from genbench.protocols.additions import add_metrics
 from genbench.protocols.conditions import Conditions, plan_conditions
@@ -53,11 +54,16 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
     else:
         conditions = plan_conditions(protocol, evaluation.reference)
     check_metric_requirements(protocol, registry, evaluation.metric_settings, evaluation.extractors,
-                              len(evaluation.reference), conditions)
+                              len(evaluation.reference), conditions, evaluation.plan.statistics)
     log(f"extracting features of {len(images)} samples from {options.samples}")
     generated = extract_features(evaluation.extractors, images, conditions.captions,
                                  protocol.sampling.feature_batch_size)
     metrics, reference_section = evaluation.score(generated, conditions)
+    if options.export_stats is not None:
+        log(export_statistics(options.export_stats, collect_statistics(protocol, registry, evaluation.extractors,
+                                                                       generated, {}),
+                              {"protocol": protocol.name, "fingerprint": evaluation.fingerprint, "side": "generated",
+                               "samples_sha256": images_sha256(images), "num_images": len(images)}))
     run_id = new_run_id(protocol.name, EXTERNAL)
     artifacts = {"grid": f"{run_id}.grid.png", "samples_dir": None}
     record = evaluation.record(

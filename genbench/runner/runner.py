@@ -25,6 +25,7 @@ from genbench.evaluation.device import use_threads
 from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.session import Evaluation, ReferenceFeatures, open_evaluation
 from genbench.models.base import ImageFormat, ModelSpec, check_settings_read, recorded_settings
+from genbench.protocols.additions import drop_metrics
 from genbench.protocols.conditions import Conditions, plan_conditions
 from genbench.protocols.overrides import override_protocol, split_settings
 from genbench.protocols.protocol import Protocol
@@ -119,7 +120,8 @@ class Runner:
         provided = registry.model(opts.plugin)
         spec = provided.item
         model_settings, recipe_overrides, protocol_overrides = split_settings(opts.settings)
-        protocol = override_protocol(registry.protocol(opts.protocol), protocol_overrides)
+        protocol = drop_metrics(override_protocol(registry.protocol(opts.protocol), protocol_overrides),
+                                opts.drop_metrics)
         if spec.task != protocol.task:
             raise ProtocolError(f"plugin '{spec.name}' is a {spec.task.value} model; protocol '{protocol.name}' "
                                 f"evaluates {protocol.task.value} models")
@@ -136,7 +138,8 @@ class Runner:
         ctx.group = process_group(evaluation.device)
         ctx.progress = ctx.progress and ctx.group.is_main
         check_metric_requirements(protocol, ctx.registry, evaluation.metric_settings, evaluation.extractors,
-                                  len(evaluation.reference), plan_conditions(protocol, evaluation.reference))
+                                  len(evaluation.reference), plan_conditions(protocol, evaluation.reference),
+                                  evaluation.plan.statistics)
         if self.options.checkpoint is None:  # the model will be created from this class: refuse bad settings now
             with naming_plugin(plan.spec.name):
                 plan.spec.model_class.check_settings(plan.model_settings)

@@ -151,8 +151,8 @@ def _metadata(path: Path, members: dict[str, NpzMember]) -> dict[str, tuple[Spac
         raise DataError(f"{path}: {META} is {member.dtype} {list(member.shape)}, expected one JSON string")
     try:
         pairs = json.loads(str(read_array(member)[()]))["pairs"]
-        return {name: (Space(p["kind"], p["feature"], dict(p["settings"]), p["identity"], "recorded by genbench"),
-                       p.get("count")) for name, p in pairs.items()}
+        return {name: (Space(p["kind"], p["feature"], dict(p["settings"]), p["identity"],
+                             p.get("note") or "recorded by genbench"), p.get("count")) for name, p in pairs.items()}
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: {META} is not genbench's statistics description ({exc})") from None
 
@@ -229,7 +229,8 @@ def write_statistics_file(path: Path, statistics: list[Statistics], about: dict[
         arrays[item.name], arrays[sigma_name(item.name)] = item.mu, item.sigma
         space = item.space
         pairs[item.name] = {"sigma": sigma_name(item.name), "kind": space.kind, "feature": space.feature,
-                            "settings": space.settings, "identity": space.identity, "count": item.count}
+                            "settings": space.settings, "identity": space.identity, "count": item.count,
+                            "note": space.note}
     arrays[META] = np.array(json.dumps({"format": "genbench statistics 1", **about, "pairs": pairs}, sort_keys=True))
     with atomic_path(Path(path)) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
