@@ -92,7 +92,8 @@ def batch(tmp_path_factory) -> dict[str, Path]:
     adm_batch(root / "batch.npz", 8, 32)
     np.savez(root / "samples.npz", make_images(seed=11, count=8, size=32).permute(0, 2, 3, 1).numpy())
     (root / "full.toml").write_text(PROTOCOL + FEATURE_METRICS, encoding="utf-8")
-    (root / "statistics-only.toml").write_text(PROTOCOL, encoding="utf-8")
+    pinned = PROTOCOL.replace("num_classes = 4", f'num_classes = 4\nreference_sha256 = "{sha256_file(root / "batch.npz")}"')
+    (root / "statistics-only.toml").write_text(pinned, encoding="utf-8")  # a protocol may pin the file it reads
     return {"root": root, "samples": root / "samples.npz"}
 
 
@@ -126,6 +127,7 @@ def test_fid_and_sfid_read_the_batch_statistics_and_precision_recall_its_images(
 def test_a_protocol_whose_two_set_metrics_all_read_statistics_extracts_nothing_of_the_reference(
         batch, inception_weights, tmp_path):
     record = score(batch, "statistics-only.toml", tmp_path / "results", inception_weights)
+    assert "mismatch" not in record["reference"]  # the pinned file itself
     assert record["reference"]["cache_hits"] == {}
     assert set(record["reference"]["statistics"]) == {"fid", "sfid"}
     assert not list((tmp_path / "results" / "cache").rglob("*.safetensors"))  # no reference features were made
