@@ -19,7 +19,7 @@ from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.record import images_without_a_model
 from genbench.evaluation.samples import fit_to_protocol, load_captions, load_samples
 from genbench.evaluation.session import open_evaluation, protocol_for
-from genbench.evaluation.statistics_export import collect_statistics, export_statistics
+from genbench.evaluation.statistics_export import collect_statistics, export_statistics, statistics_entries
 from genbench.extractors.feature_pass import extract_features
 from genbench.protocols.additions import add_metrics
 from genbench.protocols.conditions import Conditions, plan_conditions
@@ -40,6 +40,8 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
     started, clock = utc_now(), time.perf_counter()
     log, registry = status_line(options.quiet), get_registry()
     protocol = add_metrics(protocol_for(options, registry), registry.metric, options.metrics, options.bootstrap)
+    if options.export_stats is not None:
+        statistics_entries(protocol, registry)  # a protocol without a Fréchet distance is refused before any work
     results_dir = ensure_writable(options.results_dir)
     images, conversion = fit_to_protocol(load_samples(options.samples), protocol, options.samples)
     if conversion:
