@@ -18,6 +18,9 @@ from genbench.metrics.adm_frechet import evaluator_frechet_distance
 from genbench.storage.statistics_files import read_statistics_file
 from genbench.trust.hashing import sha256_file
 
+#: Every test sends a few dozen 32x32 or 256x256 images through InceptionV3 at 299x299.
+pytestmark = pytest.mark.slow
+
 PROTOCOL = """
 name = "tiny-adm"
 version = 1
