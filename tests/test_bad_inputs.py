@@ -7,6 +7,7 @@ import pickle
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from test_pixel_datasets import write_cifar10, write_fashion_mnist, write_flowers102
@@ -23,6 +24,16 @@ class Payload:
         return os.system, ("echo unpickled > /dev/null",)
 
 
+def array_of(name: str, shape: list[int]) -> np.ndarray:
+    """An array a case writes into an .npz: images (``arr_0``) are uint8 zeros, a square ``sigma`` the identity,
+    anything else float64 zeros."""
+    if name == "arr_0":
+        return np.zeros(shape, dtype=np.uint8)
+    if name.startswith("sigma") and len(shape) == 2 and shape[0] == shape[1]:
+        return np.eye(shape[0])
+    return np.zeros(shape)
+
+
 def skip_reason(needs: str | None) -> str | None:
     if needs == "no-cuda" and torch.cuda.is_available():
         return "a CUDA device is present"
@@ -37,14 +48,17 @@ def test_bad_input(case, tmp_path, vae_checkpoint, capsys):
         pytest.skip(reason)
     pickled = tmp_path / "payload.safetensors"
     pickled.write_bytes(pickle.dumps(Payload()))
+    (tmp_path / "payload.pkl").write_bytes(pickle.dumps(Payload()))
 
     def expand(text: str) -> str:
         return text.replace("{tmp}", str(tmp_path)).replace("{checkpoint}", str(vae_checkpoint)) \
-            .replace("{pickle}", str(pickled))
+            .replace("{pickle}", str(pickled)).replace("{pickle_pkl}", str(tmp_path / "payload.pkl"))
 
     for name, content in case.get("files", {}).items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content, encoding="utf-8")
+    for name, arrays in case.get("npz", {}).items():
+        np.savez(tmp_path / name, **{key: array_of(key, shape) for key, shape in arrays.items()})
     for kind, arguments in case.get("data", {}).items():
         DATA_COPIES[kind](tmp_path / "data", **arguments)
     for name in case.get("dirs", []):

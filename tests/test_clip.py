@@ -204,7 +204,7 @@ def test_clip_score_refuses_what_it_cannot_score(tiny_weights):
     settings = {**CLIP_SCORE.defaults, "feature": "image"}
     with pytest.raises(MetricError, match="came without captions"):
         CLIP_SCORE.compute(MetricInputs(image_only, None, settings))
-    with pytest.raises(MetricError, match=r"unknown definition 'raw' \(known: torchmetrics, hessel\)"):
+    with pytest.raises(MetricError, match=r"unknown definition 'raw' \(known: torchmetrics, hessel, mlperf\)"):
         CLIP_SCORE.compute(MetricInputs(image_only, None, {**settings, "definition": "raw"}))
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
 
 import torch
+
+if TYPE_CHECKING:
+    from genbench.storage.statistics_files import Statistics
 
 
 class LazyImages(Protocol):
@@ -46,6 +49,12 @@ class ImageDataset:
     pixels_sha256: str | None = None
     #: The records this set was selected from (COCO image and caption ids), one per image, for export.
     selection: list[dict[str, Any]] | None = None
+    #: Published feature statistics read with the set (a reference batch's ``mu``/``sigma``), which Fréchet
+    #: distances in the same feature space read instead of the set's features.
+    statistics: tuple["Statistics", ...] = ()
+    #: The SHA-256 of the one file the set was read from, when that file is all it is (a reference batch or a
+    #: statistics file): then it is the set's reference identity.
+    file_sha256: str | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])

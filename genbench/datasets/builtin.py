@@ -9,10 +9,11 @@ from genbench.datasets.coco import COCO
 from genbench.datasets.digits import DIGITS
 from genbench.datasets.fashion_mnist import FASHION_MNIST
 from genbench.datasets.flowers102 import FLOWERS102
+from genbench.datasets.reference_file import REFERENCE_FILE
 from genbench.datasets.shapes import SHAPES_DATASET
 from genbench.registry.hookspecs import hookimpl
 
 
 @hookimpl
 def genbench_datasets():
-    return [DIGITS, SHAPES_DATASET, COCO, CAPTIONED_FOLDER, FASHION_MNIST, CIFAR10, FLOWERS102]
+    return [DIGITS, SHAPES_DATASET, COCO, CAPTIONED_FOLDER, FASHION_MNIST, CIFAR10, FLOWERS102, REFERENCE_FILE]

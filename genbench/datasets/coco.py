@@ -16,6 +16,11 @@ captions (sorted by caption id). The SHA-256 of the chosen ``image_id<TAB>captio
 that order) and the annotation file's SHA-256 are recorded and part of the reference identity;
 when the protocol pins ``selection_sha256``, it is checked. ``genbench reference --export-selection``
 writes the list.
+
+With ``caption_list`` (``genbench.datasets.caption_lists``: a shipped list's name, or a path pinned by
+``caption_list_sha256``), the selection is that list's rows in order instead, exactly as a paper or benchmark
+published them (``num_captions``, when not 0, must be its length); each row's image (and caption id, when the
+list gives one) must be in the annotation file.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from genbench.datasets.base import DataRequest, DatasetSpec, ImageDataset
+from genbench.datasets.caption_lists import read_caption_list
 from genbench.datasets.captioned import CaptionedFile, load_captioned_files, read_utf8
 from genbench.datasets.coco_schema import checked_image_files
 from genbench.datasets.decoding import DEFAULT_MAX_BAD_IMAGE_SHARE
@@ -90,6 +96,27 @@ def select_captions(annotations: dict[str, Any], count: int, seed: int) -> list[
     return selection
 
 
+def listed_captions(annotations: dict[str, Any], files: dict[int, str], options: dict[str, Any],
+                    where: Path) -> list[tuple[int, int, str]]:
+    """``(image_id, caption_id, caption)`` of a published caption list, each checked against the annotations
+    (``files``: their images); a row without a caption id gets -1."""
+    listed = read_caption_list(str(options["caption_list"]), options.get("caption_list_sha256"))
+    count = int(options.get("num_captions", 0))
+    if count and count != len(listed.rows):
+        raise DataError(f"caption list {listed.path} has {len(listed.rows)} captions, the protocol's num_captions is "
+                        f"{count}")
+    captions = {int(entry["id"]): int(entry["image_id"]) for entry in annotations["annotations"]}
+    selection = []
+    for row in listed.rows:
+        if row.image_id not in files:
+            raise DataError(f"caption list {listed.path}: image {row.image_id} is not in {where}")
+        if row.caption_id is not None and captions.get(row.caption_id) != row.image_id:
+            raise DataError(f"caption list {listed.path}: caption {row.caption_id} of image {row.image_id} is not in "
+                            f"{where}")
+        selection.append((row.image_id, -1 if row.caption_id is None else row.caption_id, row.caption))
+    return selection
+
+
 def selection_sha256(selection: list[tuple[int, int, str]]) -> str:
     """SHA-256 of the selected ``image_id<TAB>caption_id`` lines, in selection order (joined by newlines)."""
     lines = (f"{image_id}\t{caption_id}" for image_id, caption_id, _ in selection)
@@ -109,7 +136,9 @@ def load_coco(request: DataRequest) -> ImageDataset:
         raise DataError(f"{captions_file}: not valid JSON ({exc})") from None
     files = checked_image_files(annotations, captions_file)
     count = int(options.get("num_captions", 0))
-    if count > 0:
+    if options.get("caption_list"):
+        selection = listed_captions(annotations, files, options, captions_file)
+    elif count > 0:
         selection = select_captions(annotations, count, int(options.get("selection_seed", 0)))
     else:
         selection = [(int(a["image_id"]), int(a["id"]), str(a["caption"])) for a in annotations["annotations"]]
@@ -131,5 +160,5 @@ COCO = DatasetSpec(
     load=load_coco,
     splits=("train", "val"),
     settings={"year": 2014, "num_captions": 0, "selection_seed": 0, "selection_sha256": None,
-              "max_bad_image_share": DEFAULT_MAX_BAD_IMAGE_SHARE},
+              "max_bad_image_share": DEFAULT_MAX_BAD_IMAGE_SHARE, "caption_list": None, "caption_list_sha256": None},
 )

@@ -5,7 +5,8 @@ by the images' SHA-256 (a second comparison against the same folder reads them b
 torch-fidelity's own: ``frechet_inception_distance``, ``kernel_inception_distance_mean`` /
 ``_std``, ``inception_score_mean`` / ``_std`` (of the first folder), ``precision``, ``recall``,
 ``f_score`` (the first folder is the generated one). The metrics no torch-fidelity key names are
-keyed by their genbench name: ``fd_dinov2`` (DINOv2 ViT-L/14), ``cmmd`` (CLIP ViT-L-14-336),
+keyed by their genbench name: ``sfid`` (the ADM evaluator's, on the inception extractor's ``spatial``
+feature), ``fd_dinov2`` (DINOv2 ViT-L/14), ``cmmd`` (CLIP ViT-L-14-336),
 and ``density``, ``coverage``, ``vendi``, ``fid_infinity`` in Inception pool features (the
 space of ``prc``). With ``bootstrap`` rounds, every two-set metric gains ``<key>_ci_low`` and
 ``<key>_ci_high``: its 95 % bootstrap interval (``genbench.metrics.bootstrap``).
@@ -38,7 +39,8 @@ from genbench.trust.hashing import images_sha256
 
 #: The Inception pool features (the space of ``prc``) are where added metrics without their own extractor go.
 POOL = ("inception", "2048")
-METRICS = ("fid", "kid", "isc", "prc", *ADDABLE)
+METRICS = ("fid", "kid", "isc", "prc", *ADDABLE, "sfid")
+DEFAULT_METRICS = ("fid", "kid", "isc")
 #: Features are extracted in chunks of this many images, whatever the device: results never depend on it.
 CHUNK = 50
 
@@ -69,7 +71,7 @@ def _with_interval(out: dict[str, float], key: str, value: MetricValue) -> None:
 
 def compare_folders(options: CompareOptions) -> dict[str, float]:
     """torch-fidelity's metric keys and values for ``folder_a`` (generated) against ``folder_b`` (reference)."""
-    metrics = options.metrics
+    metrics = options.metrics or DEFAULT_METRICS
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
         raise GenbenchError(f"unknown metric '{unknown[0] if unknown else ''}' (choose from {', '.join(METRICS)})")
@@ -79,8 +81,9 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
     added = {key: ADDABLE[key] for key in metrics if key in ADDABLE}
     needs_pool = any(m in ("fid", "kid", "prc") for m in metrics) or any(a.extractor is None for a in added.values())
     tables = {a.extractor: a.table for a in added.values() if a.extractor is not None}
-    if needs_pool or "isc" in metrics:
-        features = (["2048"] if needs_pool else []) + (["logits_unbiased"] if "isc" in metrics else [])
+    if needs_pool or "isc" in metrics or "sfid" in metrics:
+        features = ((["2048"] if needs_pool else []) + (["logits_unbiased"] if "isc" in metrics else [])
+                    + (["spatial"] if "sfid" in metrics else []))
         tables[POOL[0]] = {"kind": "inception", "features": features}
     needs_reference = any(m != "isc" and m != "vendi" for m in metrics)
     # the cheap checks first: a missing, empty or unreadable folder is reported before any weights are needed
@@ -94,7 +97,7 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
     for name, table in sorted(tables.items()):
         settings = {k: v for k, v in table.items() if k != "kind"}
         extractor = registry.extractor(table["kind"]).build(settings, context)
-        cache_settings = table if name != POOL[0] else {"kind": "inception"}
+        cache_settings = table if name != POOL[0] or "sfid" in metrics else {"kind": "inception"}
         a.update(folder_features(images_a, name, extractor, cache_settings, cache_dir))
         if images_b is not None:
             b.update(folder_features(images_b, name, extractor, cache_settings, cache_dir))
@@ -115,6 +118,9 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
         _with_interval(out, KEY_METRIC_KID_MEAN, value)
     if "prc" in metrics:
         out.update(precision_recall(MetricInputs(a, b, {**PRC_DEFAULTS, "feature": POOL[1]})))
+    if "sfid" in metrics:
+        out["sfid"] = _compute(registry.metric("sfid"), a, b, "spatial",
+                               allow_singular_covariance=options.allow_singular_covariance).value
     for key, addition in added.items():
         spec = registry.metric(addition.metric)
         singular = ({"allow_singular_covariance": options.allow_singular_covariance}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from genbench.errors import MetricError
@@ -19,17 +20,21 @@ from genbench.registry import Registry
 
 def compute_metrics(protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
                     generated: dict[str, torch.Tensor], reference: dict[str, torch.Tensor], conditions: Conditions,
-                    num_classes: int | None) -> dict[str, Any]:
-    """The result's ``metrics`` section: every metric of ``protocol`` from features keyed ``extractor/feature``."""
+                    num_classes: int | None,
+                    statistics: dict[str, dict[str, np.ndarray]] | None = None) -> dict[str, Any]:
+    """The result's ``metrics`` section: every metric of ``protocol`` from features keyed ``extractor/feature``;
+    a metric keyed in ``statistics`` reads those published ``{"mu", "sigma"}`` instead of reference features."""
+    statistics = statistics or {}
     labels = torch.tensor(conditions.labels) if conditions.labels is not None else None
     groups = torch.tensor(caption_groups(conditions.captions)) if conditions.captions is not None else None
     out = {}
     for entry in protocol.metrics:
         spec = registry.metric(entry.metric)
         settings = settings_by_metric[entry.key]
+        published = statistics.get(entry.key)
         inputs = MetricInputs(select(generated, entry.extractor),
-                              select(reference, entry.extractor) if spec.needs_reference else None,
-                              settings, labels, num_classes, groups)
+                              select(reference, entry.extractor) if spec.needs_reference and published is None
+                              else None, settings, labels, num_classes, groups, published)
         try:
             value = compute_metric(spec, inputs)
         except MetricError as exc:

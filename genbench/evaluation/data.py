@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from genbench.datasets.base import DataRequest, ImageDataset
+from genbench.datasets.reference_file import NAME as REFERENCE_FILE
+from genbench.datasets.reference_file import PATH_OPTION
 from genbench.errors import DataError, PluginError
 from genbench.models.base import ImageFormat
 from genbench.protocols.protocol import Protocol
@@ -29,6 +31,19 @@ def load_split(protocol: Protocol, split: str, data_dir: Path | None, registry: 
     ImageFormat(data.image_size, data.channels).check(dataset.images, f"dataset '{data.dataset}' load()",
                                                       error=PluginError)
     return dataset
+
+
+def load_reference(protocol: Protocol, data_dir: Path | None, reference_file: Path | None,
+                   registry: Registry) -> ImageDataset:
+    """The protocol's reference split; with ``reference_file`` (``--reference-file``), that file read by the
+    ``reference-file`` data set instead, keeping the protocol's own settings for it when it names that data set."""
+    if reference_file is None:
+        return load_split(protocol, protocol.data.reference_split, data_dir, registry)
+    data = protocol.data
+    options = dict(data.options) if data.dataset == REFERENCE_FILE else {}
+    request = DataRequest(data.reference_split, data.image_size, data.channels, Path(data_dir) if data_dir else None,
+                          {**options, PATH_OPTION: str(reference_file)})
+    return registry.dataset(REFERENCE_FILE).load(request)
 
 
 def checked_reference_identity(protocol: Protocol, reference: ImageDataset, allow_mismatch: bool) -> dict[str, Any]:

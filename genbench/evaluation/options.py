@@ -105,6 +105,13 @@ class ProtocolOptions(EnvironmentOptions):
     allow_reference_mismatch: bool = option(
         False, "score against a reference set whose content identity differs from the protocol's pin (the result "
                "gets its own fingerprint and is never ranked with the standard one)")
+    reference_file: Path | None = option(
+        None, "the reference set from FILE instead of the protocol's reference split: an ADM reference batch, FID "
+              "statistics (.npz with mu, sigma: pytorch-fid, torch-fidelity, clean-fid, genbench --export-stats) or "
+              "EDM2's .pkl (read without unpickling); its SHA-256 is the reference identity", metavar="FILE")
+    drop_metrics: tuple[str, ...] = option((), "comma-separated metric keys of the protocol to leave out, e.g. kid "
+                                               "with a reference of statistics alone (the result gets its own "
+                                               "fingerprint)", parse=name_list, metavar="KEYS")
     quiet: bool = option(False, "no progress bars or status lines")
     command: list[str] | None = option(None, "the command line recorded in the result", cli=False)
 
@@ -121,6 +128,9 @@ class ScoreOptions(ProtocolOptions):
                                           "fingerprint)", parse=name_list)
     bootstrap: int = option(0, "95%% bootstrap interval of every two-set metric from B resamplings of the "
                                "features (default: the protocol's)", parse=int, metavar="B")
+    export_stats: Path | None = option(None, "also write the samples' feature statistics (mu/sigma of the protocol's "
+                                             "Fréchet distances, mu_s/sigma_s for sFID) as an .npz FILE, to compare "
+                                             "without sharing images", metavar="FILE")
 
 
 @dataclass(kw_only=True)
@@ -133,18 +143,25 @@ class ReferenceOptions(ProtocolOptions):
     export_selection: Path | None = option(None, "only write the reference set's selected records (COCO image and "
                                                  "caption ids) as a tab-separated FILE, for a paper to publish; no "
                                                  "features, no result", metavar="FILE")
+    export_stats: Path | None = option(None, "only write the reference statistics as an .npz FILE (mu/sigma of the "
+                                             "protocol's first Fréchet distance, mu_s/sigma_s for sFID, mu_NAME for "
+                                             "others; the file's own where the reference is one); no result",
+                                       metavar="FILE")
 
 
 @dataclass
 class CompareOptions(EnvironmentOptions):
     """``genbench compare``: metrics between two image folders, with torch-fidelity's key names (the two folders
-    may be given by position)."""
+    may be given by position), or Fréchet distances where either is a statistics file."""
 
-    folder_a: Path = option(help="generated images (IS is computed on these)", positional=True)
-    folder_b: Path = option(help="reference images", positional=True)
-    metrics: tuple[str, ...] = option(("fid", "kid", "isc"), "comma-separated, from fid, kid, isc, prc "
-                                      "(torch-fidelity's keys), fd_dinov2, cmmd, density, coverage, vendi, "
-                                      "fid_infinity (default: fid,kid,isc)", parse=name_list)
+    folder_a: Path = option(help="generated images (IS is computed on these), or a statistics file (.npz, .pkl)",
+                            positional=True)
+    folder_b: Path = option(help="reference images, or a statistics file (.npz with mu/sigma, ADM reference batch, "
+                                 "EDM2 .pkl)", positional=True)
+    metrics: tuple[str, ...] = option((), "comma-separated, from fid, kid, isc, prc (torch-fidelity's keys), "
+                                          "fd_dinov2, cmmd, density, coverage, vendi, fid_infinity, sfid (default: "
+                                          "fid,kid,isc; with a statistics file fid, and sfid where both sides have "
+                                          "mu_s/sigma_s)", parse=name_list)
     kid_subset_size: int = option(1000, "KID subset size (default: 1000)", parse=positive)
     kid_subsets: int = option(100, "number of KID subsets (default: 100)", parse=positive)
     isc_splits: int = option(10, "Inception Score splits (default: 10)", parse=positive)

@@ -4,7 +4,9 @@ A run asks each metric's ``MetricSpec.check`` with a ``MetricPlan`` (the protoco
 after ``--set`` overrides, the reference set's size, the width of the metric's feature rows and
 the caption groups), so "FID needs 2049 samples" is said before anything trains or samples (for
 ``genbench score``: before any feature is extracted). The feature widths come from each
-extractor's answer on two blank images of the protocol's format.
+extractor's answer on two blank images of the protocol's format. A metric that reads the reference's
+published statistics (``genbench.evaluation.reference_plan``) has no reference count to check; its
+statistics must have the width of its feature instead.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from genbench.metrics.bootstrap import check_bootstrap
 from genbench.protocols.conditions import Conditions, caption_groups
 from genbench.protocols.protocol import Protocol
 from genbench.registry import Registry
+from genbench.storage.statistics_files import Statistics
 
 
 def feature_widths(protocol: Protocol, extractors: dict[str, FeatureExtractor]) -> dict[tuple[str, str], int]:
@@ -35,14 +38,24 @@ def feature_widths(protocol: Protocol, extractors: dict[str, FeatureExtractor]) 
             for feature, rows in extractor.extract(blank, captions).items()}
 
 
+def _check_statistics_width(entry_key: str, feature: str, width: int, statistics: Statistics) -> None:
+    if statistics.mu.shape != (width,):
+        raise MetricError(f"the reference statistics {statistics.name} ({statistics.space.label()}) have "
+                          f"{statistics.mu.shape[0]} values, feature '{feature}' has {width}: statistics of "
+                          f"another feature space")
+
+
 def check_metric_requirements(protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
                               extractors: dict[str, FeatureExtractor], num_reference: int, conditions: Conditions,
-                              num_generated: int | None = None, halves: int | None = None) -> None:
-    """Every metric's ``check`` against the planned run; the first failure is a ``MetricError`` naming the metric.
+                              statistics: dict[str, Statistics] | None = None, num_generated: int | None = None,
+                              halves: int | None = None) -> None:
+    """Every metric's ``check`` against the planned run, and the width of the published statistics a metric reads
+    (``statistics``, by metric key); the first failure is a ``MetricError`` naming the metric.
 
     ``num_generated`` defaults to the protocol's sample count; ``halves`` is the reference row's case, where the
     two-set metrics compare two halves of that many images each.
     """
+    statistics = statistics or {}
     specs = {entry.key: registry.metric(entry.metric) for entry in protocol.metrics}
     for entry in protocol.metrics:
         try:
@@ -50,23 +63,23 @@ def check_metric_requirements(protocol: Protocol, registry: Registry, settings_b
         except MetricError as exc:
             raise MetricError(f"protocol '{protocol.name}', metric '{entry.key}': {exc} (checked before any work)") \
                 from None
-    if not any(spec.check for spec in specs.values()):
+    if not statistics and not any(spec.check for spec in specs.values()):
         return
     widths = feature_widths(protocol, extractors)
     groups = torch.tensor(caption_groups(conditions.captions)) if conditions.captions is not None else None
     for entry in protocol.metrics:
-        spec = specs[entry.key]
-        if spec.check is None:
-            continue
+        spec, published = specs[entry.key], statistics.get(entry.key)
+        width = widths.get((entry.extractor, entry.feature), 0)
         generated = num_generated or protocol.sampling.num_samples
+        reference = num_reference if spec.needs_reference and published is None else None
         if spec.needs_reference and halves is not None:
             generated, reference = halves, halves
-        else:
-            reference = num_reference if spec.needs_reference else None
-        plan = MetricPlan(generated, reference, widths.get((entry.extractor, entry.feature), 0),
-                          settings_by_metric[entry.key], groups)
+        plan = MetricPlan(generated, reference, width, settings_by_metric[entry.key], groups)
         try:
-            spec.check(plan)
+            if published is not None:
+                _check_statistics_width(entry.key, entry.feature, width, published)
+            if spec.check is not None:
+                spec.check(plan)
         except MetricError as exc:
             raise MetricError(f"protocol '{protocol.name}', metric '{entry.key}': {exc} "
                               f"(checked before any work)") from None

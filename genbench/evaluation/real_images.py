@@ -21,12 +21,13 @@ from genbench import __version__
 from genbench.datasets.base import ImageDataset
 from genbench.errors import DataError, status_line
 from genbench.evaluation.compute import compute_metrics
-from genbench.evaluation.data import checked_reference_identity, load_split
+from genbench.evaluation.data import checked_reference_identity, load_reference
 from genbench.evaluation.device import use_threads
 from genbench.evaluation.options import ReferenceOptions
 from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.record import images_without_a_model
 from genbench.evaluation.session import open_evaluation, protocol_for
+from genbench.evaluation.statistics_export import collect_statistics, export_statistics, statistics_entries
 from genbench.protocols.conditions import Conditions
 from genbench.protocols.protocol import Protocol
 from genbench.registry import get_registry
@@ -45,18 +46,18 @@ def split_halves(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return order[:half].sort().values, order[half:2 * half].sort().values
 
 
-def load_reference(options: ReferenceOptions) -> tuple[Protocol, ImageDataset, dict[str, Any]]:
+def reference_set(options: ReferenceOptions) -> tuple[Protocol, ImageDataset, dict[str, Any]]:
     """The protocol, its reference set and the set's identity (checked against the pin), without extractors."""
     use_threads(options.threads)
     registry = get_registry()
     protocol = protocol_for(options, registry)
-    reference = load_split(protocol, protocol.data.reference_split, options.data_dir, registry)
+    reference = load_reference(protocol, options.data_dir, options.reference_file, registry)
     return protocol, reference, checked_reference_identity(protocol, reference, options.allow_reference_mismatch)
 
 
 def print_identity(options: ReferenceOptions) -> str:
     """The reference set's identity as lines: the SHA-256 a protocol pins, then each part it is made of."""
-    protocol, reference, identity = load_reference(options)
+    protocol, reference, identity = reference_set(options)
     lines = [f"protocol {protocol.name}: {protocol.data.dataset}/{protocol.data.reference_split}, "
              f"{len(reference)} images",
              f"reference_sha256 = \"{identity['sha256']}\"   # pin it under [data]",
@@ -67,7 +68,7 @@ def print_identity(options: ReferenceOptions) -> str:
 
 def export_selection(options: ReferenceOptions, path: Path) -> int:
     """Write the reference set's selected records (one row per image, tab-separated, with a header); returns the count."""
-    protocol, reference, _ = load_reference(options)
+    protocol, reference, _ = reference_set(options)
     if not reference.selection:
         raise DataError(f"protocol '{protocol.name}': data set '{protocol.data.dataset}' selects no records to "
                         f"export (only caption selections, such as COCO's, can be exported)")
@@ -80,6 +81,22 @@ def export_selection(options: ReferenceOptions, path: Path) -> int:
     return len(reference.selection)
 
 
+def export_reference_statistics(options: ReferenceOptions) -> str:
+    """Write the protocol's reference statistics to ``options.export_stats`` (``genbench.evaluation.
+    statistics_export``); returns the summary line."""
+    use_threads(options.threads)
+    log, registry = status_line(options.quiet), get_registry()
+    protocol = protocol_for(options, registry)
+    evaluation = open_evaluation(protocol, options, registry, log)
+    published = evaluation.plan.statistics
+    needed = {entry.extractor for entry in statistics_entries(protocol, registry).values() if entry.key not in published}
+    features, _ = evaluation.reference_features({name: evaluation.extractors[name] for name in sorted(needed)})
+    statistics = collect_statistics(protocol, registry, evaluation.extractors, features, published)
+    return export_statistics(options.export_stats, statistics, {
+        "protocol": protocol.name, "fingerprint": evaluation.fingerprint, "side": "reference",
+        "reference_sha256": evaluation.reference_identity["sha256"], "num_images": len(evaluation.reference)})
+
+
 def reference_row(options: ReferenceOptions) -> dict[str, Any]:
     """Compute and write the reference row of ``options.protocol``; returns the record."""
     started, clock = utc_now(), time.perf_counter()
@@ -90,10 +107,14 @@ def reference_row(options: ReferenceOptions) -> dict[str, Any]:
     seed = check_run_seed(protocol.sampling.seed if options.seed is None else options.seed)
     evaluation = open_evaluation(protocol, options, registry, log)
     reference = evaluation.reference
+    if len(reference) < 4:
+        raise DataError(f"protocol '{protocol.name}': the reference row compares two halves of the reference images, "
+                        f"and the reference has {len(reference)} ({reference.info.get('file', 'its data set')}"
+                        f"{' holds statistics only' if reference.statistics else ''})")
     check_metric_requirements(protocol, registry, evaluation.metric_settings, evaluation.extractors, len(reference),
                               Conditions(captions=reference.captions), num_generated=len(reference),
                               halves=len(reference) // 2)
-    features, hits = evaluation.reference_features()
+    features, hits = evaluation.reference_features(evaluation.extractors)  # every metric reads features here
     first, second = split_halves(len(reference), seed)
 
     def subset(index: torch.Tensor) -> tuple[dict[str, torch.Tensor], Conditions]:

@@ -17,10 +17,13 @@ from genbench.trust.provenance import environment
 
 
 def reference_section(protocol: Protocol, reference: ImageDataset, identity: dict[str, Any],
-                      cache_hits: dict[str, bool]) -> dict[str, Any]:
-    """The result's ``reference`` section: split, size, content identity, cache use and what loading found."""
+                      cache_hits: dict[str, bool], statistics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The result's ``reference`` section: split, size, content identity, cache use, the published statistics
+    metrics read instead of features (``statistics``, by metric key, when any) and what loading found."""
     section = {"split": protocol.data.reference_split, "num_images": len(reference),
                "sha256": identity["sha256"], "identity": identity["parts"], "cache_hits": cache_hits}
+    if statistics:
+        section["statistics"] = statistics
     if identity.get("mismatch"):
         section["mismatch"] = identity["mismatch"]
     return {**section, "data_info": reference.info} if reference.info else section

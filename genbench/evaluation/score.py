@@ -19,6 +19,7 @@ from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.record import images_without_a_model
 from genbench.evaluation.samples import fit_to_protocol, load_captions, load_samples
 from genbench.evaluation.session import open_evaluation, protocol_for
+from genbench.evaluation.statistics_export import collect_statistics, export_statistics, statistics_entries
 from genbench.extractors.feature_pass import extract_features
 from genbench.protocols.additions import add_metrics
 from genbench.protocols.conditions import Conditions, plan_conditions
@@ -39,6 +40,8 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
     started, clock = utc_now(), time.perf_counter()
     log, registry = status_line(options.quiet), get_registry()
     protocol = add_metrics(protocol_for(options, registry), registry.metric, options.metrics, options.bootstrap)
+    if options.export_stats is not None:
+        statistics_entries(protocol, registry)  # a protocol without a Fréchet distance is refused before any work
     results_dir = ensure_writable(options.results_dir)
     images, conversion = fit_to_protocol(load_samples(options.samples), protocol, options.samples)
     if conversion:
@@ -53,11 +56,16 @@ def score_samples(options: ScoreOptions) -> dict[str, Any]:
     else:
         conditions = plan_conditions(protocol, evaluation.reference)
     check_metric_requirements(protocol, registry, evaluation.metric_settings, evaluation.extractors,
-                              len(evaluation.reference), conditions)
+                              len(evaluation.reference), conditions, evaluation.plan.statistics)
     log(f"extracting features of {len(images)} samples from {options.samples}")
     generated = extract_features(evaluation.extractors, images, conditions.captions,
                                  protocol.sampling.feature_batch_size)
     metrics, reference_section = evaluation.score(generated, conditions)
+    if options.export_stats is not None:
+        log(export_statistics(options.export_stats, collect_statistics(protocol, registry, evaluation.extractors,
+                                                                       generated, {}),
+                              {"protocol": protocol.name, "fingerprint": evaluation.fingerprint, "side": "generated",
+                               "samples_sha256": images_sha256(images), "num_images": len(images)}))
     run_id = new_run_id(protocol.name, EXTERNAL)
     artifacts = {"grid": f"{run_id}.grid.png", "samples_dir": None}
     record = evaluation.record(

@@ -19,13 +19,15 @@ from genbench.datasets.base import ImageDataset
 from genbench.errors import ProtocolError
 from genbench.evaluation.compute import compute_metrics
 from genbench.evaluation.conversion import Conversion
-from genbench.evaluation.data import checked_reference_identity, data_identity, load_split
+from genbench.evaluation.data import checked_reference_identity, data_identity, load_reference
 from genbench.evaluation.device import resolve_device
 from genbench.evaluation.options import ProtocolOptions
 from genbench.evaluation.record import reference_section, result_record
+from genbench.evaluation.reference_plan import ReferencePlan, plan_reference
 from genbench.evaluation.settings import metric_settings
 from genbench.extractors.base import ExtractorContext, FeatureExtractor
 from genbench.extractors.feature_cache import cached_features
+from genbench.protocols.additions import drop_metrics
 from genbench.protocols.conditions import Conditions
 from genbench.protocols.overrides import override_protocol, split_settings
 from genbench.protocols.protocol import Protocol
@@ -40,7 +42,7 @@ ReferenceFeatures = tuple[dict[str, torch.Tensor], dict[str, bool]]
 @dataclass
 class Evaluation:
     """A protocol ready to score samples: device, metric settings, built extractors, the reference set with
-    its content identity, and the fingerprint that covers all of them."""
+    its content identity, the plan of what each metric reads of it, and the fingerprint that covers all of them."""
 
     protocol: Protocol
     registry: Registry
@@ -51,6 +53,7 @@ class Evaluation:
     reference: ImageDataset
     reference_identity: dict[str, Any]
     fingerprint: str
+    plan: ReferencePlan
 
     @property
     def reference_cache_identity(self) -> dict[str, Any]:
@@ -62,24 +65,32 @@ class Evaluation:
         """This evaluation for images the harness converts: a lossy conversion changes the fingerprint."""
         return dataclasses.replace(self, fingerprint=conversion.fingerprint(self.fingerprint))
 
-    def reference_features(self) -> ReferenceFeatures:
-        """The reference set's features from every extractor, read from or written to the feature cache."""
+    @property
+    def reference_extractors(self) -> dict[str, FeatureExtractor]:
+        """The extractors some metric needs the reference images' features of (``ReferencePlan.extractors``)."""
+        return {name: self.extractors[name] for name in self.plan.extractors}
+
+    def reference_features(self, extractors: dict[str, FeatureExtractor] | None = None) -> ReferenceFeatures:
+        """The reference set's features from ``extractors`` (default: the planned ones), read from or written to
+        the feature cache."""
         protocol = self.protocol
-        return cached_features(self.reference, self.reference_cache_identity, self.extractors, protocol.extractors,
+        chosen = self.reference_extractors if extractors is None else extractors
+        return cached_features(self.reference, self.reference_cache_identity, chosen, protocol.extractors,
                                protocol.sampling.feature_batch_size, self.context.cache_dir)
 
     def score(self, generated: dict[str, torch.Tensor], conditions: Conditions,
               reference: ReferenceFeatures | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The protocol's metrics of ``generated`` features against the reference features, and the result's
-        ``reference`` section."""
+        """The protocol's metrics of ``generated`` features against the reference features (or, where the plan says
+        so, its published statistics), and the result's ``reference`` section."""
         features, hits = reference or self.reference_features()
         metrics = compute_metrics(self.protocol, self.registry, self.metric_settings, generated, features,
-                                  conditions, self.reference.num_classes)
+                                  conditions, self.reference.num_classes, self.plan.metric_statistics())
         return metrics, self.reference_section(hits)
 
     def reference_section(self, cache_hits: dict[str, bool]) -> dict[str, Any]:
         """The result's ``reference`` section (``genbench.evaluation.record.reference_section``)."""
-        return reference_section(self.protocol, self.reference, self.reference_identity, cache_hits)
+        return reference_section(self.protocol, self.reference, self.reference_identity, cache_hits,
+                                 self.plan.describe())
 
     def record(self, run_id: str, reference: dict[str, Any], metrics: dict[str, Any], started: str, clock: float,
                command: list[str] | None, **sections: Any) -> dict[str, Any]:
@@ -112,19 +123,22 @@ def open_evaluation(protocol: Protocol, options: ProtocolOptions, registry: Regi
     context = ExtractorContext(device, options.weights_dir, options.trust_weights, cache_dir, data_dir,
                                lambda name, request: registry.dataset(name).load(request))
     extractors = build_extractors(protocol, registry, context)
-    reference = load_split(protocol, protocol.data.reference_split, data_dir, registry)
+    reference = load_reference(protocol, data_dir, options.reference_file, registry)
     identity = checked_reference_identity(protocol, reference, options.allow_reference_mismatch)
     if identity.get("mismatch"):
         log(f"reference data differs from the protocol's pin ({identity['mismatch']['expected'][:16]}...): "
             f"scored under its own fingerprint, never ranked with the standard one")
     fingerprint = protocol.fingerprint({n: e.identity for n, e in extractors.items()}, identity["sha256"])
-    return Evaluation(protocol, registry, device, context, settings, extractors, reference, identity, fingerprint)
+    plan = plan_reference(protocol, registry, extractors, reference)
+    return Evaluation(protocol, registry, device, context, settings, extractors, reference, identity, fingerprint,
+                      plan)
 
 
 def protocol_for(options: ProtocolOptions, registry: Registry) -> Protocol:
-    """The protocol named by ``options`` with its ``--set protocol.*`` overrides; other keys are refused."""
+    """The protocol named by ``options`` with its ``--set protocol.*`` overrides and without its
+    ``--drop-metrics``; other ``--set`` keys are refused."""
     model, recipe, overrides = split_settings(options.settings)
     if model or recipe:
         key = next(iter(model or {f"train.{k}": v for k, v in recipe.items()}))
         raise ProtocolError(f"--set {key}: only protocol.* overrides apply here (there is no model to set)")
-    return override_protocol(registry.protocol(options.protocol), overrides)
+    return drop_metrics(override_protocol(registry.protocol(options.protocol), overrides), options.drop_metrics)

@@ -20,8 +20,10 @@ from genbench.leaderboard import formatting
 from genbench.leaderboard.grouping import ProtocolGroup, is_reported, unranked_reason
 from genbench.storage.results import flatten
 
-#: Metric kinds in the order a reader expects them; other kinds follow by key.
-METRIC_KIND_ORDER = ("fid", "fd", "fid_infinity", "kid", "cmmd", "isc", "precision", "recall", "density", "coverage",
+#: Metric kinds in the order a reader expects them; other kinds follow by key. The ADM evaluator's five numbers
+#: come first, in the column order of the papers that report them (FID, sFID, IS, Prec., Rec.).
+METRIC_KIND_ORDER = ("adm_fid", "sfid", "adm_isc", "adm_precision", "adm_recall",
+                     "fid", "fd", "fid_infinity", "kid", "cmmd", "isc", "precision", "recall", "density", "coverage",
                      "clip_score", "classifier_confidence", "caption_diversity", "vendi")
 
 

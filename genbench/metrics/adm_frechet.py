@@ -19,9 +19,9 @@ import numpy as np
 import scipy.linalg
 
 from genbench.errors import MetricError
-from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
+from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
 from genbench.metrics.blas import one_blas_thread
-from genbench.metrics.fidelity import check_covariance, pair
+from genbench.metrics.fidelity import check_covariance, gaussians
 from genbench.metrics.frechet_distance import trace_sqrt_product
 
 #: The evaluator's ``frechet_distance(other, eps=1e-6)``.
@@ -65,14 +65,10 @@ def evaluator_frechet_distance(metric: str, stat_1: dict[str, np.ndarray], stat_
 
 
 def adm_frechet_from_inputs(metric: str, inputs: MetricInputs) -> MetricValue:
-    """The evaluator's Fréchet distance between Gaussian fits of generated and reference features."""
-    from torch_fidelity.metric_fid import fid_features_to_statistics
-
-    generated, reference = pair(metric, inputs)
-    check_covariance(metric, MetricPlan.of(inputs))
+    """The evaluator's Fréchet distance between Gaussian fits of generated and reference features (or the
+    reference's published statistics, as the evaluator reads a batch's ``mu``/``sigma`` when it has them)."""
     with one_blas_thread():
-        value, fallback = evaluator_frechet_distance(metric, fid_features_to_statistics(generated),
-                                                     fid_features_to_statistics(reference), inputs.settings["eps"])
+        value, fallback = evaluator_frechet_distance(metric, *gaussians(metric, inputs), inputs.settings["eps"])
     return MetricValue(value=max(value, 0.0), extras={"epsilon_fallback": fallback})  # below 0 is round-off
 
 
@@ -87,6 +83,7 @@ ADM_FID = MetricSpec(
     higher_is_better=False,
     needs_reference=True,
     defaults=ADM_FRECHET_DEFAULTS,
+    statistics=True,
 )
 SFID = MetricSpec(
     name="sfid",
@@ -98,4 +95,5 @@ SFID = MetricSpec(
     higher_is_better=False,
     needs_reference=True,
     defaults=ADM_FRECHET_DEFAULTS,
+    statistics=True,
 )

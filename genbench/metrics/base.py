@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 
@@ -20,6 +21,9 @@ class MetricInputs:
     num_classes: int | None = None
     #: Per-image caption group (images with equal captions share one id), for text-to-image runs.
     groups: torch.Tensor | None = None
+    #: The reference set's published ``{"mu", "sigma"}`` (float64) in the metric's feature space, given instead
+    #: of ``reference`` to a metric whose spec has ``statistics``.
+    reference_statistics: dict[str, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class MetricPlan:
     """
 
     num_generated: int
-    #: Reference rows the metric compares against (None when it reads no reference).
+    #: Reference rows the metric compares against (None when it reads no reference, or published statistics).
     num_reference: int | None
     #: Width of the metric's feature rows.
     feature_dim: int
@@ -78,6 +82,10 @@ class MetricSpec:
     #: Raises ``MetricError`` when the metric cannot be computed from what the plan describes (too few
     #: samples for a covariance, a KID subset larger than a set); the runner calls it before training.
     check: Callable[[MetricPlan], None] | None = None
+    #: Whether the reference side may be given as published statistics (``MetricInputs.reference_statistics``:
+    #: a mean and a covariance) instead of features: true of the Fréchet distances, false of every metric that
+    #: needs the reference rows themselves (KID, precision and recall, density and coverage).
+    statistics: bool = False
     #: The values the metric can take (None: unbounded on that side); a value outside is never recorded or shown.
     value_range: tuple[float | None, float | None] = (None, None)
 

@@ -23,6 +23,11 @@ from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
 BOOTSTRAP_DEFAULTS = {"bootstrap": 0, "bootstrap_seed": 0, "bootstrap_level": 0.95}
 METHOD = ("bootstrap spread centred on the full-sample value: generated and reference features resampled with "
           "replacement, interval = value + (percentiles of the rounds - their mean)")
+#: The method when the reference side is published statistics: only the generated features can be resampled.
+METHOD_FIXED_REFERENCE = ("bootstrap spread centred on the full-sample value: generated features resampled with "
+                          "replacement against the reference's published statistics, held fixed (the interval "
+                          "leaves out the reference's own sampling error), interval = value + (percentiles of the "
+                          "rounds - their mean)")
 
 
 def metric_setting_names(spec: MetricSpec) -> list[str]:
@@ -54,22 +59,24 @@ def bootstrap_interval(spec: MetricSpec, inputs: MetricInputs, value: float) -> 
                           f"got {rounds} and {level}")
     generator = torch.Generator().manual_seed(int(settings["bootstrap_seed"]))
     n_generated = len(next(iter(inputs.generated.values())))
-    n_reference = len(next(iter(inputs.reference.values())))
+    fixed = inputs.reference is None  # published statistics: nothing to resample on that side
+    n_reference = 0 if fixed else len(next(iter(inputs.reference.values())))
     values = []
     for _ in range(rounds):
         g = torch.randint(n_generated, (n_generated,), generator=generator)
-        r = torch.randint(n_reference, (n_reference,), generator=generator)
+        reference = None if fixed else _resampled(inputs.reference,
+                                                  torch.randint(n_reference, (n_reference,), generator=generator))
         resampled = MetricInputs(
-            _resampled(inputs.generated, g), _resampled(inputs.reference, r), settings,
+            _resampled(inputs.generated, g), reference, settings,
             inputs.labels[g] if inputs.labels is not None else None, inputs.num_classes,
-            inputs.groups[g] if inputs.groups is not None else None)
+            inputs.groups[g] if inputs.groups is not None else None, inputs.reference_statistics)
         values.append(spec.compute(resampled).value)
     tail = 100 * (1 - level) / 2
     rounds_values = np.asarray(values, dtype=np.float64)
     low, high = np.percentile(rounds_values, [tail, 100 - tail]) - rounds_values.mean() + value
     return {"low": float(low), "high": float(high), "level": level, "rounds": rounds,
             "seed": int(settings["bootstrap_seed"]), "std": float(np.std(rounds_values)),
-            "bias": float(rounds_values.mean() - value), "method": METHOD}
+            "bias": float(rounds_values.mean() - value), "method": METHOD_FIXED_REFERENCE if fixed else METHOD}
 
 
 def compute_metric(spec: MetricSpec, inputs: MetricInputs) -> MetricValue:

@@ -1,8 +1,10 @@
 """CLIP score: how well each image matches the caption it was generated from, in CLIP space.
 
 ``w · max(cos(image_i, text_i), 0)`` averaged over images, with ``w = 100`` in the torchmetrics
-convention and ``w = 2.5`` in Hessel et al. (2021); the result names which. The cosine comes
-from the ``clip`` extractor's unit-norm open_clip embeddings, renormalised in float64.
+convention and ``w = 2.5`` in Hessel et al. (2021); ``mlperf`` is MLPerf Inference's text-to-image
+accuracy check (``tools/clip/clip_encoder.py``, ``accuracy_coco.py``): ``100 · cos`` with no clamp at 0.
+The result names which. The cosine comes from the ``clip`` extractor's unit-norm open_clip embeddings,
+renormalised in float64.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from genbench.errors import MetricError
 from genbench.metrics.base import MetricInputs, MetricSpec, MetricValue
 from genbench.metrics.checks import enough_samples, finite_features
 
-#: Definition name -> (weight w, how the result describes it).
+#: Definition name -> (weight w, lowest cosine counted, how the result describes it).
 DEFINITIONS = {
-    "torchmetrics": (100.0, "100·max(cos, 0) (torchmetrics CLIPScore convention)"),
-    "hessel": (2.5, "2.5·max(cos, 0) (Hessel et al. 2021, CLIPScore)"),
+    "torchmetrics": (100.0, 0.0, "100·max(cos, 0) (torchmetrics CLIPScore convention)"),
+    "hessel": (2.5, 0.0, "2.5·max(cos, 0) (Hessel et al. 2021, CLIPScore)"),
+    "mlperf": (100.0, None, "100·cos, no clamp (MLPerf Inference text-to-image accuracy check)"),
 }
 
 
@@ -36,9 +39,9 @@ def clip_score_from_inputs(inputs: MetricInputs) -> MetricValue:
     image = finite_features("clip_score", "image", inputs.generated[settings["feature"]])
     text = finite_features("clip_score", "caption", inputs.generated[settings["text_feature"]])
     enough_samples("clip_score", "generated", len(image), 1, "a mean needs one sample")
-    weight, described = DEFINITIONS[definition]
+    weight, floor, described = DEFINITIONS[definition]
     cosine = clip_cosines(image, text)
-    scores = weight * cosine.clamp(min=0)
+    scores = weight * (cosine if floor is None else cosine.clamp(min=floor))
     truncated = inputs.generated.get("caption_truncated")
     return MetricValue(
         value=float(scores.mean()),

@@ -11,6 +11,7 @@ KID's subsets are computed several at a time by torch-fidelity's ``kernel_mmd``
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from genbench.errors import MetricError
@@ -31,13 +32,16 @@ def pair(metric: str, inputs: MetricInputs):
 
 
 def check_covariance(metric: str, plan: MetricPlan) -> None:
-    """Two samples per set at least; more than the feature dimension unless a singular covariance is allowed."""
+    """Two samples per set at least; more than the feature dimension unless a singular covariance is allowed (a
+    reference given as published statistics, ``num_reference`` None, brings its covariance with it)."""
+    sets = [("generated", plan.num_generated)] + ([("reference", plan.num_reference)]
+                                                  if plan.num_reference is not None else [])
     if not plan.settings.get("allow_singular_covariance", False):
         why = f"a full-rank covariance of {plan.feature_dim}-d features needs more samples than dimensions"
-        enough_samples(metric, "generated", plan.num_generated, plan.feature_dim + 1, why)
-        enough_samples(metric, "reference", plan.num_reference, plan.feature_dim + 1, why)
-    enough_samples(metric, "generated", plan.num_generated, 2, "a covariance needs two samples")
-    enough_samples(metric, "reference", plan.num_reference, 2, "a covariance needs two samples")
+        for name, count in sets:
+            enough_samples(metric, name, count, plan.feature_dim + 1, why)
+    for name, count in sets:
+        enough_samples(metric, name, count, 2, "a covariance needs two samples")
 
 
 def check_fid(plan: MetricPlan) -> None:
@@ -74,16 +78,29 @@ def check_prc(plan: MetricPlan) -> None:
 _reference_statistics: LastResult[dict] = LastResult()
 
 
-def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
-    """Fréchet distance between Gaussian fits of generated and reference features."""
+def gaussians(metric: str, inputs: MetricInputs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Float64 ``{"mu", "sigma"}`` of the generated features (torch-fidelity's ``fid_features_to_statistics``) and
+    of the reference: its published statistics when the inputs carry them, else the same fit of its features."""
     from torch_fidelity.metric_fid import fid_features_to_statistics
 
-    generated, reference = pair("fid", inputs)
-    check_fid(MetricPlan.of(inputs))
+    feature = inputs.settings["feature"]
+    published = inputs.reference_statistics
+    generated = finite_features(metric, "generated", inputs.generated[feature])
+    reference = finite_features(metric, "reference", inputs.reference[feature]) if published is None else None
+    check_covariance(metric, MetricPlan.of(inputs))
+    if published is not None and published["mu"].shape != (generated.shape[1],):
+        raise MetricError(f"{metric}: the reference statistics have {published['mu'].shape[0]} values per mean, the "
+                          f"generated '{feature}' features {generated.shape[1]} (statistics of another feature space)")
+    if published is None:
+        published = _reference_statistics.get([inputs.reference[feature]], None,
+                                              lambda: fid_features_to_statistics(reference))
+    return fid_features_to_statistics(generated), published
+
+
+def fid_from_inputs(inputs: MetricInputs) -> MetricValue:
+    """Fréchet distance between Gaussian fits of generated and reference features (or published statistics)."""
     with one_blas_thread():
-        reference_statistics = _reference_statistics.get(
-            [inputs.reference[inputs.settings["feature"]]], None, lambda: fid_features_to_statistics(reference))
-        return MetricValue(value=frechet_distance(fid_features_to_statistics(generated), reference_statistics))
+        return MetricValue(value=frechet_distance(*gaussians("fid", inputs)))
 
 
 def kid_from_inputs(inputs: MetricInputs) -> MetricValue:
@@ -155,6 +172,7 @@ FID = MetricSpec(
     higher_is_better=False,
     needs_reference=True,
     defaults={"allow_singular_covariance": False},
+    statistics=True,
 )
 KID = MetricSpec(
     name="kid",

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from genbench.metrics.base import MetricInputs, MetricPlan, MetricSpec, MetricValue
-from genbench.metrics.checks import enough_samples
-from genbench.metrics.fidelity import check_covariance, fid_from_inputs, pair
+from genbench.metrics.checks import enough_samples, finite_features
+from genbench.metrics.fidelity import check_covariance, fid_from_inputs
 
 
 def subset_sizes(total: int, min_fraction: float, points: int) -> list[int]:
@@ -35,16 +35,20 @@ def check_fid_infinity(plan: MetricPlan) -> None:
 
 
 def fid_infinity_from_inputs(inputs: MetricInputs) -> MetricValue:
-    generated, reference = pair("fid_infinity", inputs)
+    """FD of random subsets against the whole reference set (its features or published statistics), extrapolated."""
     settings = inputs.settings
+    feature = settings["feature"]
+    generated = finite_features("fid_infinity", "generated", inputs.generated[feature])
+    reference = (None if inputs.reference is None
+                 else {feature: finite_features("fid_infinity", "reference", inputs.reference[feature])})
     check_fid_infinity(MetricPlan.of(inputs))
     sizes = subset_sizes(len(generated), float(settings["min_fraction"]), int(settings["points"]))
     generator = torch.Generator().manual_seed(int(settings["rng_seed"]))
     distances = []
-    feature = settings["feature"]
     for size in sizes:
         chosen = torch.randperm(len(generated), generator=generator)[:size]
-        subset = MetricInputs({feature: generated[chosen]}, {feature: reference}, settings)
+        subset = MetricInputs({feature: generated[chosen]}, reference, settings,
+                              reference_statistics=inputs.reference_statistics)
         distances.append(fid_from_inputs(subset).value)
     slope, intercept = np.polyfit(1.0 / np.asarray(sizes, dtype=np.float64), np.asarray(distances), 1)
     return MetricValue(value=float(intercept), extras={
@@ -61,6 +65,7 @@ FD = MetricSpec(
     needs_reference=True,
     defaults={"allow_singular_covariance": False},
     check=functools.partial(check_covariance, "fd"),
+    statistics=True,
 )
 FID_INFINITY = MetricSpec(
     name="fid_infinity",
@@ -70,4 +75,5 @@ FID_INFINITY = MetricSpec(
     needs_reference=True,
     defaults={"points": 15, "min_fraction": 0.1, "rng_seed": 0, "allow_singular_covariance": False},
     check=check_fid_infinity,
+    statistics=True,
 )

@@ -1,5 +1,6 @@
 """Metrics a user may add to a protocol (``genbench score --metrics ... --bootstrap B``) or ask of two folders
-(``genbench compare``): one table, ``ADDABLE``, says what each is computed by and in which features.
+(``genbench compare``): one table, ``ADDABLE``, says what each is computed by and in which features; and the
+metrics a user may leave out (``--drop-metrics``: those a reference of statistics alone cannot give).
 
 ``fd_dinov2`` and ``cmmd`` bring their own extractors (DINOv2 ViT-L/14, CLIP ViT-L-14-336);
 ``density``, ``coverage``, ``vendi`` and ``fid_infinity`` are computed in the protocol's own
@@ -55,6 +56,25 @@ def protocol_feature_space(protocol: Protocol, metric: Callable[[str], MetricSpe
         raise ProtocolError(f"protocol '{protocol.name}' has no two-set metric whose features the added "
                             f"metrics could use")
     return chosen.extractor, chosen.feature
+
+
+def drop_metrics(protocol: Protocol, keys: tuple[str, ...]) -> Protocol:
+    """``protocol`` without the metrics ``keys`` names, and without the extractors no remaining metric reads (a new
+    definition: its own fingerprint)."""
+    if not keys:
+        return protocol
+    have = [entry.key for entry in protocol.metrics]
+    unknown = [key for key in keys if key not in have]
+    if unknown:
+        raise ProtocolError(f"--drop-metrics: protocol '{protocol.name}' has no metric '{unknown[0]}' "
+                            f"(it has: {', '.join(have)})")
+    raw: dict[str, Any] = copy.deepcopy(protocol.raw)
+    raw["metrics"] = {key: table for key, table in raw["metrics"].items() if key not in keys}
+    if not raw["metrics"]:
+        raise ProtocolError(f"--drop-metrics: nothing of protocol '{protocol.name}' would be left to compute")
+    used = {table.get("extractor") for table in raw["metrics"].values()}
+    raw["extractors"] = {name: table for name, table in raw["extractors"].items() if name in used}
+    return parse_protocol(raw, source=f"{protocol.source} (with --drop-metrics)")
 
 
 def add_metrics(protocol: Protocol, metric: Callable[[str], MetricSpec], metrics: tuple[str, ...],

@@ -33,7 +33,7 @@ def shared_reference_features(group: ProcessGroup, evaluation: Evaluation) -> Re
     """``Evaluation.reference_features`` with every rank extracting its block on a cache miss; None on other ranks."""
     if not group.is_distributed:
         return evaluation.reference_features()
-    dataset, extractors = evaluation.reference, evaluation.extractors
+    dataset, extractors = evaluation.reference, evaluation.reference_extractors
     chunk = evaluation.protocol.sampling.feature_batch_size
     if not group.is_main:
         while "extract" in (command := group.broadcast_json(None, 0, "waiting for the reference feature pass")):

@@ -28,6 +28,7 @@ from genbench.evaluation.device import use_threads
 from genbench.evaluation.preflight import check_metric_requirements, check_plan_size
 from genbench.evaluation.session import Evaluation, ReferenceFeatures, open_evaluation
 from genbench.models.base import ImageFormat, ModelSpec, Task, check_settings_read, recorded_settings
+from genbench.protocols.additions import drop_metrics
 from genbench.protocols.conditions import Conditions, plan_conditions
 from genbench.protocols.overrides import override_protocol, split_settings
 from genbench.protocols.protocol import Protocol
@@ -129,7 +130,8 @@ class Runner:
         provided = registry.model(opts.plugin)
         spec = provided.item
         model_settings, recipe_overrides, protocol_overrides = split_settings(opts.settings)
-        protocol = override_protocol(registry.protocol(opts.protocol), protocol_overrides)
+        protocol = drop_metrics(override_protocol(registry.protocol(opts.protocol), protocol_overrides),
+                                opts.drop_metrics)
         task = plugin_call(spec.name, "task_of", spec.model_class.task_of, opts.checkpoint)
         if task != protocol.task:
             held = f" with checkpoint {opts.checkpoint}" if spec.task_from_checkpoint else ""
@@ -151,7 +153,8 @@ class Runner:
         ctx.progress = ctx.progress and ctx.group.is_main
         check_plan_size(protocol, evaluation.extractors, plan.results_dir / WORK_DIR, self.options.allow_large_plan)
         check_metric_requirements(protocol, ctx.registry, evaluation.metric_settings, evaluation.extractors,
-                                  len(evaluation.reference), plan_conditions(protocol, evaluation.reference))
+                                  len(evaluation.reference), plan_conditions(protocol, evaluation.reference),
+                                  evaluation.plan.statistics)
         if plan.training is not None:  # the model will be created from this class: refuse bad settings now
             with naming_plugin(plan.spec.name):
                 plan.spec.model_class.check_settings(plan.model_settings, plan.training.config)

@@ -91,11 +91,14 @@ RESULT_FIELDS: dict[str, Field] = {
                        "checkpoint_sha256", "identity"),
                       {"epochs": (int, _NONE), "steps": (int, _NONE), "seconds": (*_NUMBER, _NONE),
                        "seconds_per_epoch": (*_NUMBER, _NONE), "recipe": (dict, _NONE)}),
-    "reference": Field("the reference split read: its content identity `sha256` (in the fingerprint) and the parts "
-                       "it hashes (`identity`), `mismatch` {expected, found} under --allow-reference-mismatch, cache "
-                       "use, and `data_info` when the loader reports skipped images, dropped captions or selection "
-                       "hashes", (dict, _NONE),
-                       ("split", "num_images", "sha256", "identity", "mismatch", "cache_hits", "data_info"),
+    "reference": Field("the reference split read: its content identity `sha256` (in the fingerprint; a reference "
+                       "file's own SHA-256) and the parts it hashes (`identity`), `mismatch` {expected, found} under "
+                       "--allow-reference-mismatch, cache use, `statistics`: the published statistics each Fréchet "
+                       "distance read instead of features (by metric key: array, space, how the space is known), and "
+                       "`data_info` when the loader reports skipped images, dropped captions or selection hashes",
+                       (dict, _NONE),
+                       ("split", "num_images", "sha256", "identity", "mismatch", "cache_hits", "statistics",
+                        "data_info"),
                        {"sha256": (str, _NONE)}),
     "warnings": Field("what a reader must know, one sentence each: few distinct samples, a non-deterministic "
                       "plugin", (list, _NONE)),

@@ -14,6 +14,9 @@ of a small canonical JSON of:
 
 Loaders that decode every file at load anyway (captioned sets) hash the pixels in that pass
 (``PixelHasher``), so no image is decoded a second time to identify the set.
+
+A set read from one file (an ADM reference batch, a statistics file) is identified by that file's SHA-256
+alone (``sha256sum FILE``), so a protocol can pin the file a paper names; ``parts`` records what it held.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class ReadSet(Protocol):
     captions: list[str] | None
     identity_source: dict[str, Any]
     pixels_sha256: str | None
+    file_sha256: str | None
 
     def __len__(self) -> int: ...
 
@@ -58,6 +62,10 @@ def _list_sha256(values: list[Any] | None) -> str | None:
 
 def reference_identity(dataset: ReadSet) -> dict[str, Any]:
     """``{"sha256": ..., "parts": {...}}``: the set's identity and what it is made of (see the module doc)."""
+    if dataset.file_sha256 is not None:
+        parts = {"file_sha256": dataset.file_sha256, "shape": list(dataset.images.shape),
+                 "source": dataset.identity_source}
+        return {"sha256": dataset.file_sha256, "parts": parts}
     parts = {
         "shape": list(dataset.images.shape),
         "pixels_sha256": pixels_sha256(dataset),

@@ -1,4 +1,5 @@
-"""``genbench compare``: FID / KID / IS / precision-recall between two image folders, like torch-fidelity's CLI."""
+"""``genbench compare``: FID / KID / IS / precision-recall between two image folders, like torch-fidelity's CLI, or
+FID (and sFID) between statistics files, as pytorch-fid computes it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from genbench.cli.arguments import add_options, options_from_args
 from genbench.evaluation.options import CompareOptions
 
 NAME = "compare"
-HELP = "metrics between two image folders (the first is the generated one), with torch-fidelity's key names"
+HELP = ("metrics between two image folders (the first is the generated one), with torch-fidelity's key names; FID "
+        "and sFID where either is a statistics file")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,9 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from genbench.evaluation.compare import compare_folders
+    from genbench.evaluation.compare_statistics import compare
 
-    values = compare_folders(options_from_args(CompareOptions, args))
+    values = compare(options_from_args(CompareOptions, args))
     if args.json:
         print(json.dumps(values, indent=2))
     else:
