@@ -9,10 +9,17 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import inspect
+import os
 from typing import TYPE_CHECKING, Any
 
 from genbench.registry.hookspecs import hookimpl
 from genbench.runner.options import RunOptions
+
+# torch's OpenMP threads sleep while they wait instead of spinning: on a machine whose cores other jobs hold,
+# spinning threads take the cores the working one needs (the demo's VAE trained 25x slower beside two busy
+# processes). Read when torch starts its threads: nothing above imports torch. A user's own setting wins.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 try:
     __version__ = importlib.metadata.version("genbench")

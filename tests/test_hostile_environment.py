@@ -217,3 +217,15 @@ def test_a_failed_weights_download_leaves_no_empty_cache_folders(monkeypatch, tm
     assert main(["compare", str(folder), str(folder), "--metrics", "fid"]) == 2
     assert "download failed" in capsys.readouterr().err
     assert not (tmp_path / "home" / ".cache").exists()
+
+
+@pytest.mark.parametrize("given, expected", [({}, "PASSIVE"), ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE"),
+                                             ({"GOMP_SPINCOUNT": "1000"}, None)])
+def test_genbench_makes_waiting_openmp_threads_sleep_unless_the_user_said_otherwise(given, expected):
+    """Set before torch starts its threads (importing genbench imports no torch): a busy machine's cores are left
+    to the thread that works (bench/bench_load.py measures it)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")} | given
+    done = subprocess.run([sys.executable, "-c", "import os, sys, genbench; "
+                           "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"],
+                          capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split() == [str(expected), "False"]

@@ -17,9 +17,9 @@ import json
 import os
 import re
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- end generated: (?P=name) -->)", re.S)
@@ -33,19 +33,6 @@ TOML_TYPES = {str: "string", int: "integer", float: "float", bool: "boolean", li
 def documentation_files(root: Path = ROOT) -> list[Path]:
     """README.md and every Markdown file under docs/."""
     return [root / "README.md", *sorted((root / "docs").glob("**/*.md"))]
-
-
-@contextmanager
-def _columns(width: int) -> Iterator[None]:
-    before = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = str(width)
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = before
 
 
 def _cell(text: object) -> str:
@@ -64,7 +51,7 @@ def cli_reference() -> str:
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    with _columns(HELP_COLUMNS):
+    with mock.patch.dict(os.environ, {"COLUMNS": str(HELP_COLUMNS)}):
         parts = [f"```text\n$ genbench --help\n{parser.format_help()}```\n"]
         for name, command in commands.items():
             parts.append(f"### genbench {name}\n\n```text\n$ genbench {name} --help\n{command.format_help()}```\n")

@@ -11,10 +11,10 @@ so it enters the result and the protocol fingerprint.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, ContextManager, Iterable
+from unittest import mock
 
 from genbench.errors import WeightsError
 from genbench.storage.downloads import DownloadFailed, attempt
@@ -46,21 +46,9 @@ def weights_dir_from_env(explicit: Path | str | None) -> Path | None:
     return Path(value) if value else None
 
 
-@contextmanager
-def exported_weights_dir(directory: Path | str | None) -> Iterator[None]:
+def exported_weights_dir(directory: Path | str | None) -> ContextManager[None]:
     """While the block runs, plugins see ``directory`` as ``GENBENCH_WEIGHTS`` (their weights-dir route)."""
-    if directory is None:
-        yield
-        return
-    previous = os.environ.get("GENBENCH_WEIGHTS")
-    os.environ["GENBENCH_WEIGHTS"] = str(directory)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("GENBENCH_WEIGHTS", None)
-        else:
-            os.environ["GENBENCH_WEIGHTS"] = previous
+    return mock.patch.dict(os.environ, {"GENBENCH_WEIGHTS": str(directory)} if directory is not None else {})
 
 
 def locate(source: WeightsSource, directories: Iterable[Path | None]) -> Path | None:
