@@ -37,6 +37,8 @@ class ImageDataset:
     labels: torch.Tensor | None = None
     captions: list[str] | None = None
     num_classes: int | None = None
+    #: A readable name per class (``class_names[k]`` is class k), where the data set has them.
+    class_names: list[str] | None = None
     #: What loading found and did (skipped images, dropped captions, selection hash); recorded in results.
     info: dict[str, Any] = field(default_factory=dict)
     #: What the loader read besides pixels that defines the set (every skipped file, annotation and

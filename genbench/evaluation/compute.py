@@ -1,5 +1,6 @@
 """Where each metric of a protocol is computed: its spec's function (``genbench.metrics``) on one extractor's
-features, with the protocol's settings, the run's class labels or caption groups, and its bootstrap."""
+features, with the protocol's settings, the run's class labels (and the reference rows' classes) or caption groups,
+and its bootstrap."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from genbench.registry import Registry
 
 def compute_metrics(protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
                     generated: dict[str, torch.Tensor], reference: dict[str, torch.Tensor], conditions: Conditions,
-                    num_classes: int | None) -> dict[str, Any]:
+                    num_classes: int | None, reference_labels: torch.Tensor | None = None) -> dict[str, Any]:
     """The result's ``metrics`` section: every metric of ``protocol`` from features keyed ``extractor/feature``."""
-    labels = torch.tensor(conditions.labels) if conditions.labels is not None else None
+    labels = torch.tensor(conditions.labels, dtype=torch.long) if conditions.labels is not None else None
     groups = torch.tensor(caption_groups(conditions.captions)) if conditions.captions is not None else None
     out = {}
     for entry in protocol.metrics:
@@ -28,7 +29,8 @@ def compute_metrics(protocol: Protocol, registry: Registry, settings_by_metric: 
         settings = settings_by_metric[entry.key]
         inputs = MetricInputs(select(generated, entry.extractor),
                               select(reference, entry.extractor) if spec.needs_reference else None,
-                              settings, labels, num_classes, groups)
+                              settings, labels, num_classes, groups,
+                              reference_labels if spec.needs_reference else None)
         try:
             value = compute_metric(spec, inputs)
         except MetricError as exc:

@@ -1,8 +1,8 @@
 """Checks before the expensive part: can every metric of a protocol be computed from what the run will make?
 
 A run asks each metric's ``MetricSpec.check`` with a ``MetricPlan`` (the protocol's sample count
-after ``--set`` overrides, the reference set's size, the width of the metric's feature rows and
-the caption groups), so "FID needs 2049 samples" is said before anything trains or samples (for
+after ``--set`` overrides, the reference set's size and labels, the width of the metric's feature rows,
+the caption groups and the class of every image to be made), so "FID needs 2049 samples" is said before anything trains or samples (for
 ``genbench score``: before any feature is extracted). The feature widths come from each
 extractor's answer on two blank images of the protocol's format.
 """
@@ -33,19 +33,22 @@ def feature_widths(protocol: Protocol, extractors: dict[str, FeatureExtractor]) 
 
 def check_metric_requirements(protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
                               extractors: dict[str, FeatureExtractor], num_reference: int,
-                              conditions: Conditions) -> None:
+                              conditions: Conditions, reference_labels: torch.Tensor | None = None,
+                              num_classes: int | None = None) -> None:
     """Every metric's ``check`` against the planned run; the first failure is a ``MetricError`` naming the metric."""
     specs = {entry.key: registry.metric(entry.metric) for entry in protocol.metrics}
     if not any(spec.check for spec in specs.values()):
         return
     widths = feature_widths(protocol, extractors)
     groups = torch.tensor(caption_groups(conditions.captions)) if conditions.captions is not None else None
+    labels = torch.tensor(conditions.labels, dtype=torch.long) if conditions.labels is not None else None
     for entry in protocol.metrics:
         spec = specs[entry.key]
         if spec.check is None:
             continue
         plan = MetricPlan(protocol.sampling.num_samples, num_reference if spec.needs_reference else None,
-                          widths.get((entry.extractor, entry.feature), 0), settings_by_metric[entry.key], groups)
+                          widths.get((entry.extractor, entry.feature), 0), settings_by_metric[entry.key], groups,
+                          labels, num_classes, reference_labels if spec.needs_reference else None)
         try:
             spec.check(plan)
         except MetricError as exc:

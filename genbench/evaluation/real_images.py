@@ -1,7 +1,9 @@
 """The reference row: the protocol's metrics for the real reference images themselves (seed 004's "real" row).
 
 Metrics that compare two sets (FID, KID) compare two halves of the reference set, split by a
-seeded permutation; metrics of one set (IS, CLIP score, diversity) use all of it. The reference
+seeded permutation (intra-class FD: each class's images in one half against those in the other); metrics
+of one set (IS, CLIP score, diversity, class accuracy, each image with its own caption or class) use all
+of it. The reference
 features come from the same cache a run uses. The record has the run's schema with plugin
 ``real-images`` and the protocol's fingerprint, so it sits beside the models it is the yardstick of.
 """
@@ -91,15 +93,18 @@ def reference_row(options: ReferenceOptions) -> dict[str, Any]:
     reference = evaluation.reference
     features, hits = evaluation.reference_features()
     first, second = split_halves(len(reference), seed)
+    class_conditional = protocol.sampling.conditions == "classes"
 
     def subset(index: torch.Tensor) -> tuple[dict[str, torch.Tensor], Conditions]:
         captions = [reference.captions[i] for i in index] if reference.captions is not None else None
-        return {k: v[index] for k, v in features.items()}, Conditions(captions=captions)
+        labels = reference.labels[index].tolist() if class_conditional else None
+        return {k: v[index] for k, v in features.items()}, Conditions(labels=labels, captions=captions)
 
     def metrics_of(generated: torch.Tensor, compared: torch.Tensor) -> dict[str, Any]:
         rows, conditions = subset(generated)
         return compute_metrics(protocol, registry, evaluation.metric_settings, rows, subset(compared)[0],
-                               conditions, reference.num_classes)
+                               conditions, reference.num_classes,
+                               reference.labels[compared] if reference.labels is not None else None)
 
     two_sets, one_set = metrics_of(first, second), metrics_of(torch.arange(len(reference)), second)
     metrics = {entry.key: (two_sets if registry.metric(entry.metric).needs_reference else one_set)[entry.key]
@@ -111,7 +116,7 @@ def reference_row(options: ReferenceOptions) -> dict[str, Any]:
                                       "genbench", __version__),
         samples={"num_samples": len(reference), "seed": seed, "halves": [len(first), len(second)],
                  "two_set_metrics": "first half vs second half of a seeded permutation",
-                 "one_set_metrics": "all reference images with their own captions"},
+                 "one_set_metrics": "all reference images with their own captions or classes"},
         artifacts={"grid": None, "samples_dir": None, "gallery": []},
     )
     with in_use(results_dir):  # while held, no run's clean-up takes the temp file for a dead run's

@@ -23,6 +23,8 @@ def reference_section(protocol: Protocol, reference: ImageDataset, identity: dic
                "sha256": identity["sha256"], "identity": identity["parts"], "cache_hits": cache_hits}
     if identity.get("mismatch"):
         section["mismatch"] = identity["mismatch"]
+    if reference.class_names:
+        section["class_names"] = list(reference.class_names)
     return {**section, "data_info": reference.info} if reference.info else section
 
 

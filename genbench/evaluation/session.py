@@ -20,6 +20,7 @@ from genbench.evaluation.compute import compute_metrics
 from genbench.evaluation.data import checked_reference_identity, data_identity, load_split
 from genbench.evaluation.device import resolve_device
 from genbench.evaluation.options import ProtocolOptions
+from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.record import reference_section, result_record
 from genbench.evaluation.settings import metric_settings
 from genbench.extractors.base import ExtractorContext, FeatureExtractor
@@ -67,8 +68,14 @@ class Evaluation:
         ``reference`` section."""
         features, hits = reference or self.reference_features()
         metrics = compute_metrics(self.protocol, self.registry, self.metric_settings, generated, features,
-                                  conditions, self.reference.num_classes)
+                                  conditions, self.reference.num_classes, self.reference.labels)
         return metrics, self.reference_section(hits)
+
+    def check_metrics(self, conditions: Conditions) -> None:
+        """Every metric's check against the planned samples with their ``conditions`` and the reference set, before
+        any work (``genbench.evaluation.preflight``)."""
+        check_metric_requirements(self.protocol, self.registry, self.metric_settings, self.extractors,
+                                  len(self.reference), conditions, self.reference.labels, self.reference.num_classes)
 
     def reference_section(self, cache_hits: dict[str, bool]) -> dict[str, Any]:
         """The result's ``reference`` section (``genbench.evaluation.record.reference_section``)."""

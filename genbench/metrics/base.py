@@ -19,6 +19,8 @@ class MetricInputs:
     num_classes: int | None = None
     #: Per-image caption group (images with equal captions share one id), for text-to-image runs.
     groups: torch.Tensor | None = None
+    #: The class of each reference row (class-conditional protocols: per-class metrics such as intra-class FD).
+    reference_labels: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,8 @@ class MetricPlan:
     """What a metric will be given, known before anything trains or samples; a spec's ``check`` reads it.
 
     The runner builds it from the protocol (sample count after ``--set`` overrides), the reference
-    set's size and the width of the extractor's feature rows; ``compute`` may build it from the real
-    features (``MetricPlan.of``) so that both ask the same question.
+    set's size and labels, the run's class plan and the width of the extractor's feature rows;
+    ``compute`` may build it from the real features (``MetricPlan.of``) so that both ask the same question.
     """
 
     num_generated: int
@@ -38,6 +40,11 @@ class MetricPlan:
     settings: dict[str, Any]
     #: Per-image caption group, as ``MetricInputs.groups``.
     groups: torch.Tensor | None = None
+    #: The class each generated image is asked for, as ``MetricInputs.labels``, and the class count.
+    labels: torch.Tensor | None = None
+    num_classes: int | None = None
+    #: The class of each reference row, as ``MetricInputs.reference_labels``.
+    reference_labels: torch.Tensor | None = None
 
     @classmethod
     def of(cls, inputs: "MetricInputs") -> "MetricPlan":
@@ -45,7 +52,7 @@ class MetricPlan:
         generated = inputs.generated[inputs.settings["feature"]]
         reference = inputs.reference[inputs.settings["feature"]] if inputs.reference is not None else None
         return cls(len(generated), len(reference) if reference is not None else None, int(generated.shape[1]),
-                   inputs.settings, inputs.groups)
+                   inputs.settings, inputs.groups, inputs.labels, inputs.num_classes, inputs.reference_labels)
 
 
 @dataclass

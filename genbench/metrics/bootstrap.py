@@ -51,7 +51,8 @@ def bootstrap_interval(spec: MetricSpec, inputs: MetricInputs, value: float) -> 
         resampled = MetricInputs(
             _resampled(inputs.generated, g), _resampled(inputs.reference, r), settings,
             inputs.labels[g] if inputs.labels is not None else None, inputs.num_classes,
-            inputs.groups[g] if inputs.groups is not None else None)
+            inputs.groups[g] if inputs.groups is not None else None,
+            inputs.reference_labels[r] if inputs.reference_labels is not None else None)
         values.append(spec.compute(resampled).value)
     tail = 100 * (1 - level) / 2
     rounds_values = np.asarray(values, dtype=np.float64)

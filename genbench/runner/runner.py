@@ -22,7 +22,6 @@ import torch
 
 from genbench.errors import ProtocolError
 from genbench.evaluation.device import use_threads
-from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.session import Evaluation, ReferenceFeatures, open_evaluation
 from genbench.models.base import ImageFormat, ModelSpec, check_settings_read, recorded_settings
 from genbench.protocols.conditions import Conditions, plan_conditions
@@ -135,8 +134,7 @@ class Runner:
         evaluation = open_evaluation(protocol, self.options, ctx.registry, ctx.log)
         ctx.group = process_group(evaluation.device)
         ctx.progress = ctx.progress and ctx.group.is_main
-        check_metric_requirements(protocol, ctx.registry, evaluation.metric_settings, evaluation.extractors,
-                                  len(evaluation.reference), plan_conditions(protocol, evaluation.reference))
+        evaluation.check_metrics(plan_conditions(protocol, evaluation.reference, plan.seed))
         if self.options.checkpoint is None:  # the model will be created from this class: refuse bad settings now
             with naming_plugin(plan.spec.name):
                 plan.spec.model_class.check_settings(plan.model_settings)
@@ -153,7 +151,7 @@ class Runner:
     def sample(self, plan: RunPlan, evaluation: Evaluation, acquired: Acquired) -> Sampled | None:
         """The probe, the sampling pass and the reference features; None on ranks other than the main one."""
         ctx, spec, protocol, model = self.ctx, plan.spec, plan.protocol, acquired.model
-        conditions = plan_conditions(protocol, evaluation.reference)
+        conditions = plan_conditions(protocol, evaluation.reference, plan.seed)
         image_format = ImageFormat(protocol.data.image_size, protocol.data.channels)
         sample = functools.partial(sample_images, model, spec.name, image_format, conditions, plan.seed,
                                    evaluation.device)
