@@ -24,7 +24,7 @@ from genbench.errors import ProtocolError
 from genbench.evaluation.device import use_threads
 from genbench.evaluation.session import Evaluation, ReferenceFeatures, open_evaluation
 from genbench.models.base import ImageFormat, ModelSpec, check_settings_read, recorded_settings
-from genbench.protocols.conditions import Conditions, plan_conditions
+from genbench.protocols.conditions import Conditions, class_plan_record, plan_conditions
 from genbench.protocols.overrides import override_protocol, split_settings
 from genbench.protocols.protocol import Protocol
 from genbench.registry import Provided, Registry, get_registry
@@ -208,6 +208,8 @@ class Runner:
                      "feature_batch_size": protocol.sampling.feature_batch_size,
                      "conditions": protocol.sampling.conditions,
                      "samples_per_caption": protocol.sampling.samples_per_caption,
+                     "labels": class_plan_record(sampled.conditions.labels, evaluation.reference.num_classes, "plan")
+                     if sampled.conditions.labels else None,
                      "captions_truncated_by_model": truncated_captions(model, spec.name, sampled.conditions),
                      "distinct": distinct_count(sampled.digests), "determinism": sampled.probe.summary()},
             warnings=warnings, speed=speed, parameters=model.parameter_counts(), training=acquired.training,
