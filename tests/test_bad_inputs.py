@@ -7,6 +7,7 @@ import pickle
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -45,6 +46,9 @@ def test_bad_input(case, tmp_path, vae_checkpoint, capsys):
     for name, content in case.get("files", {}).items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content, encoding="utf-8")
+    for name, arrays in case.get("arrays", {}).items():
+        np.savez(tmp_path / name, **{key: np.full(a["shape"], a.get("fill", 0), dtype=a["dtype"])
+                                     for key, a in arrays.items()})
     for kind, arguments in case.get("data", {}).items():
         DATA_COPIES[kind](tmp_path / "data", **arguments)
     for name in case.get("dirs", []):

@@ -14,6 +14,7 @@ that name a folder's image files.
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -77,7 +78,8 @@ class Samples:
 
 
 def npz_header(archive: Any, name: str, path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    """The shape and dtype an ``.npz`` member declares in its ``.npy`` header, read without its data."""
+    """The shape and dtype an ``.npz`` member declares in its ``.npy`` header, read without its data; a header that
+    declares more (or fewer) bytes than the member holds is refused before anything is allocated."""
     with archive.zip.open(f"{name}.npy") as member:
         version = np.lib.format.read_magic(member)
         readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
@@ -85,6 +87,11 @@ def npz_header(archive: Any, name: str, path: Path) -> tuple[tuple[int, ...], np
             raise DataError(f"{path}: array '{name}' is in .npy format {version[0]}.{version[1]}; genbench reads "
                             f"1.0 and 2.0 (what np.savez writes)")
         shape, _, dtype = readers[version](member)
+        held = archive.zip.getinfo(f"{name}.npy").file_size - member.tell()
+    declared = math.prod(shape) * dtype.itemsize
+    if not dtype.hasobject and declared != held:
+        raise DataError(f"{path}: array '{name}' declares {dtype} of shape {tuple(shape)} ({declared} bytes) but "
+                        f"holds {held} bytes (a truncated or altered file)")
     return tuple(shape), dtype
 
 

@@ -43,12 +43,13 @@ class GuidedDDPM(DDPM):
         """The embedding row of "no class", the unconditional model's input."""
         return self.num_classes
 
-    def configure(self, **values: Any) -> None:
-        """Apply the settings; a negative guidance scale is refused before any sampling."""
-        super().configure(**values)
-        if self.setting_values["guidance"] < 0:
-            raise PluginError(f"{self.plugin_name} setting guidance={self.setting_values['guidance']} must not be "
-                              f"negative (1: the conditional model alone, 0: the unconditional one)")
+    @classmethod
+    def check_settings(cls, values: dict[str, Any]) -> None:
+        """The declared settings' types, and a guidance scale that is not negative (checked before any training)."""
+        super().check_settings(values)
+        if float(values.get("guidance", 1.0)) < 0:
+            raise PluginError(f"setting guidance={values['guidance']} must not be negative "
+                              f"(1: the conditional model alone, 0: the unconditional one)")
 
     def training_classes(self, labels: torch.Tensor | None) -> torch.Tensor:
         """The labels with a ``condition_dropout`` share replaced by the null class (drawn from the seeded loop)."""
