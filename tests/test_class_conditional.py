@@ -10,15 +10,19 @@ from leaderboard_records import make_record, write_records
 
 import genbench.protocols.protocol
 from genbench.cli import main
+from genbench.datasets.base import DataRequest
+from genbench.datasets.shapes import load_shapes_split
 from genbench.errors import PluginError, ProtocolError, WeightsError
+from genbench.extractors.classifier import REFERENCE_DIR, classifier_accuracy, load_classifier
 from genbench.leaderboard import build_leaderboard
 from genbench.models.base import ImageFormat, SampleBatch
 from genbench.protocols.conditions import balanced_class_plan, class_counts
 from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file
+from genbench.reference.build_shapes_classes import OPTIONS
 from genbench.registry import get_registry
 from genbench.storage.results import read_result
 from genbench.trust.determinism import TOLERANCE, mean_abs_difference
-from genbench.trust.hashing import sha256_json
+from genbench.trust.hashing import sha256_file, sha256_json
 from genbench.trust.seeds import CLASS_PLAN_VERSION, sample_seed
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -49,6 +53,18 @@ def test_the_class_plan_is_in_the_fingerprint_of_class_conditional_protocols_onl
     monkeypatch.setattr(genbench.protocols.protocol, "CLASS_PLAN_VERSION", CLASS_PLAN_VERSION + 1)
     assert digits.fingerprint(weights, "r") == before[0]
     assert classes.fingerprint(weights, "r") != before[1]
+
+
+def test_the_shipped_shapes_classifier_is_the_pinned_one_with_the_pinned_accuracy():
+    protocol = shipped("shapes-classes")
+    settings = protocol.extractors["classifier"]
+    path = REFERENCE_DIR / settings["weights"]
+    assert sha256_file(path) == settings["sha256"]
+    reference = load_shapes_split(DataRequest("test", 32, 3, options=protocol.data.options))
+    assert reference.num_classes == 18 and reference.class_names[:2] == ["red circle", "red square"]
+    assert classifier_accuracy(load_classifier(path), reference.images, reference.labels) == pytest.approx(
+        settings["test_accuracy"], abs=5e-5)
+    assert OPTIONS == {key: protocol.data.options[key] for key in OPTIONS}  # the builder trains on these data
 
 
 def test_a_briefly_trained_cvae_draws_digits_the_classifier_recognises(tmp_path, capsys):

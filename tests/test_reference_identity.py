@@ -21,7 +21,7 @@ from genbench.trust.hashing import sha256_file
 from genbench.trust.reference_identity import reference_identity
 
 
-@pytest.mark.parametrize("name", ["digits", "shapes"])
+@pytest.mark.parametrize("name", ["digits", "shapes", "digits-classes", "shapes-classes"])
 def test_the_shipped_pins_are_the_identity_of_the_data_read_here(name):
     protocol = get_registry().protocol(name)
     reference = load_split(protocol, protocol.data.reference_split, None, get_registry())

@@ -61,7 +61,7 @@ def samples_conditions(samples: Samples, options: ScoreOptions, protocol: Protoc
         log(f"'{NPZ_LABELS}' of {source} ignored: protocol '{protocol.name}' is {protocol.task.value}")
     if options.captions is not None:
         return Conditions(captions=load_captions(options.captions, len(samples.images), samples.files))
-    return plan_conditions(protocol, reference, protocol.sampling.seed)
+    return plan_conditions(protocol, reference)
 
 
 def score_samples(options: ScoreOptions) -> dict[str, Any]:

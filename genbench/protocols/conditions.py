@@ -70,16 +70,18 @@ def class_plan_record(labels: list[int], num_classes: int, source: str) -> dict:
             "per_class": class_counts(labels, num_classes), "sha256": sha256_json(labels)}
 
 
-def plan_conditions(protocol: Protocol, reference: ImageDataset, run_seed: int) -> Conditions:
-    """The balanced, seeded class plan (``balanced_class_plan``), or the reference captions in order, each
-    ``samples_per_caption`` times in a row: image i gets caption ``(i // k) mod len``."""
+def plan_conditions(protocol: Protocol, reference: ImageDataset, run_seed: int | None = None) -> Conditions:
+    """The balanced class plan seeded by ``run_seed`` (default: the protocol's seed; ``balanced_class_plan``), or
+    the reference captions in order, each ``samples_per_caption`` times in a row: image i gets caption
+    ``(i // k) mod len``."""
     n = protocol.sampling.num_samples
     k = protocol.sampling.samples_per_caption
     kind = protocol.sampling.conditions
     if kind == "classes":
         if not reference.num_classes:
             raise DataError(f"protocol '{protocol.name}' asks for class conditions but its data set has no classes")
-        return Conditions(labels=balanced_class_plan(n, reference.num_classes, run_seed))
+        seed = protocol.sampling.seed if run_seed is None else run_seed
+        return Conditions(labels=balanced_class_plan(n, reference.num_classes, seed))
     if kind == "captions":
         if not reference.captions:
             raise DataError(f"protocol '{protocol.name}' asks for caption conditions but its data set has no captions")
