@@ -11,8 +11,10 @@ from leaderboard_records import make_record, write_records
 import genbench.protocols.protocol
 from genbench.cli import main
 from genbench.datasets.base import DataRequest
+from genbench.datasets.digits import load_digits_split
 from genbench.datasets.shapes import load_shapes_split
 from genbench.errors import PluginError, ProtocolError, WeightsError
+from genbench.evaluation.real_images import split_halves
 from genbench.extractors.classifier import REFERENCE_DIR, classifier_accuracy, load_classifier
 from genbench.leaderboard import build_leaderboard
 from genbench.models.base import ImageFormat, SampleBatch
@@ -88,6 +90,20 @@ def test_a_briefly_trained_cvae_draws_digits_the_classifier_recognises(tmp_path,
     page = (tmp_path / "site" / "runs" / f"{record['run_id']}.html").read_text(encoding="utf-8")
     table = page[page.index('id="per-class-heading"'):page.index("</table>", page.index('id="per-class-heading"'))]
     assert table.count('<th scope="row">') == 10 and ">class_accuracy</th>" in table and ">intra_fd</th>" in table
+
+
+def test_the_real_images_row_compares_each_class_of_one_half_with_the_other(tmp_path, capsys):
+    assert main(["reference", "--protocol", "digits-classes", "--results-dir", str(tmp_path), "--quiet"]) == 0, \
+        capsys.readouterr().err
+    record = read_result(next(tmp_path.glob("*.json")))
+    labels = load_digits_split(DataRequest("all", 16, 1)).labels
+    first, second = split_halves(len(labels), 0)
+    accuracy, intra = record["metrics"]["class_accuracy"], record["metrics"]["intra_fd"]
+    assert [row["samples"] for row in accuracy["extras"]["per_class"]] == class_counts(labels.tolist(), 10)
+    assert accuracy["value"] > 0.99  # the classifier on the real digits, each with its own class
+    assert [(row["generated"], row["reference"]) for row in intra["extras"]["per_class"]] == list(zip(
+        class_counts(labels[first].tolist(), 10), class_counts(labels[second].tolist(), 10)))
+    assert 0 < intra["value"] < 5 and record["metrics"]["fd"]["value"] < 1
 
 
 def test_ddpm_cfg_trains_and_ddim_cfg_samples_its_checkpoint_with_guidance(tmp_path, capsys):
