@@ -106,20 +106,20 @@ def test_the_real_images_row_compares_each_class_of_one_half_with_the_other(tmp_
     assert 0 < intra["value"] < 5 and record["metrics"]["fd"]["value"] < 1
 
 
-def test_ddpm_cfg_trains_and_ddim_cfg_samples_its_checkpoint_with_guidance(tmp_path, capsys):
+def test_ddpm_cfg_trains_and_samples_with_guidance_and_ddim_cfg_samples_its_checkpoint(tmp_path, capsys):
     protocol = small_digits_protocol(tmp_path, "digits-classes", ("ddpm-cfg",))
     assert main(["run", "--plugin", "ddpm-cfg", "--protocol", str(protocol), "--results-dir", str(tmp_path / "ddpm"),
                  *SMALL]) == 0, capsys.readouterr().err
     ddpm = read_result(next((tmp_path / "ddpm").glob("*.json")))
     assert main(["run", "--plugin", "ddim-cfg", "--protocol", str(protocol), "--results-dir", str(tmp_path / "ddim"),
-                 "--checkpoint", ddpm["plugin"]["checkpoint"], "--set", "steps=3", "--set", "guidance=2.5",
+                 "--checkpoint", ddpm["plugin"]["checkpoint"], "--set", "steps=3", "--set", "guidance=1",
                  *SMALL]) == 0, capsys.readouterr().err
     ddim = read_result(next((tmp_path / "ddim").glob("*.json")))
-    assert ddpm["plugin"]["settings"] == {"guidance": 1.0, "precision": "fp32"} and ddpm["training"]["steps"] == 3
-    assert ddim["plugin"]["settings"] == {"steps": 3, "eta": 0.0, "guidance": 2.5, "precision": "fp32"}
+    assert ddpm["plugin"]["settings"] == {"guidance": 2.0, "precision": "fp32"} and ddpm["training"]["steps"] == 3
+    assert ddim["plugin"]["settings"] == {"steps": 3, "eta": 0.0, "guidance": 1.0, "precision": "fp32"}
     assert ddim["plugin"]["checkpoint_sha256"] == ddpm["plugin"]["checkpoint_sha256"] and ddim["training"] is None
-    assert ddpm["speed"]["network_evaluations_per_image"] == 10  # the tiny 10-step schedule, one pass each
-    assert ddim["speed"]["network_evaluations_per_image"] == 6  # 3 steps, conditional and unconditional passes
+    assert ddpm["speed"]["network_evaluations_per_image"] == 20  # the tiny 10-step schedule, two passes each
+    assert ddim["speed"]["network_evaluations_per_image"] == 3  # 3 steps, the conditional pass alone
     for record in (ddpm, ddim):
         assert record["samples"]["determinism"]["deterministic"]
         assert record["samples"]["labels"]["per_class"] == [70] * 10

@@ -18,7 +18,7 @@ class GuidedDDIM(GuidedDDPM, DDIM):
     plugin_name = "ddim-cfg"
     loads_checkpoints_of = ("ddpm-cfg",)
     capabilities = frozenset({"steps", "eta", "guidance", "precision"})
-    settings = {"steps": 50, "eta": 0.0, "guidance": 1.0, "precision": "fp32"}
+    settings = {"steps": 50, "eta": 0.0, "guidance": 2.0, "precision": "fp32"}
 
 
 DDIM_CFG = ModelSpec(

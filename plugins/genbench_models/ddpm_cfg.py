@@ -33,7 +33,7 @@ class GuidedDDPM(DDPM):
     plugin_name = "ddpm-cfg"
     task = Task.CLASS_CONDITIONAL
     capabilities = frozenset({"guidance", "precision"})
-    settings = {"guidance": 1.0, "precision": "fp32"}
+    settings = {"guidance": 2.0, "precision": "fp32"}
 
     def build_networks(self, config: dict[str, Any]) -> dict[str, nn.Module]:
         return {"unet": build_unet(config, class_embeds=self.num_classes + 1)}
