@@ -84,7 +84,8 @@ def draw_shape(rng: np.random.Generator, image_size: int) -> tuple[Image.Image, 
         draw.polygon(_polygon(shape, cx, cy, radius * (1.2 if shape == "triangle" else 1.15),
                               rng.uniform(-0.3, 0.3)), fill=fill)
     attributes = {"colour": colour, "shape": shape, "position": position, "size": size}
-    return picture.resize((image_size, image_size), Image.BOX), shapes_caption(size, colour, shape, position), attributes
+    caption = shapes_caption(size, colour, shape, position)
+    return picture.resize((image_size, image_size), Image.BOX), caption, attributes
 
 
 def load_shapes_split(request: DataRequest) -> ImageDataset:

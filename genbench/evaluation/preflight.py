@@ -1,10 +1,10 @@
 """Checks before the expensive part: can every metric of a protocol be computed from what the run will make?
 
 A run asks each metric's ``MetricSpec.check`` with a ``MetricPlan`` (the protocol's sample count
-after ``--set`` overrides, the reference set's size and labels, the width of the metric's feature rows,
-the caption groups and the class of every image to be made), so "FID needs 2049 samples" is said before anything trains or samples (for
-``genbench score``: before any feature is extracted). The feature widths come from each
-extractor's answer on two blank images of the protocol's format.
+after ``--set`` overrides, the reference set's size and labels, the width of the metric's feature
+rows, the caption groups and the class of every image to be made), so "FID needs 2049 samples" is
+said before anything trains or samples (for ``genbench score``: before any feature is extracted).
+The feature widths come from each extractor's answer on two blank images of the protocol's format.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The reference row: the protocol's metrics for the real reference images themselves (seed 004's "real" row).
 
 Metrics that compare two sets (FID, KID) compare two halves of the reference set, split by a
-seeded permutation (intra-class FD: each class's images in one half against those in the other); metrics
-of one set (IS, CLIP score, diversity, class accuracy, each image with its own caption or class) use all
-of it. The reference
-features come from the same cache a run uses. The record has the run's schema with plugin
-``real-images`` and the protocol's fingerprint, so it sits beside the models it is the yardstick of.
+seeded permutation (intra-class FD: each class's images in one half against those in the other);
+metrics of one set (IS, CLIP score, diversity, class accuracy, each image with its own caption or
+class) use all of it. The reference features come from the same cache a run uses. The record has
+the run's schema with plugin ``real-images`` and the protocol's fingerprint, so it sits beside the
+models it is the yardstick of.
 """
 
 from __future__ import annotations

@@ -74,9 +74,11 @@ def classifier_accuracy(model: ReferenceClassifier, images: torch.Tensor, labels
     return float((logits.argmax(1) == labels).float().mean())
 
 
-def build_reference_classifier(train: ImageDataset, test: ImageDataset, path: Path, epochs: int = 30) -> tuple[float, str]:
-    """Train a reference classifier on ``train`` (seed 0, one thread: the same bytes on any CPU), write it to
-    ``path`` and return its accuracy on ``test`` and the file's SHA-256 (what a protocol pins)."""
+def build_reference_classifier(train: ImageDataset, test: ImageDataset, path: Path,
+                               epochs: int = 30) -> tuple[float, str]:
+    """Train a reference classifier on ``train`` (seed 0, one thread, so a machine and library version give the
+    same bytes every time), write it to ``path`` and return its accuracy on ``test`` and the file's SHA-256 (what
+    a protocol pins; the pinned file is the one shipped, not whatever a rebuild elsewhere writes)."""
     torch.set_num_threads(1)
     model = train_reference_classifier(train.images, train.labels, num_classes=int(train.num_classes), epochs=epochs,
                                        seed=0)
