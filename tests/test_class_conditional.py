@@ -92,6 +92,18 @@ def test_a_briefly_trained_cvae_draws_digits_the_classifier_recognises(tmp_path,
     assert table.count('<th scope="row">') == 10 and ">class_accuracy</th>" in table and ">intra_fd</th>" in table
 
 
+def test_the_rgb_protocol_runs_with_its_18_colour_and_shape_classes(tmp_path, capsys):
+    """1 188 samples: 66 per class, just enough for each class's 64-d covariance."""
+    assert main(["run", "--plugin", "cvae", "--protocol", "shapes-classes", "--results-dir", str(tmp_path),
+                 "--set", "train.max_steps=20", "--set", "protocol.sampling.num_samples=1188", "--set",
+                 "protocol.speed.repeats=1", "--set", "protocol.speed.warmup=0", "--quiet"]) == 0, \
+        capsys.readouterr().err
+    record = read_result(next(tmp_path.glob("*.json")))
+    assert record["reference"]["class_names"][17] == "white triangle" and record["reference"]["num_images"] == 3000
+    assert [row["samples"] for row in record["metrics"]["class_accuracy"]["extras"]["per_class"]] == [66] * 18
+    assert record["samples"]["labels"]["per_class"] == [66] * 18 and record["metrics"]["intra_fd"]["value"] > 0
+
+
 def test_the_real_images_row_compares_each_class_of_one_half_with_the_other(tmp_path, capsys):
     assert main(["reference", "--protocol", "digits-classes", "--results-dir", str(tmp_path), "--quiet"]) == 0, \
         capsys.readouterr().err
