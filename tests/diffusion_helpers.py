@@ -49,21 +49,25 @@ def sample(model, seeds: list[int]) -> torch.Tensor:
     return model.sample(SampleBatch(seeds, DEVICE))
 
 
-def small_digits_protocol(tmp_path: Path) -> Path:
-    """digits.toml with tiny recipes for the diffusion plugins and a short speed section.
+#: The tiny recipe configs of ``small_digits_protocol``: a 10-step schedule on the tiniest U-Net.
+TINY_UNET = ('{ block_out_channels = [8, 16], attention_levels = [], norm_num_groups = 4, '
+             'num_train_timesteps = 10, beta_start = 0.002, beta_end = 0.5 }')
+TINY_RECIPE_CONFIGS = {"ddim-cosine": "{ block_out_channels = [8, 16], attention_levels = [], norm_num_groups = 4 }",
+                       "cvae": "{ latent_dim = 4, width = 8 }"}
+
+
+def small_digits_protocol(tmp_path: Path, protocol: str = "digits",
+                          plugins: tuple[str, ...] = ("ddpm", "ddim", "ddim-cosine")) -> Path:
+    """digits.toml (or another shipped digits protocol) with tiny recipes for ``plugins`` and a short speed section.
 
     The recipes are outside the fingerprint; the speed section is not, so results of this
     file are never ranked with the standard protocol's.
     """
-    source = next(p for p in builtin_protocol_files() if p.name == "digits.toml").read_text(encoding="utf-8")
+    source = next(p for p in builtin_protocol_files() if p.name == f"{protocol}.toml").read_text(encoding="utf-8")
     head = source[: source.index("[training.")]
     head = head.replace("batch_sizes = [1, 250]", "batch_sizes = [1, 100]").replace("warmup = 2", "warmup = 0")
-    tiny = ('{ block_out_channels = [8, 16], attention_levels = [], norm_num_groups = 4, '
-            'num_train_timesteps = 10, beta_start = 0.002, beta_end = 0.5 }')
-    recipes = "".join(f"\n[training.{plugin}]\nepochs = 1\nbatch_size = 64\nlr = 0.002\nmax_steps = 3\nconfig = {tiny}\n"
-                      for plugin in ("ddpm", "ddim"))
-    recipes += ("\n[training.ddim-cosine]\nepochs = 1\nbatch_size = 64\nlr = 0.002\nmax_steps = 3\n"
-                "config = { block_out_channels = [8, 16], attention_levels = [], norm_num_groups = 4 }\n")
-    path = tmp_path / "digits-small.toml"
+    recipes = "".join(f"\n[training.{plugin}]\nepochs = 1\nbatch_size = 64\nlr = 0.002\nmax_steps = 3\n"
+                      f"config = {TINY_RECIPE_CONFIGS.get(plugin, TINY_UNET)}\n" for plugin in plugins)
+    path = tmp_path / f"{protocol}-small.toml"
     path.write_text(head + recipes, encoding="utf-8")
     return path

@@ -24,16 +24,6 @@ class Payload:
         return os.system, ("echo unpickled > /dev/null",)
 
 
-def array_of(name: str, shape: list[int]) -> np.ndarray:
-    """An array a case writes into an .npz: images (``arr_0``) are uint8 zeros, a square ``sigma`` the identity,
-    anything else float64 zeros."""
-    if name == "arr_0":
-        return np.zeros(shape, dtype=np.uint8)
-    if name.startswith("sigma") and len(shape) == 2 and shape[0] == shape[1]:
-        return np.eye(shape[0])
-    return np.zeros(shape)
-
-
 def skip_reason(needs: str | None) -> str | None:
     if needs == "no-cuda" and torch.cuda.is_available():
         return "a CUDA device is present"
@@ -57,8 +47,9 @@ def test_bad_input(case, tmp_path, vae_checkpoint, capsys):
     for name, content in case.get("files", {}).items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content, encoding="utf-8")
-    for name, arrays in case.get("npz", {}).items():
-        np.savez(tmp_path / name, **{key: array_of(key, shape) for key, shape in arrays.items()})
+    for name, arrays in case.get("arrays", {}).items():
+        np.savez(tmp_path / name, **{key: np.full(a["shape"], a.get("fill", 0), dtype=a["dtype"])
+                                     for key, a in arrays.items()})
     for kind, arguments in case.get("data", {}).items():
         DATA_COPIES[kind](tmp_path / "data", **arguments)
     for name in case.get("dirs", []):

@@ -39,10 +39,10 @@ def test_list_shows_plugins_with_their_distribution(capsys):
 def test_errors_are_one_line_with_exit_status_2(tmp_path):
     done = genbench("run", "--plugin", "vea", "--protocol", "digits", "--results-dir", str(tmp_path))
     assert done.returncode == 2
-    assert done.stderr == "genbench: error: unknown model plugin 'vea'; did you mean: vae?\n"
+    assert done.stderr == "genbench: error: unknown model plugin 'vea'; did you mean: vae, cvae?\n"
     done = genbench("run", "--plugin", "vae", "--protocol", "digitz", "--results-dir", str(tmp_path))
     assert done.returncode == 2
-    assert done.stderr == "genbench: error: unknown protocol 'digitz'; did you mean: digits?\n"
+    assert done.stderr == "genbench: error: unknown protocol 'digitz'; did you mean: digits, digits-classes?\n"
     assert list(tmp_path.iterdir()) == []
 
 

@@ -33,4 +33,4 @@ def test_setting_capabilities_and_declared_settings_agree(cls):
 def test_the_meta_test_sees_every_builtin_model():
     names = {c.__qualname__ for c in model_classes()}
     assert {"BetaVAE", "DDPM", "DDIM", "CosineDDIM", "LatentDiffusion", "PretrainedLatentDiffusion", "GALIP",
-            "DFGAN"} <= names
+            "DFGAN", "ConditionalVAE", "GuidedDDPM", "GuidedDDIM"} <= names

@@ -1,6 +1,6 @@
-"""Tiny random diffusers pipelines through ``genbench run`` on the embedded protocols (and a class-conditional
-digits protocol written here): a result written with what ran, the run's images those of the pipeline called
-directly with the same generators, and a task mismatch refused in one line before anything loads."""
+"""Tiny random diffusers pipelines through ``genbench run`` on the embedded protocols: a result written with what
+ran, the run's images those of the pipeline called directly with the same generators, and a task mismatch refused
+in one line before anything loads."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from genbench.datasets.shapes import load_shapes_split
 from genbench.evaluation.options import ScoreOptions
 from genbench.evaluation.score import score_samples
 from genbench.leaderboard.tables import model_label
-from genbench.protocols.protocol import builtin_protocol_files
+from genbench.protocols.conditions import balanced_class_plan
 from genbench.trust.fingerprint import converted_fingerprint
 from genbench.trust.hashing import sha256_tree
 from genbench.trust.seeds import sample_seed
@@ -86,28 +86,26 @@ def test_ddpm_pipeline_runs_on_digits_with_the_pipelines_own_images(folders, tmp
     assert torch.equal(saved_samples(record, tmp_path, 200), theirs)
 
 
-def class_conditional_digits(directory: Path) -> Path:
-    """digits.toml asking for balanced classes (image i: class i mod 10) of a class-conditional model."""
-    source = next(p for p in builtin_protocol_files() if p.name == "digits.toml").read_text(encoding="utf-8")
-    head = source[: source.index("[training.")].replace('name = "digits"', 'name = "digits-classes"')
-    head = head.replace('task = "unconditional"', 'task = "class-conditional"')
-    path = directory / "digits-classes.toml"
-    path.write_text(head.replace('conditions = "none"', 'conditions = "classes"'), encoding="utf-8")
-    return path
-
-
 def test_dit_runs_class_conditional_with_its_images_resized_and_made_grey_by_the_harness(folders, tmp_path):
-    record = run(folders["dit"], str(class_conditional_digits(tmp_path)), tmp_path / "r", {**SMALL_DIGITS, "steps": "2"})
+    small = {**SMALL_DIGITS, "steps": "2"}  # 20 images per class: intra_fd's 65 per class left out
+    record = genbench.run(plugin="diffusers", protocol="digits-classes", checkpoint=folders["dit"], quiet=True,
+                          results_dir=tmp_path / "r", save_samples=True, settings=small, drop_metrics=("intra_fd",))
     assert (record["plugin"]["task"], record["plugin"]["config"]["pipeline"]) == ("class-conditional", "DiTPipeline")
     assert record["samples"]["conversion"]["from"] == {"size": 32, "channels": 3}
     assert len(record["samples"]["conversion"]["steps"]) == 2  # resized to 16x16, then made grey
-    samples = tmp_path / "r" / record["artifacts"]["samples_dir"]
-    scored = score_samples(ScoreOptions(protocol=str(class_conditional_digits(tmp_path)), samples=samples,
-                                        results_dir=tmp_path / "scored", quiet=True, settings=SMALL_DIGITS))
-    assert scored["metrics"]["fd"]["value"] == record["metrics"]["fd"]["value"]  # the same images, features, numbers
+    labels = balanced_class_plan(200, 10, 0)
+    assert record["samples"]["labels"]["per_class"] == [20] * 10
+    batch = tmp_path / "samples.npz"  # the run's images with their classes, as DiT's own sampler writes them
+    np.savez(batch, arr_0=saved_samples(record, tmp_path / "r", 200).permute(0, 2, 3, 1).numpy(),
+             arr_1=np.asarray(labels))
+    scored = score_samples(ScoreOptions(protocol="digits-classes", samples=batch, results_dir=tmp_path / "scored",
+                                        quiet=True, settings=SMALL_DIGITS, drop_metrics=("intra_fd",)))
+    assert scored["samples"]["labels"]["sha256"] == record["samples"]["labels"]["sha256"]
+    for key in ("fd", "class_accuracy"):  # the same images, classes, features and numbers
+        assert scored["metrics"][key]["value"] == record["metrics"][key]["value"]
     assert record["protocol"]["fingerprint"] == converted_fingerprint(scored["protocol"]["fingerprint"],
                                                                       record["samples"]["conversion"]["steps"])
-    theirs = direct(folders["dit"], [sample_seed(0, i) for i in range(200)], class_labels=[i % 10 for i in range(200)],
+    theirs = direct(folders["dit"], [sample_seed(0, i) for i in range(20)], class_labels=labels[:20],
                     num_inference_steps=2)
     from cleanfid.resize import make_resizer
 

@@ -14,14 +14,14 @@ from genbench.cli import main
 from genbench.datasets.base import DataRequest, DatasetSpec
 from genbench.datasets.coco import load_coco
 from genbench.errors import DataError
-from genbench.evaluation.data import load_split
-from genbench.protocols.protocol import builtin_protocol_files
+from genbench.evaluation.data import load_reference, load_split
+from genbench.protocols.protocol import builtin_protocol_files, load_protocol_file
 from genbench.registry import Provided, get_registry
 from genbench.trust.hashing import sha256_file
 from genbench.trust.reference_identity import reference_identity
 
 
-@pytest.mark.parametrize("name", ["digits", "shapes"])
+@pytest.mark.parametrize("name", ["digits", "shapes", "digits-classes", "shapes-classes"])
 def test_the_shipped_pins_are_the_identity_of_the_data_read_here(name):
     protocol = get_registry().protocol(name)
     reference = load_split(protocol, protocol.data.reference_split, None, get_registry())
@@ -129,3 +129,24 @@ def test_exporting_a_selection_of_a_set_without_one_is_one_line(tmp_path, capsys
                                                "records to export (only caption selections, such as COCO's, can be "
                                                "exported)")
     assert not (tmp_path / "x.tsv").exists()
+
+
+def test_a_selection_pin_that_does_not_match_has_the_same_way_past_as_the_reference_pin(tmp_path, capsys):
+    """COCO's selection_sha256 (another annotations file, another selection) is refused with the flag to pass,
+    and under --allow-reference-mismatch is read and recorded in the loader's info (the result's data_info)."""
+    make_coco(tmp_path)
+    protocol_file = coco_protocol(tmp_path)
+    text = protocol_file.read_text(encoding="utf-8").replace("[data]", f'[data]\nselection_sha256 = "{"0" * 64}"')
+    protocol_file.write_text(text, encoding="utf-8")
+    arguments = ["reference", "--protocol", str(protocol_file), "--data-dir", str(tmp_path), "--print-identity"]
+    assert main(arguments) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"the protocol pins {'0' * 16}... (a different annotations file?); pass --allow-reference-mismatch to score "
+        f"against this selection under its own fingerprint")
+    assert main([*arguments, "--allow-reference-mismatch"]) == 0
+    data = load_coco(DataRequest("val", 16, 3, root=tmp_path, options={"num_captions": 5}))
+    assert f'reference_sha256 = "{reference_identity(data)["sha256"]}"' in capsys.readouterr().out
+    protocol = load_protocol_file(protocol_file)
+    read = load_reference(protocol, tmp_path, None, get_registry(), allow_mismatch=True)
+    assert read.info["mismatch"] == {"selection_sha256": {"expected": "0" * 64,
+                                                          "found": data.info["selection_sha256"]}}

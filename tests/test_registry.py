@@ -108,7 +108,7 @@ def test_run_with_a_plugin_that_failed_to_import_says_why(plugin_installer, caps
         "genbench: error: model plugin 'broken' is not available: plugin 'broken' (broken-gen 0.2, module "
         "broken_gen_plugin) is broken: failed to import: ModuleNotFoundError: No module named "
         "'does_not_exist_anywhere'\n")
-    with pytest.raises(PluginError, match=r"^unknown model plugin 'vea'; did you mean: vae\? \(broken plugins: "
+    with pytest.raises(PluginError, match=r"^unknown model plugin 'vea'; did you mean: vae, cvae\? \(broken plugins: "
                                           r"broken; see genbench list\)$"):
         load_registry().model("vea")
 
@@ -151,9 +151,9 @@ def test_trace_switch_prints_hook_calls(monkeypatch, capsys):
 
 def test_unknown_names_suggest_close_matches():
     registry = load_registry()
-    with pytest.raises(PluginError, match=r"unknown model plugin 'vea'; did you mean: vae\?"):
+    with pytest.raises(PluginError, match=r"unknown model plugin 'vea'; did you mean: vae, cvae\?"):
         registry.model("vea")
-    with pytest.raises(ProtocolError, match=r"unknown protocol 'digit'; did you mean: digits\?"):
+    with pytest.raises(ProtocolError, match=r"unknown protocol 'digit'; did you mean: digits, digits-classes\?"):
         registry.protocol("digit")
 
 

@@ -40,6 +40,8 @@ class ImageDataset:
     labels: torch.Tensor | None = None
     captions: list[str] | None = None
     num_classes: int | None = None
+    #: A readable name per class (``class_names[k]`` is class k), where the data set has them.
+    class_names: list[str] | None = None
     #: What loading found and did (skipped images, dropped captions, selection hash); recorded in results.
     info: dict[str, Any] = field(default_factory=dict)
     #: What the loader read besides pixels that defines the set (every skipped file, annotation and
@@ -77,6 +79,9 @@ class DataRequest:
     channels: int
     root: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: ``--allow-reference-mismatch``: a pin the loader checks itself (COCO's ``selection_sha256``) that does not
+    #: match is recorded in the set's ``info`` under ``mismatch`` instead of refused.
+    allow_mismatch: bool = False
 
 
 DatasetLoader = Callable[[DataRequest], ImageDataset]

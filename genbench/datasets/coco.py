@@ -144,14 +144,16 @@ def load_coco(request: DataRequest) -> ImageDataset:
         selection = [(int(a["image_id"]), int(a["id"]), str(a["caption"])) for a in annotations["annotations"]]
     digest = selection_sha256(selection)
     pinned = options.get("selection_sha256")
-    if pinned and pinned != digest:
+    mismatch = {"selection_sha256": {"expected": pinned, "found": digest}} if pinned and pinned != digest else None
+    if mismatch and not request.allow_mismatch:
         raise DataError(f"{captions_file}: the seeded caption selection hashes to {digest[:16]}..., the protocol "
-                        f"pins {str(pinned)[:16]}... (a different annotations file?)")
+                        f"pins {str(pinned)[:16]}... (a different annotations file?); pass --allow-reference-mismatch "
+                        f"to score against this selection under its own fingerprint")
     pairs = [CaptionedFile(image_dir / files[image_id], caption, str(caption_id), str(image_id))
              for image_id, caption_id, caption in selection]
     identity = {"annotations_sha256": sha256_file(captions_file), "selection_sha256": digest}
-    return load_captioned_files(pairs, request, str(captions_file),
-                                {**identity, "num_selected": len(selection)}, identity)
+    info = {**identity, "num_selected": len(selection), **({"mismatch": mismatch} if mismatch else {})}
+    return load_captioned_files(pairs, request, str(captions_file), info, identity)
 
 
 COCO = DatasetSpec(

@@ -23,7 +23,7 @@ from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD
 
 from genbench.datasets.base import ImageDataset
-from genbench.errors import GenbenchError, MetricError
+from genbench.errors import GenbenchError, MetricError, notice
 from genbench.evaluation.device import resolve_device, use_threads
 from genbench.evaluation.options import CompareOptions
 from genbench.evaluation.samples import load_image_folder
@@ -129,4 +129,6 @@ def compare_folders(options: CompareOptions) -> dict[str, float]:
         value = _compute(spec, a, b if spec.needs_reference else None, feature, **singular, **rounds)
         out[key] = value.value
         _with_interval(out, key, value)
+    if images_b is not None and torch.equal(images_a, images_b):
+        notice("the two folders hold identical images: their distances are 0 up to round-off (clamped at 0)")
     return out

@@ -1,5 +1,6 @@
 """Where each metric of a protocol is computed: its spec's function (``genbench.metrics``) on one extractor's
-features, with the protocol's settings, the run's class labels or caption groups, and its bootstrap."""
+features, with the protocol's settings, the run's class labels (and the reference rows' classes) or caption groups,
+and its bootstrap."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ from genbench.registry import Registry
 
 def compute_metrics(protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
                     generated: dict[str, torch.Tensor], reference: dict[str, torch.Tensor], conditions: Conditions,
-                    num_classes: int | None,
+                    num_classes: int | None, reference_labels: torch.Tensor | None = None,
                     statistics: dict[str, dict[str, np.ndarray]] | None = None) -> dict[str, Any]:
     """The result's ``metrics`` section: every metric of ``protocol`` from features keyed ``extractor/feature``;
     a metric keyed in ``statistics`` reads those published ``{"mu", "sigma"}`` instead of reference features."""
     statistics = statistics or {}
-    labels = torch.tensor(conditions.labels) if conditions.labels is not None else None
+    labels = torch.tensor(conditions.labels, dtype=torch.long) if conditions.labels is not None else None
     groups = torch.tensor(caption_groups(conditions.captions)) if conditions.captions is not None else None
     out = {}
     for entry in protocol.metrics:
@@ -34,7 +35,8 @@ def compute_metrics(protocol: Protocol, registry: Registry, settings_by_metric: 
         published = statistics.get(entry.key)
         inputs = MetricInputs(select(generated, entry.extractor),
                               select(reference, entry.extractor) if spec.needs_reference and published is None
-                              else None, settings, labels, num_classes, groups, published)
+                              else None, settings, labels, num_classes, groups, reference_statistics=published,
+                              reference_labels=reference_labels if spec.needs_reference else None)
         try:
             value = compute_metric(spec, inputs)
         except MetricError as exc:

@@ -23,10 +23,13 @@ def data_identity(protocol: Protocol, split: str) -> dict[str, Any]:
             "channels": data.channels, "options": data.options}
 
 
-def load_split(protocol: Protocol, split: str, data_dir: Path | None, registry: Registry) -> ImageDataset:
-    """The protocol's ``split`` at its size, as the registered data set loads it; images are checked."""
+def load_split(protocol: Protocol, split: str, data_dir: Path | None, registry: Registry,
+               allow_mismatch: bool = False) -> ImageDataset:
+    """The protocol's ``split`` at its size, as the registered data set loads it; images are checked.
+    ``allow_mismatch``: the loader records its own pins that do not match instead of refusing them."""
     data = protocol.data
-    request = DataRequest(split, data.image_size, data.channels, Path(data_dir) if data_dir else None, data.options)
+    request = DataRequest(split, data.image_size, data.channels, Path(data_dir) if data_dir else None, data.options,
+                          allow_mismatch)
     dataset = registry.dataset(data.dataset).load(request)
     ImageFormat(data.image_size, data.channels).check(dataset.images, f"dataset '{data.dataset}' load()",
                                                       error=PluginError)
@@ -34,11 +37,12 @@ def load_split(protocol: Protocol, split: str, data_dir: Path | None, registry: 
 
 
 def load_reference(protocol: Protocol, data_dir: Path | None, reference_file: Path | None,
-                   registry: Registry) -> ImageDataset:
+                   registry: Registry, allow_mismatch: bool = False) -> ImageDataset:
     """The protocol's reference split; with ``reference_file`` (``--reference-file``), that file read by the
-    ``reference-file`` data set instead, keeping the protocol's own settings for it when it names that data set."""
+    ``reference-file`` data set instead, keeping the protocol's own settings for it when it names that data set;
+    ``allow_mismatch`` as ``load_split``'s."""
     if reference_file is None:
-        return load_split(protocol, protocol.data.reference_split, data_dir, registry)
+        return load_split(protocol, protocol.data.reference_split, data_dir, registry, allow_mismatch)
     data = protocol.data
     options = dict(data.options) if data.dataset == REFERENCE_FILE else {}
     request = DataRequest(data.reference_split, data.image_size, data.channels, Path(data_dir) if data_dir else None,

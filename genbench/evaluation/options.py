@@ -120,9 +120,11 @@ class ProtocolOptions(EnvironmentOptions):
 class ScoreOptions(ProtocolOptions):
     """``genbench score``: a protocol's metrics for samples made elsewhere."""
 
-    samples: Path = option(help="folder of image files (sorted by name) or .npz with one uint8 array [N, H, W, C]")
-    captions: Path | None = option(None, "text file, one caption per sample in sample order (text-to-image "
-                                         "protocols)")
+    samples: Path = option(help="folder of image files (sorted by name), or .npz as guided-diffusion and DiT write: "
+                                "arr_0 uint8 [N, H, W, C] and, on class-conditional protocols, arr_1 the N classes")
+    captions: Path | None = option(None, "text-to-image protocols: a text file with one caption per sample in sample "
+                                         "order, or a .jsonl of {\"file\": ..., \"caption\": ...} naming each image "
+                                         "of the samples folder")
     metrics: tuple[str, ...] = option((), "comma-separated metrics to add to the protocol, from fd_dinov2, cmmd, "
                                           "density, coverage, vendi, fid_infinity (the result then has its own "
                                           "fingerprint)", parse=name_list)

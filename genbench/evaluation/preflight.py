@@ -1,12 +1,12 @@
 """Checks before the expensive part: can every metric of a protocol be computed from what the run will make?
 
 A run asks each metric's ``MetricSpec.check`` with a ``MetricPlan`` (the protocol's sample count
-after ``--set`` overrides, the reference set's size, the width of the metric's feature rows and
-the caption groups), so "FID needs 2049 samples" is said before anything trains or samples (for
-``genbench score``: before any feature is extracted). The feature widths come from each
-extractor's answer on two blank images of the protocol's format. A metric that reads the reference's
-published statistics (``genbench.evaluation.reference_plan``) has no reference count to check; its
-statistics must have the width of its feature instead.
+after ``--set`` overrides, the reference set's size and labels, the width of the metric's feature
+rows, the caption groups and the class of every image to be made), so "FID needs 2049 samples" is
+said before anything trains or samples (for ``genbench score``: before any feature is extracted).
+The feature widths come from each extractor's answer on two blank images of the protocol's format.
+A metric that reads the reference's published statistics (``genbench.evaluation.reference_plan``)
+has no reference count to check; its statistics must have the width of its feature instead.
 """
 
 from __future__ import annotations
@@ -48,12 +48,14 @@ def _check_statistics_width(entry_key: str, feature: str, width: int, statistics
 def check_metric_requirements(protocol: Protocol, registry: Registry, settings_by_metric: dict[str, dict[str, Any]],
                               extractors: dict[str, FeatureExtractor], num_reference: int, conditions: Conditions,
                               statistics: dict[str, Statistics] | None = None, num_generated: int | None = None,
-                              halves: int | None = None) -> None:
+                              halves: tuple[torch.Tensor, torch.Tensor] | None = None,
+                              reference_labels: torch.Tensor | None = None,
+                              num_classes: int | None = None) -> None:
     """Every metric's ``check`` against the planned run, and the width of the published statistics a metric reads
     (``statistics``, by metric key); the first failure is a ``MetricError`` naming the metric.
 
     ``num_generated`` defaults to the protocol's sample count; ``halves`` is the reference row's case, where the
-    two-set metrics compare two halves of that many images each.
+    two-set metrics compare the images at the first index set (with their labels) with those at the second.
     """
     statistics = statistics or {}
     specs = {entry.key: registry.metric(entry.metric) for entry in protocol.metrics}
@@ -67,14 +69,20 @@ def check_metric_requirements(protocol: Protocol, registry: Registry, settings_b
         return
     widths = feature_widths(protocol, extractors)
     groups = torch.tensor(caption_groups(conditions.captions)) if conditions.captions is not None else None
+    labels = torch.tensor(conditions.labels, dtype=torch.long) if conditions.labels is not None else None
     for entry in protocol.metrics:
         spec, published = specs[entry.key], statistics.get(entry.key)
         width = widths.get((entry.extractor, entry.feature), 0)
         generated = num_generated or protocol.sampling.num_samples
         reference = num_reference if spec.needs_reference and published is None else None
+        asked, compared = labels, reference_labels if spec.needs_reference and published is None else None
         if spec.needs_reference and halves is not None:
-            generated, reference = halves, halves
-        plan = MetricPlan(generated, reference, width, settings_by_metric[entry.key], groups)
+            first, second = halves
+            generated, reference = len(first), len(second)
+            asked = labels[first] if labels is not None else None
+            compared = reference_labels[second] if reference_labels is not None else None
+        plan = MetricPlan(generated, reference, width, settings_by_metric[entry.key], groups, asked, num_classes,
+                          compared)
         try:
             if published is not None:
                 _check_statistics_width(entry.key, entry.feature, width, published)

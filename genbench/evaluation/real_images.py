@@ -1,9 +1,11 @@
 """The reference row: the protocol's metrics for the real reference images themselves (seed 004's "real" row).
 
 Metrics that compare two sets (FID, KID) compare two halves of the reference set, split by a
-seeded permutation; metrics of one set (IS, CLIP score, diversity) use all of it. The reference
-features come from the same cache a run uses. The record has the run's schema with plugin
-``real-images`` and the protocol's fingerprint, so it sits beside the models it is the yardstick of.
+seeded permutation (intra-class FD: each class's images in one half against those in the other);
+metrics of one set (IS, CLIP score, diversity, class accuracy, each image with its own caption or
+class) use all of it. The reference features come from the same cache a run uses. The record has
+the run's schema with plugin ``real-images`` and the protocol's fingerprint, so it sits beside the
+models it is the yardstick of.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def reference_set(options: ReferenceOptions) -> tuple[Protocol, ImageDataset, di
     use_threads(options.threads)
     registry = get_registry()
     protocol = protocol_for(options, registry)
-    reference = load_reference(protocol, options.data_dir, options.reference_file, registry)
+    reference = load_reference(protocol, options.data_dir, options.reference_file, registry,
+                               options.allow_reference_mismatch)
     return protocol, reference, checked_reference_identity(protocol, reference, options.allow_reference_mismatch)
 
 
@@ -111,20 +114,25 @@ def reference_row(options: ReferenceOptions) -> dict[str, Any]:
         raise DataError(f"protocol '{protocol.name}': the reference row compares two halves of the reference images, "
                         f"and the reference has {len(reference)} ({reference.info.get('file', 'its data set')}"
                         f"{' holds statistics only' if reference.statistics else ''})")
-    check_metric_requirements(protocol, registry, evaluation.metric_settings, evaluation.extractors, len(reference),
-                              Conditions(captions=reference.captions), num_generated=len(reference),
-                              halves=len(reference) // 2)
-    features, hits = evaluation.reference_features(evaluation.extractors)  # every metric reads features here
     first, second = split_halves(len(reference), seed)
+    class_conditional = protocol.sampling.conditions == "classes"
+    check_metric_requirements(protocol, registry, evaluation.metric_settings, evaluation.extractors, len(reference),
+                              Conditions(labels=reference.labels.tolist() if class_conditional else None,
+                                         captions=reference.captions),
+                              num_generated=len(reference), halves=(first, second),
+                              reference_labels=reference.labels, num_classes=reference.num_classes)
+    features, hits = evaluation.reference_features(evaluation.extractors)  # every metric reads features here
 
     def subset(index: torch.Tensor) -> tuple[dict[str, torch.Tensor], Conditions]:
         captions = [reference.captions[i] for i in index] if reference.captions is not None else None
-        return {k: v[index] for k, v in features.items()}, Conditions(captions=captions)
+        labels = reference.labels[index].tolist() if class_conditional else None
+        return {k: v[index] for k, v in features.items()}, Conditions(labels=labels, captions=captions)
 
     def metrics_of(generated: torch.Tensor, compared: torch.Tensor) -> dict[str, Any]:
         rows, conditions = subset(generated)
         return compute_metrics(protocol, registry, evaluation.metric_settings, rows, subset(compared)[0],
-                               conditions, reference.num_classes)
+                               conditions, reference.num_classes,
+                               reference.labels[compared] if reference.labels is not None else None)
 
     two_sets, one_set = metrics_of(first, second), metrics_of(torch.arange(len(reference)), second)
     metrics = {entry.key: (two_sets if registry.metric(entry.metric).needs_reference else one_set)[entry.key]
@@ -136,7 +144,7 @@ def reference_row(options: ReferenceOptions) -> dict[str, Any]:
                                       "genbench", __version__),
         samples={"num_samples": len(reference), "seed": seed, "halves": [len(first), len(second)],
                  "two_set_metrics": "first half vs second half of a seeded permutation",
-                 "one_set_metrics": "all reference images with their own captions"},
+                 "one_set_metrics": "all reference images with their own captions or classes"},
         artifacts={"grid": None, "samples_dir": None, "gallery": []},
     )
     with in_use(results_dir):  # while held, no run's clean-up takes the temp file for a dead run's

@@ -26,6 +26,8 @@ def reference_section(protocol: Protocol, reference: ImageDataset, identity: dic
         section["statistics"] = statistics
     if identity.get("mismatch"):
         section["mismatch"] = identity["mismatch"]
+    if reference.class_names:
+        section["class_names"] = list(reference.class_names)
     return {**section, "data_info": reference.info} if reference.info else section
 
 

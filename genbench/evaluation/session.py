@@ -22,6 +22,7 @@ from genbench.evaluation.conversion import Conversion
 from genbench.evaluation.data import checked_reference_identity, data_identity, load_reference
 from genbench.evaluation.device import resolve_device
 from genbench.evaluation.options import ProtocolOptions
+from genbench.evaluation.preflight import check_metric_requirements
 from genbench.evaluation.record import reference_section, result_record
 from genbench.evaluation.reference_plan import ReferencePlan, plan_reference
 from genbench.evaluation.settings import metric_settings
@@ -84,8 +85,16 @@ class Evaluation:
         so, its published statistics), and the result's ``reference`` section."""
         features, hits = reference or self.reference_features()
         metrics = compute_metrics(self.protocol, self.registry, self.metric_settings, generated, features,
-                                  conditions, self.reference.num_classes, self.plan.metric_statistics())
+                                  conditions, self.reference.num_classes, self.reference.labels,
+                                  self.plan.metric_statistics())
         return metrics, self.reference_section(hits)
+
+    def check_metrics(self, conditions: Conditions) -> None:
+        """Every metric's check against the planned samples with their ``conditions`` and the reference set, before
+        any work (``genbench.evaluation.preflight``)."""
+        check_metric_requirements(self.protocol, self.registry, self.metric_settings, self.extractors,
+                                  len(self.reference), conditions, self.plan.statistics,
+                                  reference_labels=self.reference.labels, num_classes=self.reference.num_classes)
 
     def reference_section(self, cache_hits: dict[str, bool]) -> dict[str, Any]:
         """The result's ``reference`` section (``genbench.evaluation.record.reference_section``)."""
@@ -123,11 +132,14 @@ def open_evaluation(protocol: Protocol, options: ProtocolOptions, registry: Regi
     context = ExtractorContext(device, options.weights_dir, options.trust_weights, cache_dir, data_dir,
                                lambda name, request: registry.dataset(name).load(request))
     extractors = build_extractors(protocol, registry, context)
-    reference = load_reference(protocol, data_dir, options.reference_file, registry)
+    reference = load_reference(protocol, data_dir, options.reference_file, registry,
+                               options.allow_reference_mismatch)
     identity = checked_reference_identity(protocol, reference, options.allow_reference_mismatch)
     if identity.get("mismatch"):
         log(f"reference data differs from the protocol's pin ({identity['mismatch']['expected'][:16]}...): "
             f"scored under its own fingerprint, never ranked with the standard one")
+    for pin in (reference.info or {}).get("mismatch", {}):
+        log(f"reference data: its {pin} differs from the protocol's pin (recorded in reference.data_info)")
     fingerprint = protocol.fingerprint({n: e.identity for n, e in extractors.items()}, identity["sha256"])
     plan = plan_reference(protocol, registry, extractors, reference)
     return Evaluation(protocol, registry, device, context, settings, extractors, reference, identity, fingerprint,

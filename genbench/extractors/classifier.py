@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, safe_open
 
+from genbench.datasets.base import ImageDataset
 from genbench.errors import WeightsError
 from genbench.extractors.base import ExtractorSpec, FeatureExtractor
 from genbench.trust.hashing import sha256_file
@@ -71,6 +72,18 @@ def classifier_accuracy(model: ReferenceClassifier, images: torch.Tensor, labels
     with torch.no_grad():
         _, logits = model(images)
     return float((logits.argmax(1) == labels).float().mean())
+
+
+def build_reference_classifier(train: ImageDataset, test: ImageDataset, path: Path,
+                               epochs: int = 30) -> tuple[float, str]:
+    """Train a reference classifier on ``train`` (seed 0, one thread, so a machine and library version give the
+    same bytes every time), write it to ``path`` and return its accuracy on ``test`` and the file's SHA-256 (what
+    a protocol pins; the pinned file is the one shipped, not whatever a rebuild elsewhere writes)."""
+    torch.set_num_threads(1)
+    model = train_reference_classifier(train.images, train.labels, num_classes=int(train.num_classes), epochs=epochs,
+                                       seed=0)
+    save_classifier(model, path)
+    return classifier_accuracy(model, test.images, test.labels), sha256_file(path)
 
 
 def save_classifier(model: ReferenceClassifier, path: Path) -> None:

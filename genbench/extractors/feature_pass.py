@@ -2,7 +2,10 @@
 
 Chunks are aligned to global image indices and have the protocol's ``feature_batch_size``,
 so features (and the metrics from them) do not depend on the sampling batch size or the
-shard count, even where a network's float32 output depends on its batch size.
+shard count, even where a network's float32 output depends on its batch size. Each chunk is
+copied into standard strides first: a grey batch read from an ``[N, H, W, 1]`` array has
+channels-last strides, on which convolution kernels round differently, and the images'
+source must not change the numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ def extract_features(extractors: dict[str, FeatureExtractor], images: torch.Tens
     """Features of ``images`` from every extractor, keyed ``extractor/feature``, float64 on the CPU."""
     parts: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(images), chunk):
-        batch = images[start:start + chunk]
+        batch = images[start:start + chunk].clone(memory_format=torch.contiguous_format)
         batch_captions = captions[start:start + chunk] if captions is not None else None
         for name, extractor in extractors.items():
             for feature, rows in extractor.extract(batch, batch_captions).items():

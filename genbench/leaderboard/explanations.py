@@ -31,6 +31,10 @@ DEFINITIONS = {
     "clip_score": "CLIP score of each image against its own caption, from {space}",
     "caption_diversity": "mean pairwise cosine distance among images of one caption, on {space}",
     "classifier_confidence": "mean max-softmax probability of a reference classifier ({space})",
+    "class_accuracy": "share of generated images that a reference classifier ({space}) assigns to the class they "
+                      "were asked for; the per-class table is below",
+    "intra_fd": "intra-class FID (StudioGAN's IFID): for each class, the Fréchet distance between its generated "
+                "and reference {space}, averaged over classes; the per-class table is below",
 }
 #: Metric kind -> what its ± means.
 SPREADS = {
@@ -40,6 +44,8 @@ SPREADS = {
     "classifier_confidence": "± is the standard deviation over images",
     "caption_diversity": "± is the standard deviation over captions",
     "vendi": "± is the standard deviation over captions",
+    "class_accuracy": "± is the standard deviation of the per-class accuracies",
+    "intra_fd": "± is the standard deviation of the per-class distances",
 }
 
 

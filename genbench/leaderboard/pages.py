@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from genbench.leaderboard import formatting, plots
 from genbench.leaderboard.artifacts import gallery_images, read_artifact
+from genbench.leaderboard.classes import per_class_table
 from genbench.leaderboard.explanations import explain
 from genbench.leaderboard.grouping import ProtocolGroup, group_differences, is_reported, slug, unranked_reason
 from genbench.leaderboard.intervals import indistinguishable
@@ -349,6 +350,7 @@ def run_context(record: dict[str, Any], tables: GroupTables, assets: RunAssets) 
         "unranked": unranked_reason(record), "warnings": record.get("warnings") or [],
         "protocol_href": f"../{protocol_page(group)}", "group": group,
         "metrics": metric_rows(record, [m.key for m in tables.metrics]),
+        "per_class": per_class_table(record),
         "speed": [(b, formatting.seconds(f.get("seconds_per_image")), formatting.rate(f.get("images_per_second")))
                   for b, f in sorted((speed.get("by_batch_size") or {}).items(),
                                      key=lambda item: int(item[0]) if str(item[0]).isdigit() else 0)],

@@ -24,6 +24,8 @@ class MetricInputs:
     #: The reference set's published ``{"mu", "sigma"}`` (float64) in the metric's feature space, given instead
     #: of ``reference`` to a metric whose spec has ``statistics``.
     reference_statistics: dict[str, np.ndarray] | None = None
+    #: The class of each reference row (class-conditional protocols: per-class metrics such as intra-class FD).
+    reference_labels: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,8 @@ class MetricPlan:
     """What a metric will be given, known before anything trains or samples; a spec's ``check`` reads it.
 
     The runner builds it from the protocol (sample count after ``--set`` overrides), the reference
-    set's size and the width of the extractor's feature rows; ``compute`` may build it from the real
-    features (``MetricPlan.of``) so that both ask the same question.
+    set's size and labels, the run's class plan and the width of the extractor's feature rows;
+    ``compute`` may build it from the real features (``MetricPlan.of``) so that both ask the same question.
     """
 
     num_generated: int
@@ -43,6 +45,11 @@ class MetricPlan:
     settings: dict[str, Any]
     #: Per-image caption group, as ``MetricInputs.groups``.
     groups: torch.Tensor | None = None
+    #: The class each generated image is asked for, as ``MetricInputs.labels``, and the class count.
+    labels: torch.Tensor | None = None
+    num_classes: int | None = None
+    #: The class of each reference row, as ``MetricInputs.reference_labels``.
+    reference_labels: torch.Tensor | None = None
 
     @classmethod
     def of(cls, inputs: "MetricInputs") -> "MetricPlan":
@@ -50,7 +57,7 @@ class MetricPlan:
         generated = inputs.generated[inputs.settings["feature"]]
         reference = inputs.reference[inputs.settings["feature"]] if inputs.reference is not None else None
         return cls(len(generated), len(reference) if reference is not None else None, int(generated.shape[1]),
-                   inputs.settings, inputs.groups)
+                   inputs.settings, inputs.groups, inputs.labels, inputs.num_classes, inputs.reference_labels)
 
 
 @dataclass
@@ -73,6 +80,9 @@ class MetricSpec:
     compute: Callable[[MetricInputs], MetricValue]
     higher_is_better: bool
     needs_reference: bool = False
+    #: Whether it reads the class each image was asked for (``MetricInputs.labels``): samples scored without
+    #: their classes are refused only on a protocol with such a metric.
+    needs_labels: bool = False
     #: Whether a bootstrap (rows resampled with replacement) may estimate its interval. False for metrics
     #: built on k-nearest-neighbour radii (precision, recall, density, coverage): duplicated rows shrink
     #: the radii to zero and bias the metric, so the interval could miss the point estimate itself.

@@ -64,12 +64,14 @@ def bootstrap_interval(spec: MetricSpec, inputs: MetricInputs, value: float) -> 
     values = []
     for _ in range(rounds):
         g = torch.randint(n_generated, (n_generated,), generator=generator)
-        reference = None if fixed else _resampled(inputs.reference,
-                                                  torch.randint(n_reference, (n_reference,), generator=generator))
+        r = None if fixed else torch.randint(n_reference, (n_reference,), generator=generator)
         resampled = MetricInputs(
-            _resampled(inputs.generated, g), reference, settings,
+            _resampled(inputs.generated, g), None if r is None else _resampled(inputs.reference, r), settings,
             inputs.labels[g] if inputs.labels is not None else None, inputs.num_classes,
-            inputs.groups[g] if inputs.groups is not None else None, inputs.reference_statistics)
+            inputs.groups[g] if inputs.groups is not None else None,
+            reference_statistics=inputs.reference_statistics,
+            reference_labels=inputs.reference_labels[r] if r is not None and inputs.reference_labels is not None
+            else None)
         values.append(spec.compute(resampled).value)
     tail = 100 * (1 - level) / 2
     rounds_values = np.asarray(values, dtype=np.float64)

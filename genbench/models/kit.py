@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import torch
 
 from genbench.errors import PluginError
-from genbench.models.base import GenerativeModel, ImageFormat, TrainingData, TrainingReport
+from genbench.models.base import GenerativeModel, ImageFormat, SampleBatch, Task, TrainingData, TrainingReport
 from genbench.models.checkpoints import load_checkpoint, load_module_state, module_tensors, save_checkpoint
 from genbench.models.training import fit
 
@@ -49,6 +49,28 @@ class NetworkModel(GenerativeModel):
         Models with several optimisers (GANs) override ``train`` with ``fit_steps`` instead.
         """
         raise PluginError(f"plugin '{self.plugin_name}' defines no single training loss")
+
+    @property
+    def num_classes(self) -> int:
+        """The class count a class-conditional model was created for; without one, an error naming the plugin."""
+        classes = self.config.get("num_classes")
+        if not classes:
+            raise PluginError(f"plugin '{self.plugin_name}' is class-conditional and needs a labelled training split "
+                              f"(its data set gave no classes)")
+        return int(classes)
+
+    def sampling_classes(self, batch: SampleBatch) -> torch.Tensor | None:
+        """The classes ``batch`` asks for, on the model's device, for a class-conditional model (None for others);
+        none, or one the model was not trained on, is an error."""
+        if self.task != Task.CLASS_CONDITIONAL:
+            return None
+        if batch.labels is None:
+            raise PluginError(f"plugin '{self.plugin_name}' is class-conditional: sample() needs batch.labels")
+        outside = [label for label in batch.labels if not 0 <= int(label) < self.num_classes]
+        if outside:
+            raise PluginError(f"plugin '{self.plugin_name}' was trained on {self.num_classes} classes, "
+                              f"asked for class {outside[0]}")
+        return torch.tensor([int(label) for label in batch.labels], dtype=torch.long, device=self.device)
 
     @property
     def image_format(self) -> ImageFormat:

@@ -23,7 +23,7 @@ from genbench.models.base import Task
 from genbench.protocols.schema import CONDITIONS, DECLARED_BY, PROTOCOL_KEYS, REQUIRED, check_keys
 from genbench.storage.files import TOML_FILE_LIMIT, read_regular_file
 from genbench.trust.fingerprint import protocol_fingerprint
-from genbench.trust.seeds import check_run_seed
+from genbench.trust.seeds import CLASS_PLAN_VERSION, check_run_seed
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,10 @@ class Protocol:
     def fingerprint(self, extractor_weights: dict[str, Any], reference_sha256: str) -> str:
         """Hash of the definition, each extractor's identity (``FeatureExtractor.identity``: the SHA-256 of the
         weights actually used, and build-time settings such as CLIP's preprocessing mode), the content identity
-        of the reference data actually read, and the sampling plan's version (how image i's seed is derived)."""
-        return protocol_fingerprint(self.definition(), extractor_weights, reference_sha256)
+        of the reference data actually read, the sampling plan's version (how image i's seed is derived) and, when
+        the protocol asks for classes, the class plan's version (which class image i gets)."""
+        class_plan = CLASS_PLAN_VERSION if self.sampling.conditions == "classes" else None
+        return protocol_fingerprint(self.definition(), extractor_weights, reference_sha256, class_plan)
 
     def recipe_for(self, plugin: str) -> dict[str, Any] | None:
         """The training recipe for a plugin, merged over the protocol's ``[training.default]``."""

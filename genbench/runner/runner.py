@@ -25,11 +25,11 @@ import torch
 from genbench.errors import Interrupted, ProtocolError, Terminated
 from genbench.evaluation.conversion import plan_conversion
 from genbench.evaluation.device import use_threads
-from genbench.evaluation.preflight import check_metric_requirements, check_plan_size
+from genbench.evaluation.preflight import check_plan_size
 from genbench.evaluation.session import Evaluation, ReferenceFeatures, open_evaluation
 from genbench.models.base import ImageFormat, ModelSpec, Task, check_settings_read, recorded_settings
 from genbench.protocols.additions import drop_metrics
-from genbench.protocols.conditions import Conditions, plan_conditions
+from genbench.protocols.conditions import Conditions, class_plan_record, plan_conditions
 from genbench.protocols.overrides import override_protocol, split_settings
 from genbench.protocols.protocol import Protocol
 from genbench.registry import Provided, Registry, get_registry
@@ -152,9 +152,7 @@ class Runner:
         ctx.group = process_group(evaluation.device)
         ctx.progress = ctx.progress and ctx.group.is_main
         check_plan_size(protocol, evaluation.extractors, plan.results_dir / WORK_DIR, self.options.allow_large_plan)
-        check_metric_requirements(protocol, ctx.registry, evaluation.metric_settings, evaluation.extractors,
-                                  len(evaluation.reference), plan_conditions(protocol, evaluation.reference),
-                                  evaluation.plan.statistics)
+        evaluation.check_metrics(plan_conditions(protocol, evaluation.reference, plan.seed))
         if plan.training is not None:  # the model will be created from this class: refuse bad settings now
             with naming_plugin(plan.spec.name):
                 plan.spec.model_class.check_settings(plan.model_settings, plan.training.config)
@@ -181,7 +179,7 @@ class Runner:
     def sample(self, plan: RunPlan, evaluation: Evaluation, acquired: Acquired) -> Sampled | None:
         """The probe, the sampling pass and the reference features; None on ranks other than the main one."""
         ctx, spec, protocol, model = self.ctx, plan.spec, plan.protocol, acquired.model
-        conditions = plan_conditions(protocol, evaluation.reference)
+        conditions = plan_conditions(protocol, evaluation.reference, plan.seed)
         sample = functools.partial(sample_images, model, spec.name, acquired.conversion, conditions, plan.seed,
                                    evaluation.device)
         probe = ProbeImages(sample, protocol.sampling.num_samples) if ctx.group.is_main else None
@@ -243,6 +241,8 @@ class Runner:
                      "conditions": protocol.sampling.conditions,
                      "samples_per_caption": protocol.sampling.samples_per_caption,
                      "conversion": acquired.conversion.describe(),
+                     "labels": class_plan_record(sampled.conditions.labels, evaluation.reference.num_classes, "plan")
+                     if sampled.conditions.labels else None,
                      "captions_truncated_by_model": truncated_captions(model, spec.name, sampled.conditions),
                      "distinct": distinct_count(sampled.digests), "determinism": sampled.probe.summary()},
             warnings=warnings, speed=speed, parameters=model.parameter_counts(), training=acquired.training,

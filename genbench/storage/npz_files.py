@@ -64,29 +64,46 @@ def _data_offset(handle, info: zipfile.ZipInfo, header_length: int) -> int | Non
     return info.header_offset + LOCAL_HEADER + name_length + extra_length + header_length
 
 
+#: The first bytes of an ``.npy`` file (``np.save``), which is sometimes renamed ``.npz``.
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def npz_members(path: Path) -> dict[str, NpzMember]:
-    """The arrays of ``path`` by name, from their headers; a member that is not a plain ``.npy`` array is refused."""
+    """The arrays of ``path`` by name, from their headers; a member that is not a plain ``.npy`` array is refused,
+    and so, in words that say what they are, are an empty file and a lone ``.npy`` array named ``.npz``."""
     path = Path(path)
-    members = {}
     try:
-        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
-            for info in archive.infolist():
-                where = f"{path}: member '{info.filename}'"
-                if not info.filename.endswith(".npy") or "/" in info.filename:
-                    raise DataError(f"{where} is not an .npy array (an .npz holds only NAME.npy members)")
-                with archive.open(info) as stream:
-                    dtype, shape, fortran, header_length = _header(stream, where)
-                name = info.filename[:-len(".npy")]
-                if dtype.hasobject:
-                    raise DataError(f"{where} holds Python objects, which only unpickling could read; genbench "
-                                    f"never unpickles an .npz (save numbers, not objects)")
-                member = NpzMember(path, name, dtype, shape, fortran, _data_offset(handle, info, header_length))
-                if info.file_size != header_length + member.nbytes:
-                    raise DataError(f"{where} declares {member.nbytes} bytes of {dtype} {list(shape)} but holds "
-                                    f"{info.file_size - header_length} (a truncated or altered file)")
-                members[name] = member
+        with open(path, "rb") as handle:
+            start = handle.read(len(NPY_MAGIC))
+            if not start:
+                raise DataError(f"{path} is empty (0 bytes): a failed or unfinished write?")
+            if start == NPY_MAGIC:
+                raise DataError(f"{path} is a single .npy array (np.save), not an .npz archive (np.savez): save "
+                                f"it with np.savez('{path.name}', arr_0=array)")
+            handle.seek(0)
+            return _members(path, handle)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a readable .npz archive ({exc})") from None
+        raise DataError(f"{path} is not a readable .npz archive ({exc}): a truncated or altered file?") from None
+
+
+def _members(path: Path, handle) -> dict[str, NpzMember]:
+    members = {}
+    with zipfile.ZipFile(handle) as archive:
+        for info in archive.infolist():
+            where = f"{path}: member '{info.filename}'"
+            if not info.filename.endswith(".npy") or "/" in info.filename:
+                raise DataError(f"{where} is not an .npy array (an .npz holds only NAME.npy members)")
+            with archive.open(info) as stream:
+                dtype, shape, fortran, header_length = _header(stream, where)
+            name = info.filename[:-len(".npy")]
+            if dtype.hasobject:
+                raise DataError(f"{where} holds Python objects, which only unpickling could read; genbench "
+                                f"never unpickles an .npz (save numbers, not objects)")
+            member = NpzMember(path, name, dtype, shape, fortran, _data_offset(handle, info, header_length))
+            if info.file_size != header_length + member.nbytes:
+                raise DataError(f"{where} declares {member.nbytes} bytes of {dtype} {list(shape)} but holds "
+                                f"{info.file_size - header_length} (a truncated or altered file)")
+            members[name] = member
     return members
 
 

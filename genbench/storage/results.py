@@ -58,12 +58,16 @@ RESULT_FIELDS: dict[str, Field] = {
                     {"name": (str,), "version": (str, _NONE), "settings": (dict, _NONE), "checkpoint": (str, _NONE),
                      "checkpoint_sha256": (str, _NONE), "default_settings": (dict, _NONE)}),
     "samples": Field("how the samples were made (runs) or where they were read (`genbench score`); `conversion`: what "
-                     "genbench did to bring them to the protocol's size and channels", (dict, _NONE),
+                     "genbench did to bring them to the protocol's size and channels; `decoding`: how image files "
+                     "that were not 8-bit grey or RGB were read (16-bit, 1-bit, opaque alpha); `labels`, for "
+                     "class-conditional ones: where the classes came from (the plan, or an .npz's arr_1), the plan's "
+                     "rule, the count per class and the SHA-256 of the list of classes", (dict, _NONE),
                      ("num_samples", "seed", "shard_size", "batch_size", "feature_batch_size", "conditions",
                       "samples_per_caption", "captions_truncated_by_model", "source", "sha256", "conversion",
-                      "captions_file", "distinct", "determinism", "halves", "two_set_metrics", "one_set_metrics"),
+                      "decoding",                      "captions_file", "labels", "distinct", "determinism", "halves", "two_set_metrics",
+                      "one_set_metrics"),
                      {"num_samples": (int, _NONE), "source": (str, _NONE), "determinism": (dict, _NONE),
-                      "distinct": (int, _NONE)}),
+                      "distinct": (int, _NONE), "labels": (dict, _NONE)}),
     "extractors": Field("per extractor name: `kind`, `weights_sha256` and its settings"),
     "metrics": Field("per metric key: `metric`, `extractor`, `feature`, `settings`, `value`, `std`, "
                      "`higher_is_better`, `extras` (histograms, shares, counts), `interval` (null, or the "
@@ -94,10 +98,11 @@ RESULT_FIELDS: dict[str, Field] = {
     "reference": Field("the reference split read: its content identity `sha256` (in the fingerprint; a reference "
                        "file's own SHA-256) and the parts it hashes (`identity`), `mismatch` {expected, found} under "
                        "--allow-reference-mismatch, cache use, `statistics`: the published statistics each Fréchet "
-                       "distance read instead of features (by metric key: array, space, how the space is known), and "
-                       "`data_info` when the loader reports skipped images, dropped captions or selection hashes",
-                       (dict, _NONE),
+                       "distance read instead of features (by metric key: array, space, how the space is known), "
+                       "`class_names` where the data set names its classes, and `data_info` when the loader reports "
+                       "skipped images, dropped captions or selection hashes", (dict, _NONE),
                        ("split", "num_images", "sha256", "identity", "mismatch", "cache_hits", "statistics",
+                        "class_names",
                         "data_info"),
                        {"sha256": (str, _NONE)}),
     "warnings": Field("what a reader must know, one sentence each: few distinct samples, a non-deterministic "

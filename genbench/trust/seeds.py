@@ -22,6 +22,12 @@ from genbench.errors import GenbenchError
 SAMPLING_PLAN_VERSION = 2
 
 
+#: Version of the rule that gives image i of a class-conditional run its class (``genbench.protocols.conditions.
+#: balanced_class_plan``); part of the fingerprint of class-conditional protocols only, so that the fingerprints of
+#: the others stay what they were. 1: N / K images per class, each block of K images a seeded permutation of the K.
+CLASS_PLAN_VERSION = 1
+
+
 #: Run seeds genbench accepts: 0 <= seed < 2**63 (any int64 a user may type that is not negative).
 RUN_SEED_LIMIT = 2 ** 63
 
@@ -52,6 +58,11 @@ def _seed_hash(run_seed: int, purpose: str) -> int:
 def sample_seed(run_seed: int, index: int) -> int:
     """The generator seed of image ``index`` in a run seeded with ``run_seed`` (see the module doc)."""
     return (derived_seed(run_seed, "samples") + index) % GENERATOR_SEEDS
+
+
+def class_plan_seed(run_seed: int) -> int:
+    """The generator seed of a class-conditional run's class order (``CLASS_PLAN_VERSION``)."""
+    return derived_seed(run_seed, "classes")
 
 
 def training_seed(run_seed: int) -> int:

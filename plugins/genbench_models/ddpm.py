@@ -77,16 +77,25 @@ class DDPM(UNetDiffusion):
         noise = torch.randn_like(clean)
         steps = torch.randint(0, scheduler.config.num_train_timesteps, (len(clean),), device=clean.device)
         noisy = scheduler.add_noise(clean, noise, steps)
-        return F.mse_loss(self.predict_noise(noisy, steps), noise)
+        return F.mse_loss(self.predict_noise(noisy, steps, self.training_classes(labels)), noise)
+
+    def training_classes(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """The classes the U-Net sees in training (None: an unconditional U-Net)."""
+        return None
+
+    def guided_noise(self, images: torch.Tensor, step: torch.Tensor, classes: torch.Tensor | None) -> torch.Tensor:
+        """The noise estimate one sampling step uses (the U-Net's own, for an unconditional model)."""
+        return self.predict_noise(images, step)
 
     @torch.no_grad()
     def sample(self, batch: SampleBatch) -> torch.Tensor:
         scheduler = self.sampling_scheduler()
         generators = batch.generators()
         fmt = self.image_format
+        classes = self.sampling_classes(batch)
         images = batch.randn(fmt.channels, fmt.size, fmt.size, generators=generators)
         for step in scheduler.timesteps:
-            noise = self.predict_noise(images, step)
+            noise = self.guided_noise(images, step, classes)
             images = scheduler.step(noise, step, images, generator=generators, **self.step_options()).prev_sample
         return to_uint8(images, -1.0, 1.0)
 

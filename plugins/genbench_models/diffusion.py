@@ -25,8 +25,10 @@ if TYPE_CHECKING:  # diffusers takes seconds to import: only where a network is 
 UNET_DEFAULTS = {"block_out_channels": [32, 64], "layers_per_block": 1, "attention_levels": [], "norm_num_groups": 8}
 
 
-def build_unet(config: dict[str, Any]) -> UNet2DModel:
-    """A ``UNet2DModel`` from a diffusers config (``config['unet']``) or from the plugin's size keys."""
+def build_unet(config: dict[str, Any], class_embeds: int | None = None) -> UNet2DModel:
+    """A ``UNet2DModel`` from a diffusers config (``config['unet']``) or from the plugin's size keys; with
+    ``class_embeds``, a table of that many class embeddings added to the timestep embedding (diffusers'
+    ``num_class_embeds``)."""
     from diffusers import UNet2DModel
 
     if "unet" in config:
@@ -44,6 +46,7 @@ def build_unet(config: dict[str, Any]) -> UNet2DModel:
         up_block_types=tuple("AttnUpBlock2D" if i in attention else "UpBlock2D" for i in reversed(levels)),
         norm_num_groups=sizes["norm_num_groups"],
         attention_head_dim=8,
+        num_class_embeds=class_embeds,
     )
 
 
@@ -61,12 +64,14 @@ class UNetDiffusion(PrecisionSetting, NetworkModel):
     def unet(self) -> UNet2DModel:
         return self.networks["unet"]
 
-    def predict_noise(self, noisy: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
-        """The U-Net's output for ``noisy`` images at (possibly fractional) ``timesteps``, padded and cropped."""
+    def predict_noise(self, noisy: torch.Tensor, timesteps: torch.Tensor,
+                      classes: torch.Tensor | None = None) -> torch.Tensor:
+        """The U-Net's output for ``noisy`` images at (possibly fractional) ``timesteps`` (and ``classes``, for a
+        U-Net with class embeddings), padded and cropped."""
         size = noisy.shape[-1]
         multiple = 2 ** (len(self.unet.config.block_out_channels) - 1)
         pad = -(-size // multiple) * multiple - size
-        out = self.unet(F.pad(noisy, (0, pad, 0, pad)), timesteps).sample
+        out = self.unet(F.pad(noisy, (0, pad, 0, pad)), timesteps, class_labels=classes).sample
         return out[..., :size, :size]
 
     @property

@@ -70,18 +70,26 @@ class BetaVAE(NetworkModel):
         args = (config["channels"], config["image_size"], config["width"], config["latent_dim"])
         return {"encoder": Encoder(*args), "decoder": Decoder(*args)}
 
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance of images in [0, 1] (``labels`` are for conditional subclasses)."""
+        return self.networks["encoder"](x)
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Logits of pixel intensities for latents ``z`` (``labels`` are for conditional subclasses)."""
+        return self.networks["decoder"](z)
+
     def loss(self, images: torch.Tensor, labels: torch.Tensor | None, captions: list[str] | None) -> torch.Tensor:
         x = from_uint8(images)
-        mu, logvar = self.networks["encoder"](x)
+        mu, logvar = self.encode(x, labels)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        recon = F.binary_cross_entropy_with_logits(self.networks["decoder"](z), x, reduction="sum") / len(x)
+        recon = F.binary_cross_entropy_with_logits(self.decode(z, labels), x, reduction="sum") / len(x)
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / len(x)
         return recon + self.config["beta"] * kl
 
     @torch.no_grad()
     def sample(self, batch: SampleBatch) -> torch.Tensor:
         z = batch.randn(self.config["latent_dim"])
-        return to_uint8(torch.sigmoid(self.networks["decoder"](z)))
+        return to_uint8(torch.sigmoid(self.decode(z, self.sampling_classes(batch))))
 
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:

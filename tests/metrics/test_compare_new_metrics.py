@@ -87,3 +87,16 @@ def test_compare_refuses_one_bootstrap_round_and_unknown_metrics(tmp_path, capsy
     assert "genbench: error: --bootstrap must be 0 (no interval) or at least 2 rounds, got 1" in err
     assert main(["compare", str(generated), str(reference), "--metrics", "fd_dino"]) == EXIT_ERROR
     assert "unknown metric 'fd_dino' (choose from fid, kid, isc, prc, fd_dinov2, cmmd" in capsys.readouterr().err
+
+
+def test_a_folder_compared_with_itself_is_at_distance_zero_and_said_to_be_identical(weights, tmp_path, capsys):
+    generated, _ = folders(tmp_path)
+    copy = shutil.copytree(generated, tmp_path / "copy")
+    assert main(["compare", str(generated), str(copy), "--metrics", "fid,kid", "--kid-subset-size", "5",
+                 "--allow-singular-covariance", "--weights-dir", str(weights), "--trust-weights", "--device", "cpu",
+                 "--cache-dir", str(tmp_path / "cache"), "--json"]) == 0
+    captured = capsys.readouterr()
+    values = json.loads(captured.out)
+    assert values["frechet_inception_distance"] == 0.0  # round-off below zero is clamped
+    assert ("genbench: the two folders hold identical images: their distances are 0 up to round-off (clamped at 0)"
+            in captured.err)
