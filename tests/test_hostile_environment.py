@@ -229,3 +229,25 @@ def test_genbench_makes_waiting_openmp_threads_sleep_unless_the_user_said_otherw
                            "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"],
                           capture_output=True, text=True, env=env, check=True)
     assert done.stdout.split() == [str(expected), "False"]
+
+
+def test_a_run_on_a_busy_machine_on_torchs_default_threads_is_told_how_to_go_faster(monkeypatch):
+    """Not fitted silently: the thread count is recorded and enters a training's identity, so a load-dependent
+    default would make the same command train and score differently from one minute to the next."""
+    import torch
+
+    from genbench.evaluation import device
+
+    monkeypatch.delenv("GENBENCH_THREADS", raising=False)
+    monkeypatch.setattr(device, "cpu_count", lambda: 2)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.9, 3.0, 2.0))
+    assert device.busy_machine_hint(None) == (
+        "the machine is busy (load 3.9 on 2 CPUs) and torch runs 2 threads: --threads 1 (or GENBENCH_THREADS=1) is "
+        "often faster on a busy machine (bench/README.md); the result records the thread count")
+    assert device.busy_machine_hint(2) is None  # asked for: the user knows
+    monkeypatch.setenv("GENBENCH_THREADS", "2")
+    assert device.busy_machine_hint(None) is None
+    monkeypatch.delenv("GENBENCH_THREADS")
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert device.busy_machine_hint(None) is None  # idle enough

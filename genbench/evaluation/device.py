@@ -63,6 +63,30 @@ def requested_threads(threads: int | None = None) -> int | None:
     return threads
 
 
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity), which is what competes for them."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def busy_machine_hint(threads: int | None = None) -> str | None:
+    """A line for a run on torch's default thread count while other work holds every CPU (1-minute load at least
+    the CPU count); None when a count was asked for or the machine is not that busy. A hint, not a silent change:
+    the thread count is part of a result's environment and of a training's identity."""
+    import torch
+
+    if requested_threads(threads) is not None or torch.get_num_threads() < 2:
+        return None
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows
+        return None
+    if load < cpu_count():
+        return None
+    return (f"the machine is busy (load {load:.1f} on {cpu_count()} CPUs) and torch runs {torch.get_num_threads()} "
+            f"threads: --threads 1 (or {ENVIRONMENT_VARIABLE}=1) is often faster on a busy machine "
+            f"(bench/README.md); the result records the thread count")
+
+
 def use_threads(threads: int | None = None) -> int:
     """Apply the requested thread count to torch (intra-op) and return the count now in force."""
     import torch

@@ -24,7 +24,7 @@ import torch
 
 from genbench.errors import Interrupted, ProtocolError, Terminated
 from genbench.evaluation.conversion import plan_conversion
-from genbench.evaluation.device import use_threads
+from genbench.evaluation.device import busy_machine_hint, use_threads
 from genbench.evaluation.preflight import check_plan_size
 from genbench.evaluation.session import Evaluation, ReferenceFeatures, open_evaluation
 from genbench.models.base import ImageFormat, ModelSpec, Task, check_settings_read, recorded_settings
@@ -156,6 +156,9 @@ class Runner:
         if plan.training is not None:  # the model will be created from this class: refuse bad settings now
             with naming_plugin(plan.spec.name):
                 plan.spec.model_class.check_settings(plan.model_settings, plan.training.config)
+        hint = busy_machine_hint(self.options.threads) if evaluation.device.type == "cpu" else None
+        if hint:
+            ctx.log(hint)
         return evaluation
 
     def acquire(self, plan: RunPlan, evaluation: Evaluation) -> Acquired:

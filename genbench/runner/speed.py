@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import torch
 
+from genbench.evaluation.device import cpu_count
 from genbench.models.base import GenerativeModel, SampleBatch
 from genbench.models.precision import sampling_precision
 from genbench.protocols.conditions import Conditions
@@ -23,11 +24,6 @@ from genbench.trust.seeds import sample_seed
 
 #: Run seed of the timed batches, apart from evaluation (0, 1, ...) and gallery (2**21) seeds: never evaluated.
 SPEED_SEED = 2 ** 20
-
-
-def cpu_count() -> int:
-    """CPUs this process may run on (its affinity), which is what competes for them."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def machine_load(device: torch.device) -> dict[str, Any]:
