@@ -61,7 +61,8 @@ def read_image_folder(folder: Path) -> "Samples":
         except (OSError, UnidentifiedImageError, ValueError) as exc:
             raise DataError(f"samples folder {folder}: cannot read {path.name} as an image ({exc})") from None
         loaded.append(picture)
-        rules.update([rule] if rule else [])
+        if rule:
+            rules.add(rule)
     grey = all(img.mode == "L" for img in loaded)
     arrays = [np.asarray(img if grey else img.convert("RGB")) for img in loaded]
     first = arrays[0].shape[:2]
